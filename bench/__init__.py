@@ -1,0 +1,1 @@
+"""Benchmarks that compare Centralino with reference implementations and write JSON."""

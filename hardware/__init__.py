@@ -1,0 +1,1 @@
+"""Agent hardware: headset bridge (pyaudio <-> SIP) and desk phone provisioning."""

@@ -1,0 +1,1 @@
+"""Interactive voice response: flow documents, the flat flow interpreter, prompts, mood."""

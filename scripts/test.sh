@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs ruff and the whole pytest suite; a run that collects no test fails loudly.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/ruff check . || { echo "ruff found problems"; exit 1; }
+.venv/bin/python -m pytest -p no:cacheprovider -ra "$@"
+rc=$?
+if [ $rc -eq 5 ]; then
+    echo "pytest collected no tests: failing on purpose" >&2
+    exit 1
+fi
+exit $rc

@@ -1,0 +1,1 @@
+"""Persistence for Centralino: SQLAlchemy models, sessions, migrations and demo data."""

@@ -1,0 +1,62 @@
+"""Engines and sessions: SQLite (WAL, busy timeout, foreign keys) or PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.settings import Settings
+
+_SQLITE_BUSY_MS = 10_000
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for *database_url*; SQLite files get WAL so Kamailio and we share them."""
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            database_url, connect_args={"timeout": _SQLITE_BUSY_MS / 1000}, pool_pre_ping=True
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(database_url, pool_pre_ping=True)
+
+
+class Database:
+    """One engine plus a session factory; ``with db.session() as s:`` commits or rolls back."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self.engine = make_engine(database_url)
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(settings.database_url)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        session = self._factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

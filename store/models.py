@@ -1,0 +1,304 @@
+"""The domain tables: customers, agents, devices, trunks, numbers, flows, calls, history, workers.
+
+Kamailio's own tables (``version``, ``location``, ``dispatcher``, ``uacreg``) live in
+`store.kamailio_tables` on the same metadata, so one migration history covers the deployment.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class AgentState(enum.StrEnum):
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+    NOT_READY = "not_ready"
+
+
+class DeviceKind(enum.StrEnum):
+    DESK_PHONE = "desk_phone"
+    HEADSET = "headset"
+    SOFTPHONE = "softphone"
+
+
+class CallState(enum.StrEnum):
+    RINGING = "ringing"
+    IVR = "ivr"
+    QUEUED = "queued"
+    BRIDGED = "bridged"
+    ENDED = "ended"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    photo_url: Mapped[str | None] = mapped_column(String(500))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    preferred_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    accounts: Mapped[list[Account]] = relationship(back_populates="customer")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    plan: Mapped[str | None] = mapped_column(String(80))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    balance_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    customer: Mapped[Customer] = relationship(back_populates="accounts")
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False), default=Role.AGENT)
+    skills: Mapped[list[str]] = mapped_column(default=list)
+    credit_limit_cents: Mapped[int] = mapped_column(BigInteger, default=5000)
+    state: Mapped[AgentState] = mapped_column(
+        Enum(AgentState, native_enum=False), default=AgentState.LOGGED_OUT
+    )
+    state_reason: Mapped[str | None] = mapped_column(String(120))
+    state_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_by_call: Mapped[str | None] = mapped_column(String(64))
+    wrapup_seconds: Mapped[int] = mapped_column(Integer, default=10)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    device: Mapped[Device | None] = relationship(foreign_keys=[device_id])
+
+
+class Device(Base):
+    """A SIP endpoint. Kamailio's auth_db reads ``sip_username``/``ha1``/``ha1b`` here directly."""
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DeviceKind] = mapped_column(Enum(DeviceKind, native_enum=False))
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(17), unique=True)
+    extension: Mapped[str] = mapped_column(String(32), unique=True)
+    sip_username: Mapped[str] = mapped_column(String(64), unique=True)
+    sip_domain: Mapped[str] = mapped_column(String(64), default="")
+    ha1: Mapped[str] = mapped_column(String(128))
+    ha1b: Mapped[str] = mapped_column(String(128), default="")
+    auto_answer: Mapped[bool] = mapped_column(Boolean, default=False)
+    label: Mapped[str | None] = mapped_column(String(120))
+
+
+class Trunk(Base):
+    __tablename__ = "trunks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    registrar: Mapped[str] = mapped_column(String(255))
+    proxy: Mapped[str | None] = mapped_column(String(255))
+    realm: Mapped[str] = mapped_column(String(64), default="")
+    username: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(128))
+    expires: Mapped[int] = mapped_column(Integer, default=300)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    dids: Mapped[list[Did]] = relationship(back_populates="trunk")
+
+
+class Did(Base):
+    """A public number a carrier delivers on a trunk, mapped to one of our support numbers."""
+
+    __tablename__ = "dids"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    trunk_id: Mapped[int] = mapped_column(ForeignKey("trunks.id"))
+    support_number_id: Mapped[int] = mapped_column(ForeignKey("support_numbers.id"))
+    trunk: Mapped[Trunk] = relationship(back_populates="dids")
+    support_number: Mapped[SupportNumber] = relationship()
+
+
+class Flow(Base):
+    __tablename__ = "flows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    document: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SupportNumber(Base):
+    __tablename__ = "support_numbers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    queue: Mapped[str] = mapped_column(String(64), default="support")
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("flows.id"))
+    flow: Mapped[Flow | None] = relationship()
+
+
+class Worker(Base):
+    """A live (or dead) switch worker: its SIP address, control API and heartbeat."""
+
+    __tablename__ = "workers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    host: Mapped[str] = mapped_column(String(64))
+    pid: Mapped[int] = mapped_column(Integer)
+    sip_port: Mapped[int] = mapped_column(Integer)
+    api_url: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    load: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    alive: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Call(Base):
+    """One customer call (the CDR): it owns its legs and the data the IVR gathered."""
+
+    __tablename__ = "calls"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    caller: Mapped[str] = mapped_column(String(200))
+    dialled: Mapped[str] = mapped_column(String(64))
+    state: Mapped[CallState] = mapped_column(
+        Enum(CallState, native_enum=False), default=CallState.RINGING
+    )
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    bridged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    call_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    transcript: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    legs: Mapped[list[CallLeg]] = relationship(back_populates="call", order_by="CallLeg.id")
+
+
+class CallLeg(Base):
+    __tablename__ = "call_legs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    peer: Mapped[str] = mapped_column(String(255))
+    sip_call_id: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    call: Mapped[Call] = relationship(back_populates="legs")
+
+
+class Interaction(Base):
+    """One entry of a customer's history: what happened, with whom, and the agent's notes."""
+
+    __tablename__ = "interactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16), default="phone")
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    follow_up: Mapped[str | None] = mapped_column(Text)
+
+
+class Credit(Base):
+    """Append-only ledger of goodwill credits and refunds issued by agents."""
+
+    __tablename__ = "credits"
+    __table_args__ = (UniqueConstraint("idempotency_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16), default="goodwill")
+    reason: Mapped[str] = mapped_column(Text)
+    flagged_for_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Setting(Base):
+    """Runtime key/value settings an admin may change (e.g. the credit audit threshold)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+__all__ = [
+    "Account",
+    "Agent",
+    "AgentState",
+    "Base",
+    "Call",
+    "CallLeg",
+    "CallState",
+    "Credit",
+    "Customer",
+    "Device",
+    "DeviceKind",
+    "Did",
+    "Flow",
+    "Interaction",
+    "Role",
+    "Setting",
+    "SupportNumber",
+    "Trunk",
+    "Worker",
+    "utcnow",
+]

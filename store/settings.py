@@ -1,0 +1,89 @@
+"""Deployment settings: one TOML file plus ``CENTRALINO_*`` environment overrides.
+
+Every process (edge, switch workers, console, speech service) reads the same `Settings`, so a
+single file describes a deployment. Defaults serve one machine with SQLite under ``var/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Settings:
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""
+    sip_address: str = "127.0.0.1"
+    sip_port: int = 5060
+    sip_domain: str = "centralino.local"
+    workers: int = 2
+    worker_sip_base_port: int = 5080
+    worker_rtp_base_port: int = 20000
+    worker_api_base_port: int = 8790
+    heartbeat_seconds: float = 1.0
+    stale_after_seconds: float = 5.0
+    console_address: str = "127.0.0.1"
+    console_port: int = 8000
+    secret_key: str = ""
+    speech_address: str = "127.0.0.1"
+    speech_port: int = 2700
+    speech_models: dict[str, str] = field(default_factory=dict)
+    company_name: str = "Centralino"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.var_dir = Path(self.var_dir)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'centralino.sqlite'}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        prefix = "sqlite:///"
+        return (
+            Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None
+        )
+
+
+def _coerce(current: Any, raw: str) -> Any:
+    if isinstance(current, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    if isinstance(current, Path):
+        return Path(raw)
+    return raw
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read the TOML file (``CENTRALINO_CONFIG`` or *path*, optional) then apply env overrides."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    config_path = path or env.get("CENTRALINO_CONFIG")
+    if config_path:
+        config_file = Path(config_path)
+        if not config_file.is_file():
+            raise FileNotFoundError(f"configuration file {config_file} does not exist")
+        with config_file.open("rb") as handle:
+            values = tomllib.load(handle)
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown setting(s) in {config_path}: {', '.join(unknown)}")
+    settings = Settings(**values)
+    for name in known - {"speech_models", "extra"}:
+        raw = env.get(f"CENTRALINO_{name.upper()}")
+        if raw is not None:
+            setattr(settings, name, _coerce(getattr(settings, name), raw))
+    for key, value in env.items():
+        if key.startswith("CENTRALINO_SPEECH_MODEL_"):
+            settings.speech_models[key.removeprefix("CENTRALINO_SPEECH_MODEL_").lower()] = value
+    settings.__post_init__()
+    return settings
