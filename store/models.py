@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -280,6 +281,62 @@ class Setting(Base):
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class Queue(Base):
+    """A waiting line callers join after the IVR: the skill it needs and how long to keep a
+    caller for the agent who knows them."""
+
+    __tablename__ = "queues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    skill: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    relationship_wait_seconds: Mapped[int] = mapped_column(Integer, default=20)
+    ring_timeout_seconds: Mapped[int] = mapped_column(Integer, default=15)
+
+
+class QueueEntry(Base):
+    """One caller (or callback request) waiting in a queue; ``enqueued_at`` is its place."""
+
+    __tablename__ = "queue_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="call")  # call | callback
+    state: Mapped[str] = mapped_column(String(16), default="waiting", index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    skill: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    caller: Mapped[str | None] = mapped_column(String(200))
+    callback_number: Mapped[str | None] = mapped_column(String(64))
+    relationship_agents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    wait_until: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    route_reason: Mapped[str | None] = mapped_column(String(200))
+    skipped_agents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    worker: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RouteDecision(Base):
+    """Why an agent was offered a call, and what came of it (answered, no answer, ...)."""
+
+    __tablename__ = "route_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("queue_entries.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(16), default="offered")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+@event.listens_for(Credit, "before_update")
+@event.listens_for(Credit, "before_delete")
+def _credit_ledger_is_append_only(_mapper: Any, _connection: Any, target: Credit) -> None:
+    raise PermissionError(f"credit {target.id} is in the append-only ledger")
+
+
 __all__ = [
     "Account",
     "Agent",
@@ -295,7 +352,10 @@ __all__ = [
     "Did",
     "Flow",
     "Interaction",
+    "Queue",
+    "QueueEntry",
     "Role",
+    "RouteDecision",
     "Setting",
     "SupportNumber",
     "Trunk",
