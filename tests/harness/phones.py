@@ -1,0 +1,176 @@
+"""Pytest-friendly driver of the test phone process: start it, send commands, await its events."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.harness.ports import rtp_base
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class PhoneError(AssertionError):
+    """The phone refused a command or an awaited event did not come in time."""
+
+
+class Phone:
+    """One test phone process; events are kept in order and consumed by `wait_for`."""
+
+    def __init__(self, process: subprocess.Popen[str], name: str) -> None:
+        self.process = process
+        self.name = name
+        self.events: list[dict[str, Any]] = []
+        self._consumed: set[int] = set()
+        self._replies: dict[int, dict[str, Any]] = {}
+        self._changed = threading.Condition()
+        self._ids = itertools.count(1)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.sip_port: int = int(self.wait_for("ready", timeout=20)["sip_port"])
+
+    @classmethod
+    def start(
+        cls,
+        name: str,
+        auto_answer: bool = False,
+        record_dir: Path | None = None,
+    ) -> Phone:
+        argv = [sys.executable, "-m", "tests.harness.phone", "--name", name]
+        argv += ["--rtp-port", str(rtp_base(50))]
+        if auto_answer:
+            argv.append("--auto-answer")
+        if record_dir is not None:
+            argv += ["--record-dir", str(record_dir)]
+        log = open(Path(os.environ.get("PHONE_LOG_DIR", "/tmp")) / f"phone-{name}.log", "w")  # noqa: SIM115
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+        )
+        log.close()
+        try:
+            return cls(process, name)
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+
+    @property
+    def uri(self) -> str:
+        return f"sip:{self.name}@127.0.0.1:{self.sip_port}"
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if not line.startswith("{"):
+                continue
+            message = json.loads(line)
+            with self._changed:
+                if "reply" in message:
+                    self._replies[int(message["reply"])] = message
+                else:
+                    message["t"] = time.monotonic()
+                    self.events.append(message)
+                self._changed.notify_all()
+        with self._changed:
+            self.events.append({"event": "exited", "t": time.monotonic()})
+            self._changed.notify_all()
+
+    def command(self, cmd: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
+        number = next(self._ids)
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"id": number, "cmd": cmd, **args}) + "\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while number not in self._replies:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PhoneError(f"{self.name}: no reply to {cmd} within {timeout} s")
+                self._changed.wait(left)
+            reply = self._replies.pop(number)
+        if not reply["ok"]:
+            raise PhoneError(f"{self.name}: {cmd} failed: {reply.get('error')}")
+        return reply
+
+    def wait_for(self, event: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
+        """The first not yet consumed *event* whose fields match; raises after *timeout*."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for index, item in enumerate(self.events):
+                    if index in self._consumed or item.get("event") != event:
+                        continue
+                    if all(item.get(k) == v for k, v in fields.items()):
+                        self._consumed.add(index)
+                        return item
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PhoneError(
+                        f"{self.name}: no {event} {fields or ''} within {timeout} s; "
+                        f"saw {[e for e in self.events if e.get('event') != 'media'][-8:]}"
+                    )
+                self._changed.wait(left)
+
+    def seen(self, event: str, **fields: Any) -> list[dict[str, Any]]:
+        with self._changed:
+            return [
+                e
+                for e in self.events
+                if e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
+            ]
+
+    # Verbs in the words of a phone user.
+    def register(self, registrar: str, user: str, password: str, **extra: Any) -> dict[str, Any]:
+        self.command("register", registrar=registrar, user=user, password=password, **extra)
+        return self.wait_for("registered", timeout=10)
+
+    def call(self, uri: str) -> int:
+        return int(self.command("call", uri=uri)["call"])
+
+    def answer(self, call: int, code: int = 200) -> None:
+        self.command("answer", call=call, code=code)
+
+    def hangup(self, call: int) -> None:
+        self.command("hangup", call=call)
+
+    def dtmf(self, call: int, digits: str, method: str = "rfc4733") -> None:
+        self.command("dtmf", call=call, digits=digits, method=method)
+
+    def play(self, call: int, wav: Path, loop: bool = False) -> None:
+        self.command("play", call=call, wav=str(wav), loop=loop)
+
+    def tone(self, call: int, freq: float = 1000.0) -> None:
+        self.command("tone", call=call, freq=freq)
+
+    def silence(self, call: int) -> None:
+        self.command("silence", call=call)
+
+    def hold(self, call: int) -> None:
+        self.command("hold", call=call)
+
+    def unhold(self, call: int) -> None:
+        self.command("unhold", call=call)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.process.poll() is None:
+            try:
+                self.command("quit", timeout=timeout)
+                self.process.wait(timeout=timeout)
+            except (PhoneError, subprocess.TimeoutExpired, BrokenPipeError, OSError):
+                pass
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
