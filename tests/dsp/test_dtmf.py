@@ -3,7 +3,7 @@ import pytest
 
 from dsp.dtmf import DIGITS, DtmfDetector, DtmfSettings, _goertzel, dtmf_signal, tone_pair
 
-from .conftest import PASSAGES, espeak
+from .signals import PASSAGES, espeak
 
 
 def detect(signal: np.ndarray, clock_rate: int = 8000, **settings) -> str:
