@@ -1,0 +1,73 @@
+"""Pytest helpers that start a real Kamailio edge on free ports with a fresh database."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.db import Database
+from store.migrate import upgrade
+from store.models import Device, DeviceKind
+from store.passwords import sip_ha1, sip_ha1b
+from store.settings import Settings
+from telephony.edge import Edge, EdgeTuning
+from tests.harness.ports import free_port
+
+
+@dataclass
+class EdgeUnderTest:
+    settings: Settings
+    db: Database
+    edge: Edge
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.settings.sip_address, self.settings.sip_port
+
+    @property
+    def uri_host(self) -> str:
+        return f"{self.settings.sip_address}:{self.settings.sip_port}"
+
+    def add_device(self, extension: str, password: str | None = None,
+                   kind: DeviceKind = DeviceKind.SOFTPHONE) -> str:
+        """Provision a device; returns its SIP password."""
+        password = password or secrets.token_urlsafe(10)
+        domain = self.settings.sip_domain
+        with self.db.session() as session:
+            session.add(Device(kind=kind, extension=extension, sip_username=extension,
+                               sip_domain=domain, ha1=sip_ha1(extension, domain, password),
+                               ha1b=sip_ha1b(extension, domain, password)))
+        return password
+
+
+def make_settings(var_dir: Path, **overrides: object) -> Settings:
+    """Settings for a throw-away deployment in *var_dir* on free loopback ports."""
+    values: dict[str, object] = {
+        "var_dir": var_dir,
+        "sip_port": free_port(),
+        "worker_sip_base_port": free_port(),
+        "worker_api_base_port": free_port(),
+        "console_port": free_port(),
+        "speech_port": free_port(),
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_edge(var_dir: Path, tuning: EdgeTuning | None = None,
+                 settings: Settings | None = None) -> Iterator[EdgeUnderTest]:
+    """A migrated database and a Kamailio edge on it, stopped afterwards."""
+    settings = settings or make_settings(var_dir)
+    upgrade(settings.database_url)
+    db = Database.from_settings(settings)
+    edge = Edge(settings, tuning or EdgeTuning(min_expires=1))
+    edge.start()
+    try:
+        yield EdgeUnderTest(settings, db, edge)
+    finally:
+        edge.stop()
+        db.dispose()
