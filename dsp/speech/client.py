@@ -1,0 +1,409 @@
+"""The speech client a switch worker uses per call leg: frames in, transcripts out, never blocking.
+
+`SpeechClient.feed` only appends to a bounded queue (the oldest frame is dropped, and counted,
+when it is full). A background thread runs an asyncio loop that streams the queued audio to the
+speech service (or any vosk-server) over WebSocket, delivers partial and final results through
+a callback with times on the caller's own audio timeline, reconnects with backoff when the
+service fails, and reports every stretch of audio that was not recognised as a `SpeechGap`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from dsp.speech.protocol import (
+    EOF_MESSAGE,
+    Recognition,
+    StreamConfig,
+    Word,
+    parse_reply,
+)
+
+log = logging.getLogger("centralino.speech.client")
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A partial or final result; times are seconds since the first frame fed to the client."""
+
+    text: str
+    final: bool
+    words: tuple[Word, ...]
+    audio_end: float  # end of the audio this result accounts for
+    received_at: float  # time.monotonic() when it arrived
+
+    @property
+    def start(self) -> float | None:
+        return self.words[0].start if self.words else None
+
+    @property
+    def end(self) -> float | None:
+        return self.words[-1].end if self.words else None
+
+
+@dataclass(frozen=True)
+class SpeechGap:
+    """A stretch of the caller's audio that was never recognised (service down or queue full)."""
+
+    start: float  # seconds since the first frame
+    duration_ms: float
+    reason: str
+
+
+ResultCallback = Callable[[Transcript], None]
+GapCallback = Callable[[SpeechGap], None]
+ErrorCallback = Callable[[str], None]
+
+
+def _pcm(frame: np.ndarray | bytes | bytearray | memoryview) -> bytes:
+    if isinstance(frame, np.ndarray):
+        return frame.astype("<i2", copy=False).tobytes()
+    return bytes(frame)
+
+
+class _Stream:
+    """One connection's bookkeeping: which client samples it carried and what got finalised."""
+
+    def __init__(self) -> None:
+        self.sent_to = -1  # client sample position after the last chunk sent (-1: none yet)
+        self.finalised_to = -1  # client sample position up to which a final result arrived
+        self.stream_samples = 0  # samples this connection carried (Vosk's own timeline)
+        self.breaks: list[tuple[int, int]] = []  # (stream sample, client sample offset)
+        self.pending: deque[int] = deque()  # client sample end of each unanswered chunk
+        self.last_partial = ""
+
+    def carry(self, start: int, samples: int) -> None:
+        if self.sent_to != start:
+            self.breaks.append((self.stream_samples, start - self.stream_samples))
+            if self.finalised_to < 0:
+                self.finalised_to = start
+        self.stream_samples += samples
+        self.sent_to = start + samples
+        self.pending.append(self.sent_to)
+
+    def client_samples(self, stream_seconds: float, rate: float) -> float:
+        position = stream_seconds * rate
+        offset = self.breaks[0][1] if self.breaks else 0
+        for at, shift in self.breaks:
+            if at <= position + 1:
+                offset = shift
+        return position + offset
+
+
+class SpeechClient:
+    """Streams one leg's audio to the speech service; see the module docstring.
+
+    Callbacks run on the client's own thread: keep them short (hand work to a queue).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        sample_rate: int = 8000,
+        on_result: ResultCallback,
+        on_gap: GapCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        phrases: Sequence[str] | None = None,
+        words: bool = True,
+        queue_ms: int = 5000,
+        chunk_ms: int = 100,
+        max_in_flight: int = 10,
+        backoff: tuple[float, float] = (0.1, 5.0),
+        deliver_empty: bool = False,
+        name: str = "speech-client",
+    ) -> None:
+        self.url = url
+        self.sample_rate = sample_rate
+        self.on_result = on_result
+        self.on_gap = on_gap
+        self.on_error = on_error
+        self.config = StreamConfig(
+            sample_rate=sample_rate, words=words, phrase_list=tuple(phrases) if phrases else None
+        )
+        self.chunk_samples = max(1, sample_rate * chunk_ms // 1000)
+        self.max_in_flight = max_in_flight
+        self.backoff = backoff
+        self.deliver_empty = deliver_empty
+        self.name = name
+        # ~20 ms frames: the queue holds queue_ms of audio, then drops the oldest.
+        self._queue: deque[tuple[int, bytes]] = deque(maxlen=max(1, queue_ms // 20))
+        self._lock = threading.Lock()
+        self._fed = 0
+        self._idle = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lost_from: int | None = None  # client sample where unrecognised audio began
+        self._lost_reason = ""
+        self._sent_to = 0  # client sample position after the last chunk sent on any connection
+        self.connected = threading.Event()
+        self.dropped_frames = 0
+        self.reconnects = 0
+        self.connections = 0
+        self.lost_ms = 0.0
+
+    # -- media side (any thread, never blocks) -------------------------------------------
+
+    def feed(self, frame: np.ndarray | bytes | bytearray | memoryview) -> None:
+        """Queue one frame of 16-bit mono PCM; drops the oldest queued frame when full."""
+        pcm = _pcm(frame)
+        with self._lock:
+            start = self._fed
+            self._fed += len(pcm) // 2
+            if len(self._queue) == self._queue.maxlen:
+                self.dropped_frames += 1
+            self._queue.append((start, pcm))
+        if self._idle and self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    @property
+    def fed_seconds(self) -> float:
+        return self._fed / self.sample_rate
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> SpeechClient:
+        self._thread = threading.Thread(target=self._thread_main, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Send what is queued, ask for the last final result, and stop; False on timeout."""
+        self._closing.set()
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def __enter__(self) -> SpeechClient:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _thread_main(self) -> None:
+        asyncio.run(self._run())
+
+    # -- the connection loop -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        delay = self.backoff[0]
+        while True:
+            try:
+                async with connect(
+                    self.url, open_timeout=5, ping_interval=5, ping_timeout=5, max_size=2**20
+                ) as connection:
+                    self.connections += 1
+                    if self.connections > 1:
+                        self.reconnects += 1
+                    self.connected.set()
+                    delay = self.backoff[0]
+                    finished = await self._stream(connection)
+                    if finished:
+                        break
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                self._report_error(f"speech service {self.url}: {exc.__class__.__name__}: {exc}")
+            self.connected.clear()
+            if self._closing.is_set():
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed_or_woken(), delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.backoff[1])
+        self.connected.clear()
+        self._give_up()
+
+    async def _closed_or_woken(self) -> None:
+        assert self._wake is not None
+        while not self._closing.is_set():
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _stream(self, connection: ClientConnection) -> bool:
+        """Carry queued audio over one connection; True once the final result after EOF came."""
+        stream = _Stream()
+        answered = asyncio.Event()
+        receiver = asyncio.create_task(self._receive(connection, stream, answered))
+        try:
+            await connection.send(self.config.message())
+            while True:
+                chunk = await self._next_chunk(stream, answered, receiver)
+                if chunk is None:
+                    break
+                start, pcm = chunk
+                samples = len(pcm) // 2
+                stream.carry(start, samples)
+                await connection.send(pcm)
+                self._sent(start, samples)
+            if self._closing.is_set():
+                await connection.send(EOF_MESSAGE)
+            await receiver
+            return self._closing.is_set() and not self._queue
+        except (ConnectionClosed, OSError) as exc:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, OSError):
+                await receiver
+            self._open_gap(stream, "connection lost")
+            self._report_error(f"speech service {self.url}: connection lost: {exc}")
+            return False
+        finally:
+            if not receiver.done():
+                receiver.cancel()
+
+    async def _next_chunk(
+        self, stream: _Stream, answered: asyncio.Event, receiver: asyncio.Task[None]
+    ) -> tuple[int, bytes] | None:
+        """Contiguous queued audio up to one chunk; None when closing with an empty queue."""
+        assert self._wake is not None
+        while True:
+            if receiver.done():
+                receiver.result()  # re-raise ConnectionClosed
+                raise ConnectionClosed(None, None)
+            if len(stream.pending) >= self.max_in_flight:
+                answered.clear()
+                await self._wait(answered.wait(), receiver)
+                continue
+            with self._lock:
+                queued = sum(len(pcm) for _, pcm in self._queue) // 2
+                if queued >= self.chunk_samples or (queued and self._closing.is_set()):
+                    return self._take_chunk()
+                if not queued and self._closing.is_set():
+                    return None
+                self._wake.clear()
+                self._idle = True
+            try:
+                await self._wait(self._wake.wait(), receiver)
+            finally:
+                self._idle = False
+
+    async def _wait(
+        self, awaitable: Coroutine[Any, Any, Any], receiver: asyncio.Task[None]
+    ) -> None:
+        waiter = asyncio.ensure_future(awaitable)
+        await asyncio.wait({waiter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        if not waiter.done():
+            waiter.cancel()
+
+    def _take_chunk(self) -> tuple[int, bytes]:
+        """Pop contiguous frames up to one chunk (caller holds the lock)."""
+        start, pcm = self._queue.popleft()
+        parts, end = [pcm], start + len(pcm) // 2
+        while self._queue and end - start < self.chunk_samples and self._queue[0][0] == end:
+            _, more = self._queue.popleft()
+            parts.append(more)
+            end += len(more) // 2
+        return start, b"".join(parts)
+
+    async def _receive(
+        self, connection: ClientConnection, stream: _Stream, answered: asyncio.Event
+    ) -> None:
+        async for message in connection:
+            try:
+                reply = parse_reply(str(message))
+            except (ValueError, KeyError, TypeError) as exc:
+                reply = f"unreadable reply ({exc}): {str(message)[:80]!r}"
+            if isinstance(reply, str):
+                self._report_error(f"speech service {self.url}: {reply}")
+                continue
+            audio_end = stream.pending.popleft() if stream.pending else stream.sent_to
+            answered.set()
+            if reply.final:
+                stream.finalised_to = audio_end
+                stream.last_partial = ""
+                if reply.text or self.deliver_empty:
+                    self._deliver(reply, stream, audio_end)
+            elif reply.text and reply.text != stream.last_partial:
+                stream.last_partial = reply.text
+                self._deliver(reply, stream, audio_end)
+
+    def _deliver(self, reply: Recognition, stream: _Stream, audio_end: int) -> None:
+        rate = float(self.sample_rate)
+        words = tuple(
+            Word(
+                w.word,
+                stream.client_samples(w.start, rate) / rate,
+                stream.client_samples(w.end, rate) / rate,
+                w.conf,
+            )
+            for w in reply.words
+        )
+        transcript = Transcript(reply.text, reply.final, words, audio_end / rate, time.monotonic())
+        try:
+            self.on_result(transcript)
+        except Exception:
+            log.exception("speech result callback failed")
+
+    # -- gaps ----------------------------------------------------------------------------
+
+    def _open_gap(self, stream: _Stream, reason: str) -> None:
+        """The connection died: audio it carried after its last final result is lost."""
+        if stream.sent_to > stream.finalised_to >= 0 and self._lost_from is None:
+            self._lost_from, self._lost_reason = stream.finalised_to, reason
+
+    def _sent(self, start: int, samples: int) -> None:
+        """A chunk went out: report any audio before it that was lost or dropped."""
+        if self._lost_from is not None:
+            lost_from, reason = self._lost_from, self._lost_reason
+        else:
+            lost_from, reason = self._sent_to, "queue full"
+        self._lost_from = None
+        if start > lost_from:
+            self._emit_gap(lost_from, start - lost_from, reason)
+        self._sent_to = start + samples
+
+    def _emit_gap(self, start: int, samples: int, reason: str) -> None:
+        gap = SpeechGap(start / self.sample_rate, 1000.0 * samples / self.sample_rate, reason)
+        self.lost_ms += gap.duration_ms
+        log.warning(
+            "event=speech.gap url=%s start_s=%.3f duration_ms=%.0f reason=%r",
+            self.url,
+            gap.start,
+            gap.duration_ms,
+            reason,
+        )
+        if self.on_gap is not None:
+            try:
+                self.on_gap(gap)
+            except Exception:
+                log.exception("speech gap callback failed")
+
+    def _give_up(self) -> None:
+        """Stopping: whatever was lost or is still queued was never recognised."""
+        with self._lock:
+            self._queue.clear()
+            fed = self._fed
+        if self._lost_from is not None:
+            start, reason = self._lost_from, self._lost_reason
+        else:
+            start, reason = self._sent_to, "stopped while the service was down"
+        self._lost_from = None
+        if fed > start:
+            self._emit_gap(start, fed - start, reason)
+
+    def _report_error(self, text: str) -> None:
+        log.warning("event=speech.error url=%s reason=%r", self.url, text)
+        if self.on_error is not None:
+            try:
+                self.on_error(text)
+            except Exception:
+                log.exception("speech error callback failed")
