@@ -13,7 +13,7 @@ from store.migrate import upgrade
 from store.models import Device, DeviceKind
 from store.passwords import sip_ha1, sip_ha1b
 from store.settings import Settings
-from telephony.edge import Edge, EdgeTuning
+from telephony.edge import Edge, EdgeTuning, sync_trunk_registrations
 from tests.harness.ports import free_port
 
 
@@ -64,8 +64,10 @@ def running_edge(var_dir: Path, tuning: EdgeTuning | None = None,
     settings = settings or make_settings(var_dir)
     upgrade(settings.database_url)
     db = Database.from_settings(settings)
-    edge = Edge(settings, tuning or EdgeTuning(min_expires=1))
+    edge = Edge(settings, tuning or EdgeTuning(min_expires=1, trunk_timer_s=1))
+    sync_trunk_registrations(db, settings)
     edge.start()
+    edge.keep_workers_in_sync(db, interval=0.2)
     try:
         yield EdgeUnderTest(settings, db, edge)
     finally:
