@@ -1,0 +1,292 @@
+"""Agent actions as JSON APIs: state, device, call controls, wrap-up, credits, profiles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import current_app, g, jsonify, request
+from sqlalchemy import select, update
+
+from console.agent import bp
+from console.auth.roles import AGENT_DESK, requires
+from console.credits import CreditRefused, CreditRequest, issue_credit
+from console.extensions import database, hub
+from console.hub import LiveCall, agent_topic
+from console.screenpop import customer_profile
+from console.worker_control import WorkerUnreachable, send_call_action
+from store.models import (
+    Account,
+    Agent,
+    AgentState,
+    Call,
+    Customer,
+    Device,
+    Interaction,
+    Queue,
+    SupportNumber,
+    Worker,
+    utcnow,
+)
+
+SETTABLE_STATES = {"available", "paused", "logged_out"}
+_BUSY = (AgentState.RINGING, AgentState.ON_CALL)
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _text(body: dict[str, Any], key: str, limit: int) -> str:
+    value = body.get(key)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _refuse(message: str, status: int = 400):  # type: ignore[no-untyped-def]
+    return jsonify(error=message), status
+
+
+def _my_call(call_id: str) -> LiveCall | None:
+    """The live call if it rings or runs on this agent's device, else None."""
+    call = hub().call(call_id)
+    if call is not None:
+        return call if call.agent_id == g.agent.id else None
+    with database().session() as session:
+        row = session.get(Call, call_id)
+        if row is None or row.agent_id != g.agent.id or row.worker_id is None:
+            return None
+        worker = session.get(Worker, row.worker_id)
+        if worker is None:
+            return None
+        return LiveCall(call_id, g.agent.id, worker.name, worker.api_url, row.customer_id)
+
+
+@bp.post("/api/state")
+@requires(*AGENT_DESK)
+def set_state():  # type: ignore[no-untyped-def]
+    body = _body()
+    wanted = _text(body, "state", 20)
+    reason = _text(body, "reason", 120) or None
+    if wanted not in SETTABLE_STATES:
+        return _refuse("state must be available, paused or logged_out")
+    if wanted == "paused" and not reason:
+        return _refuse("say why you pause")
+    with database().session() as session:
+        agent = session.get(Agent, g.agent.id)
+        if agent.state in _BUSY:
+            return _refuse("finish the call first", 409)
+        if wanted == "available" and agent.device_id is None:
+            return _refuse("choose your device first", 409)
+        agent.state = AgentState(wanted)
+        agent.state_reason = reason if wanted == "paused" else None
+        agent.state_since = utcnow()
+        agent.claimed_by_call = None
+    hub().publish(agent_topic(g.agent.id), "state", {"state": wanted, "reason": reason})
+    return jsonify(state=wanted, reason=reason)
+
+
+@bp.post("/api/device")
+@requires(*AGENT_DESK)
+def bind_device():  # type: ignore[no-untyped-def]
+    extension = _text(_body(), "extension", 32)
+    with database().session() as session:
+        device = session.scalar(select(Device).where(Device.extension == extension))
+        if device is None:
+            return _refuse("no device with that extension", 404)
+        holder = session.scalar(
+            select(Agent).where(Agent.device_id == device.id, Agent.id != g.agent.id)
+        )
+        if holder is not None and holder.state != AgentState.LOGGED_OUT:
+            return _refuse("that device is in use by someone signed in", 409)
+        if holder is not None:
+            holder.device_id = None
+            session.flush()
+        agent = session.get(Agent, g.agent.id)
+        if agent.state in _BUSY:
+            return _refuse("finish the call first", 409)
+        agent.device_id = device.id
+        answer = {"extension": device.extension, "label": device.label, "kind": device.kind.value}
+    return jsonify(device=answer)
+
+
+def _transfer_target(body: dict[str, Any]) -> str | None:
+    """An agent's extension or ``queue:<name>``; anything else is refused."""
+    target = _text(body, "to", 64)
+    with database().session() as session:
+        if target.startswith("queue:"):
+            name = target.removeprefix("queue:")
+            known = set(session.scalars(select(Queue.name))) | set(
+                session.scalars(select(SupportNumber.queue))
+            )
+            return target if name in known else None
+        device = session.scalar(select(Device).where(Device.extension == target))
+    return target if device is not None else None
+
+
+@bp.post("/api/calls/<call_id>/<action>")
+@requires(*AGENT_DESK)
+def call_action(call_id: str, action: str):  # type: ignore[no-untyped-def]
+    call = _my_call(call_id)
+    if call is None:
+        return _refuse("that is not your call", 404)
+    body: dict[str, Any] = {}
+    if action == "transfer":
+        target = _transfer_target(_body())
+        mode = _text(_body(), "mode", 16) or "blind"
+        if target is None or mode not in {"blind", "attended"}:
+            return _refuse("transfer to an agent's extension or a queue, blind or attended")
+        body = {"to": target, "mode": mode}
+    try:
+        status, answer = send_call_action(
+            call.worker_url,
+            call_id,
+            action,
+            body,
+            float(current_app.config["WORKER_TIMEOUT_SECONDS"]),
+        )
+    except ValueError as error:
+        return _refuse(str(error), 404)
+    except WorkerUnreachable as error:
+        return _refuse(str(error), 502)
+    return jsonify(worker_status=status, worker=answer), (200 if status < 400 else 502)
+
+
+@bp.post("/api/wrapup")
+@requires(*AGENT_DESK)
+def wrap_up():  # type: ignore[no-untyped-def]
+    body = _body()
+    call_id = _text(body, "call_id", 64) or None
+    outcome = _text(body, "outcome", 64) or "resolved"
+    notes = _text(body, "notes", 5000) or None
+    follow_up = _text(body, "follow_up", 2000) or None
+    call = _my_call(call_id) if call_id else None
+    if call_id and call is None:
+        return _refuse("that is not your call", 404)
+    customer_id = call.customer_id if call else None
+    if customer_id is None and (notes or follow_up):
+        return _refuse("create or link the caller's profile to keep these notes", 409)
+    with database().session() as session:
+        if customer_id is not None:
+            known_call = call_id if call_id and session.get(Call, call_id) else None
+            session.add(
+                Interaction(
+                    customer_id=customer_id,
+                    agent_id=g.agent.id,
+                    call_id=known_call,
+                    outcome=outcome,
+                    notes=notes,
+                    follow_up=follow_up,
+                )
+            )
+        session.execute(
+            update(Agent)
+            .where(Agent.id == g.agent.id, Agent.state.in_([AgentState.WRAP_UP, *_BUSY]))
+            .values(
+                state=AgentState.AVAILABLE,
+                state_reason=None,
+                claimed_by_call=None,
+                state_since=utcnow(),
+            )
+        )
+        state = session.get(Agent, g.agent.id).state.value
+    if call_id:
+        hub().forget(call_id)
+    hub().clear_pop(g.agent.id)
+    hub().publish(agent_topic(g.agent.id), "state", {"state": state})
+    return jsonify(saved=customer_id is not None, state=state)
+
+
+@bp.post("/api/credits")
+@requires(*AGENT_DESK)
+def credit():  # type: ignore[no-untyped-def]
+    body = _body()
+    call_id = _text(body, "call_id", 64)
+    call = _my_call(call_id) if call_id else None
+    if call is None or call.customer_id is None:
+        return _refuse("credits are given to the customer on your current call", 403)
+    try:
+        account_id = int(body.get("account_id", 0))
+    except (TypeError, ValueError):
+        return _refuse("choose an account")
+    credit_request = CreditRequest(
+        account_id=account_id,
+        amount=str(body.get("amount", "")),
+        currency=_text(body, "currency", 3),
+        reason=_text(body, "reason", 2000),
+        kind=_text(body, "kind", 16) or "goodwill",
+        call_id=call_id,
+        idempotency_key=_text(body, "idempotency_key", 64) or None,
+    )
+    with database().session() as session:
+        account = session.get(Account, account_id)
+        if account is None or account.customer_id != call.customer_id:
+            return _refuse("that account is not the caller's", 403)
+        agent = session.get(Agent, g.agent.id)
+        try:
+            entry, new = issue_credit(session, agent, credit_request)
+        except CreditRefused as error:
+            return _refuse(str(error), 422)
+        answer = {
+            "id": entry.id,
+            "amount_cents": entry.amount_cents,
+            "currency": entry.currency,
+            "kind": entry.kind,
+            "flagged_for_review": entry.flagged_for_review,
+            "at": entry.at.isoformat(timespec="seconds"),
+            "new": new,
+        }
+    return jsonify(credit=answer), 201 if new else 200
+
+
+def _attach_customer(call: LiveCall, customer_id: int) -> dict[str, Any] | None:
+    """Tie the live call to a profile and return the refreshed profile for the page."""
+    hub().track(replace(call, customer_id=customer_id))
+    with database().session() as session:
+        row = session.get(Call, call.call_id)
+        if row is not None:
+            row.customer_id = customer_id
+        profile = customer_profile(session, customer_id, g.agent.id)
+    pop = hub().last_pop(g.agent.id)
+    if pop is not None and pop.get("call_id") == call.call_id:
+        hub().remember_pop(g.agent.id, {**pop, "customer": profile})
+    return profile
+
+
+@bp.post("/api/customers")
+@requires(*AGENT_DESK)
+def create_customer():  # type: ignore[no-untyped-def]
+    body = _body()
+    call = _my_call(_text(body, "call_id", 64))
+    if call is None:
+        return _refuse("that is not your call", 404)
+    name = _text(body, "name", 200)
+    if not name:
+        return _refuse("a new profile needs a name")
+    with database().session() as session:
+        customer = Customer(
+            name=name,
+            phone=_text(body, "phone", 40) or None,
+            email=_text(body, "email", 200) or None,
+            preferences={},
+        )
+        session.add(customer)
+        session.flush()
+        customer_id = customer.id
+    return jsonify(customer=_attach_customer(call, customer_id)), 201
+
+
+@bp.post("/api/customers/link")
+@requires(*AGENT_DESK)
+def link_customer():  # type: ignore[no-untyped-def]
+    body = _body()
+    call = _my_call(_text(body, "call_id", 64))
+    if call is None:
+        return _refuse("that is not your call", 404)
+    number = _text(body, "account_number", 32)
+    with database().session() as session:
+        account = session.scalar(select(Account).where(Account.number == number))
+        customer_id = account.customer_id if account is not None else None
+    if customer_id is None:
+        return _refuse("no account with that number", 404)
+    return jsonify(customer=_attach_customer(call, customer_id))

@@ -1,0 +1,52 @@
+"""Agent pages: the desk, a customer's profile, and the server-sent event stream of the desk."""
+
+from __future__ import annotations
+
+from flask import Response, abort, g, jsonify, render_template
+from sqlalchemy import select
+
+from console.agent import bp
+from console.auth.roles import AGENT_DESK, requires
+from console.extensions import database, hub
+from console.hub import agent_topic
+from console.screenpop import customer_profile
+from console.streams import event_stream
+from store.models import Device, Queue, SupportNumber
+
+
+@bp.get("/")
+@requires(*AGENT_DESK)
+def desk():  # type: ignore[no-untyped-def]
+    with database().session() as session:
+        agent = g.agent
+        device = session.get(Device, agent.device_id) if agent.device_id else None
+        devices = session.scalars(select(Device).order_by(Device.extension)).all()
+        queues = sorted(
+            set(session.scalars(select(Queue.name)))
+            | set(session.scalars(select(SupportNumber.queue)))
+        )
+    return render_template(
+        "agent/desk.html", agent=agent, device=device, devices=devices, queues=queues
+    )
+
+
+@bp.get("/customers/<int:customer_id>")
+@requires(*AGENT_DESK)
+def customer(customer_id: int):  # type: ignore[no-untyped-def]
+    with database().session() as session:
+        profile = customer_profile(session, customer_id, g.agent.id)
+    if profile is None:
+        abort(404)
+    return render_template("agent/customer.html", profile=profile)
+
+
+@bp.get("/api/current")
+@requires(*AGENT_DESK)
+def current_pop():  # type: ignore[no-untyped-def]
+    return jsonify(pop=hub().last_pop(g.agent.id))
+
+
+@bp.get("/events")
+@requires(*AGENT_DESK)
+def events() -> Response:
+    return event_stream(agent_topic(g.agent.id))

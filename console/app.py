@@ -1,0 +1,144 @@
+"""The console's application factory, its production server (waitress) and its command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Flask, g, jsonify, redirect, render_template_string, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from console.auth.roles import home_for, load_signed_in, wants_json
+from console.auth.throttle import LoginThrottle
+from console.config import console_config
+from console.extensions import csrf
+from console.hub import EventHub
+from console.worker_feed import EventRouter, WorkerFeed
+from store.db import Database
+from store.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+_ERROR_PAGE = (
+    "{% extends 'base.html' %}{% block title %}{{ code }}{% endblock %}"
+    "{% block main %}<p class='card'>{{ code }} — {{ message }}</p>{% endblock %}"
+)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):  # type: ignore[no-untyped-def]
+        if wants_json():
+            return jsonify(error=f"CSRF check failed: {error.description}"), 400
+        return render_template_string(_ERROR_PAGE, code=400, message=error.description), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        code = error.code or 500
+        if wants_json():
+            return jsonify(error=error.description), code
+        return render_template_string(_ERROR_PAGE, code=code, message=error.description), code
+
+
+def _secure_headers(response: Any) -> Any:
+    response.headers.setdefault("Content-Security-Policy", _CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the console for a deployment's `Settings` or a config mapping (see console.config)."""
+    from console.admin import bp as admin_bp
+    from console.agent import bp as agent_bp
+    from console.auth import bp as auth_bp
+    from console.supervisor import bp as supervisor_bp
+
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.update(console_config(source))
+    csrf.init_app(app)
+    db = Database(app.config["DATABASE_URL"])
+    hub = EventHub()
+    app.extensions["centralino.db"] = db
+    app.extensions["centralino.hub"] = hub
+    app.extensions["centralino.login_throttle"] = LoginThrottle(
+        int(app.config["LOGIN_MAX_FAILURES"]), float(app.config["LOGIN_WINDOW_SECONDS"])
+    )
+    feed = WorkerFeed(db, EventRouter(db, hub).handle, float(app.config["WORKER_REFRESH_SECONDS"]))
+    app.extensions["centralino.worker_feed"] = feed
+    if app.config["WORKER_FEED"]:
+        feed.start()
+
+    app.before_request(load_signed_in)
+    app.after_request(_secure_headers)
+    for blueprint in (auth_bp, agent_bp, supervisor_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    _register_errors(app)
+
+    @app.get("/")
+    def home():  # type: ignore[no-untyped-def]
+        agent = g.get("agent")
+        return redirect(url_for(home_for(agent.role) if agent else "auth.login"))
+
+    @app.get("/health")
+    def health():  # type: ignore[no-untyped-def]
+        return jsonify(status="ok", browsers=hub.subscriber_count())
+
+    return app
+
+
+def serve(settings: Settings, threads: int = 32) -> None:
+    """Run the console under waitress; every open browser stream holds one of *threads*."""
+    from waitress import serve as waitress_serve
+
+    app = create_app(settings)
+    log.info("console on http://%s:%d", settings.console_address, settings.console_port)
+    waitress_serve(
+        app,
+        host=settings.console_address,
+        port=settings.console_port,
+        threads=threads,
+        channel_timeout=3600,
+        ident="centralino-console",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="centralino console",
+        description="Run the agent, supervisor and admin console (Flask under waitress).",
+    )
+    parser.add_argument("--config", help="TOML settings file (else CENTRALINO_CONFIG)")
+    parser.add_argument("--address", help="listen address (default from settings: 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default from settings: 8000)")
+    parser.add_argument(
+        "--threads", type=int, default=32, help="server threads; each open page holds one"
+    )
+    parser.add_argument(
+        "--migrate", action="store_true", help="bring the database schema up to date first"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = load_settings(args.config)
+    if args.address:
+        settings.console_address = args.address
+    if args.port:
+        settings.console_port = args.port
+    if args.migrate:
+        from store.migrate import upgrade
+
+        upgrade(settings.database_url)
+    serve(settings, threads=args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

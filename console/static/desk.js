@@ -1,0 +1,267 @@
+// The agent desk: screen pop over server-sent events, call controls, credits and wrap-up.
+// Everything that came from callers or profiles is written with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  let current = null; // the screen pop of the call on this desk
+  window.centralinoPops = []; // {call_id, at, shown_ms}: when each pop became visible
+
+  function node(tag, text, className) {
+    const element = document.createElement(tag);
+    if (text !== undefined && text !== null) element.textContent = String(text);
+    if (className) element.className = className;
+    return element;
+  }
+
+  function fact(list, label, value) {
+    if (value === undefined || value === null || value === "") return;
+    list.append(node("dt", label), node("dd", value));
+  }
+
+  function showError(message) {
+    $("desk-error").textContent = message || "";
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body || {}),
+    });
+    let answer = {};
+    try {
+      answer = await response.json();
+    } catch (_) {
+      answer = { error: "unexpected answer (" + response.status + ")" };
+    }
+    if (!response.ok) throw new Error(answer.error || "failed (" + response.status + ")");
+    return answer;
+  }
+
+  function setState(state) {
+    $("state").textContent = state;
+    $("state").dataset.state = state;
+  }
+
+  function renderCustomer(customer) {
+    const details = $("details");
+    const accounts = $("accounts");
+    const history = $("history");
+    const select = $("credit-account");
+    details.replaceChildren();
+    accounts.replaceChildren();
+    history.replaceChildren();
+    select.replaceChildren();
+    $("you-spoke").textContent = "";
+    $("new-caller").hidden = !!customer;
+    $("credit-form").hidden = !customer;
+    const photo = $("photo");
+    photo.hidden = true;
+    photo.removeAttribute("src");
+    if (!customer) {
+      $("caller-name").textContent = "New caller";
+      return;
+    }
+    $("caller-name").textContent = customer.name;
+    if (customer.photo_url && /^(https?:\/\/|\/)/.test(customer.photo_url)) {
+      photo.src = customer.photo_url;
+      photo.hidden = false;
+    }
+    if (customer.you_spoke_on) {
+      $("you-spoke").textContent = "You spoke with them on " + customer.you_spoke_on + ".";
+    }
+    fact(details, "Phone", customer.phone);
+    fact(details, "E-mail", customer.email);
+    fact(details, "Address", customer.address);
+    fact(details, "Language", customer.locale);
+    fact(details, "Notes", customer.notes);
+    for (const [key, value] of Object.entries(customer.preferences || {})) fact(details, key, value);
+    for (const account of customer.accounts || []) {
+      const credited = account.credited_cents ? ", credited " + (account.credited_cents / 100).toFixed(2) : "";
+      accounts.append(node("li", account.number + " — " + (account.plan || "") + " (" + account.currency + credited + ")"));
+      const option = node("option", account.number + " (" + account.currency + ")");
+      option.value = account.id;
+      option.dataset.currency = account.currency;
+      select.append(option);
+    }
+    if (select.options.length) $("credit-currency").value = select.options[0].dataset.currency;
+    for (const item of customer.history || []) {
+      const entry = node("li", null, item.with_you ? "with-you" : "");
+      entry.append(
+        node("span", item.date, "date"),
+        node("span", " · " + (item.agent || "unknown agent") + (item.with_you ? " (you)" : "") + " · " + (item.outcome || "")),
+        node("div", item.notes || "", "note"),
+      );
+      if (item.follow_up) entry.append(node("div", "Follow-up: " + item.follow_up, "follow-up"));
+      history.append(entry);
+    }
+  }
+
+  function renderIvr(ivr) {
+    const list = $("ivr");
+    list.replaceChildren();
+    if (!ivr) return;
+    fact(list, "Greeting", ivr.greeting ? "“" + ivr.greeting + "”" : "—");
+    fact(list, "Mood", ivr.mood || "—");
+    fact(list, "Account keyed", ivr.account);
+    for (const [key, value] of Object.entries(ivr.other || {})) fact(list, key, value);
+  }
+
+  function renderPop(pop) {
+    current = pop;
+    $("pop").hidden = false;
+    $("pop").dataset.callId = pop.call_id || "";
+    $("caller-number").textContent = pop.caller || "";
+    $("route-reason").textContent = pop.route_reason ? "Routed to you: " + pop.route_reason : "";
+    $("call-state").textContent = pop.kind === "callback" ? "callback ringing" : "ringing";
+    $("transcript").replaceChildren();
+    $("credits").replaceChildren();
+    $("credit-limit").textContent =
+      "Your limit " + (pop.credit_limit_cents / 100).toFixed(2) +
+      "; review at " + (pop.audit_threshold_cents / 100).toFixed(2);
+    renderIvr(pop.ivr);
+    renderCustomer(pop.customer);
+    requestAnimationFrame(() => {
+      const shown = performance.timeOrigin + performance.now();
+      window.centralinoPops.push({ call_id: pop.call_id, at: pop.at, shown_ms: shown });
+      $("pop").dataset.shownMs = String(shown);
+    });
+  }
+
+  function onCallEvent(event) {
+    if (!current || event.call_id !== current.call_id) return;
+    $("call-state").textContent = event.type;
+    if (event.type === "ended") $("wrapup-form").querySelector("textarea").focus();
+  }
+
+  function onTranscript(event) {
+    if (!current || event.call_id !== current.call_id) return;
+    const line = node("li", (event.speaker ? event.speaker + ": " : "") + (event.text || ""),
+      event.type === "transcript.final" ? "final" : "partial");
+    const list = $("transcript");
+    const last = list.lastElementChild;
+    if (last && last.classList.contains("partial") && last.dataset.speaker === String(event.speaker)) {
+      last.replaceWith(line);
+    } else {
+      list.append(line);
+    }
+    line.dataset.speaker = String(event.speaker);
+  }
+
+  function listen() {
+    const source = new EventSource("/agent/events");
+    source.addEventListener("screenpop", (e) => renderPop(JSON.parse(e.data)));
+    source.addEventListener("call", (e) => onCallEvent(JSON.parse(e.data)));
+    source.addEventListener("transcript", (e) => onTranscript(JSON.parse(e.data)));
+    source.addEventListener("state", (e) => setState(JSON.parse(e.data).state));
+    source.addEventListener("open", () => document.body.dataset.live = "yes");
+  }
+
+  function formBody(form) {
+    return Object.fromEntries(new FormData(form).entries());
+  }
+
+  function wire() {
+    $("device-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        const answer = await post("/agent/api/device", formBody(e.target));
+        $("device-status").textContent = "Bound to " + answer.device.extension;
+        showError("");
+      } catch (error) { showError(error.message); }
+    });
+    for (const button of $("state-form").querySelectorAll("button[data-state]")) {
+      button.addEventListener("click", async () => {
+        try {
+          const reason = $("state-form").elements.reason.value;
+          const answer = await post("/agent/api/state", { state: button.dataset.state, reason });
+          setState(answer.state);
+          showError("");
+        } catch (error) { showError(error.message); }
+      });
+    }
+    for (const button of $("controls").querySelectorAll("button[data-action]")) {
+      button.addEventListener("click", async () => {
+        if (!current) return;
+        try {
+          await post("/agent/api/calls/" + encodeURIComponent(current.call_id) + "/" + button.dataset.action);
+          showError("");
+        } catch (error) { showError(error.message); }
+      });
+    }
+    $("transfer-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!current) return;
+      try {
+        await post("/agent/api/calls/" + encodeURIComponent(current.call_id) + "/transfer", formBody(e.target));
+        showError("");
+      } catch (error) { showError(error.message); }
+    });
+    $("credit-account").addEventListener("change", (e) => {
+      $("credit-currency").value = e.target.selectedOptions[0].dataset.currency;
+    });
+    $("credit-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!current) return;
+      const body = formBody(e.target);
+      body.call_id = current.call_id;
+      body.idempotency_key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+      try {
+        const { credit } = await post("/agent/api/credits", body);
+        const line = node("li", (credit.amount_cents / 100).toFixed(2) + " " + credit.currency + " " +
+          credit.kind + (credit.flagged_for_review ? " — flagged for supervisor review" : " — recorded"),
+          credit.flagged_for_review ? "credit flagged" : "credit");
+        $("credits").append(line);
+        e.target.elements.amount.value = "";
+        e.target.elements.reason.value = "";
+        showError("");
+      } catch (error) { showError(error.message); }
+    });
+    $("wrapup-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = formBody(e.target);
+      body.call_id = current ? current.call_id : "";
+      try {
+        const answer = await post("/agent/api/wrapup", body);
+        setState(answer.state);
+        e.target.reset();
+        current = null;
+        $("pop").hidden = true;
+        showError("");
+      } catch (error) { showError(error.message); }
+    });
+    $("create-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!current) return;
+      try {
+        const answer = await post("/agent/api/customers", { ...formBody(e.target), call_id: current.call_id });
+        current.customer = answer.customer;
+        renderCustomer(answer.customer);
+      } catch (error) { showError(error.message); }
+    });
+    $("link-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (!current) return;
+      try {
+        const answer = await post("/agent/api/customers/link", { ...formBody(e.target), call_id: current.call_id });
+        current.customer = answer.customer;
+        renderCustomer(answer.customer);
+      } catch (error) { showError(error.message); }
+    });
+  }
+
+  async function start() {
+    wire();
+    listen();
+    try {
+      const response = await fetch("/agent/api/current", { credentials: "same-origin" });
+      const { pop } = await response.json();
+      if (pop && !current) renderPop(pop);
+    } catch (_) { /* the stream will bring the next call */ }
+  }
+
+  start();
+})();

@@ -1,0 +1,190 @@
+"""Follows every live switch worker's ``/events`` stream and turns events into browser pushes.
+
+One daemon thread re-reads the ``workers`` table; each live worker gets a thread that holds
+its event stream open and reconnects with back-off when it drops.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+
+from console.hub import SUPERVISORS, EventHub, LiveCall, agent_topic
+from console.screenpop import build_screenpop
+from store.db import Database
+from store.models import Agent, AgentState, Worker
+
+log = logging.getLogger(__name__)
+
+CALL_EVENTS = {"answered", "bridged", "hold", "unhold", "transferred", "ended", "mood", "dtmf"}
+TRANSCRIPT_EVENTS = {"transcript.partial", "transcript.final"}
+_QUIET_STREAM_SECONDS = 300.0
+
+
+def read_events(lines: Iterator[bytes]) -> Iterator[dict[str, Any]]:
+    """Parse a server-sent-events byte stream into JSON objects (``data:`` lines only)."""
+    data: list[str] = []
+    for raw in lines:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if not line:
+            if data:
+                try:
+                    event = json.loads("\n".join(data))
+                except ValueError:
+                    log.warning("ignoring an event that is not JSON")
+                else:
+                    if isinstance(event, dict):
+                        yield event
+                data = []
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+
+
+class EventRouter:
+    """Decides who hears about a worker event: the ringing agent, and every supervisor."""
+
+    def __init__(self, db: Database, hub: EventHub) -> None:
+        self.db = db
+        self.hub = hub
+
+    def handle(self, event: dict[str, Any], worker_name: str, worker_url: str) -> None:
+        kind = event.get("type")
+        call_id = str(event.get("call_id") or "")
+        if kind == "agent.ringing" and event.get("agent_id") is not None:
+            self._ringing(event, worker_name, worker_url)
+        elif call_id and (call := self.hub.call(call_id)) is not None:
+            topic = agent_topic(call.agent_id)
+            if kind in TRANSCRIPT_EVENTS:
+                self.hub.publish(topic, "transcript", event)
+            elif kind in CALL_EVENTS:
+                call.state = str(kind)
+                self.hub.publish(topic, "call", event)
+                if kind == "ended":
+                    self._into_wrap_up(call)
+        self.hub.publish(SUPERVISORS, "call", event)
+
+    def _ringing(self, event: dict[str, Any], worker_name: str, worker_url: str) -> None:
+        with self.db.session() as session:
+            pop = build_screenpop(session, event)
+        agent_id = int(event["agent_id"])
+        customer = pop["customer"]
+        self.hub.track(
+            LiveCall(
+                call_id=str(event.get("call_id")),
+                agent_id=agent_id,
+                worker=str(event.get("worker") or worker_name),
+                worker_url=worker_url,
+                customer_id=customer["id"] if customer else None,
+            )
+        )
+        self.hub.remember_pop(agent_id, pop)
+        self.hub.publish(agent_topic(agent_id), "screenpop", pop)
+
+    def _into_wrap_up(self, call: LiveCall) -> None:
+        with self.db.session() as session:
+            session.execute(
+                update(Agent)
+                .where(
+                    Agent.id == call.agent_id,
+                    Agent.state.in_([AgentState.RINGING, AgentState.ON_CALL]),
+                )
+                .values(state=AgentState.WRAP_UP, claimed_by_call=None)
+            )
+        self.hub.publish(agent_topic(call.agent_id), "state", {"state": "wrap_up"})
+
+
+class WorkerFeed:
+    """Background subscriptions to every live worker, started once per console process."""
+
+    def __init__(
+        self,
+        db: Database,
+        on_event: Callable[[dict[str, Any], str, str], None],
+        refresh_seconds: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.on_event = on_event
+        self.refresh_seconds = refresh_seconds
+        self._following: dict[str, threading.Event] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="worker-feed", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for stopped in self._following.values():
+            stopped.set()
+
+    def _live_workers(self) -> dict[str, str]:
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Worker.name, Worker.api_url).where(Worker.alive.is_(True))
+            ).all()
+        return {url.rstrip("/"): name for name, url in rows}
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                live = self._live_workers()
+            except Exception:  # the database may be briefly busy or not migrated yet
+                log.exception("cannot read the workers table")
+                live = {}
+            for url, name in live.items():
+                if url not in self._following:
+                    stopped = threading.Event()
+                    self._following[url] = stopped
+                    threading.Thread(
+                        target=self._follow,
+                        args=(name, url, stopped),
+                        daemon=True,
+                        name=f"worker-events-{name}",
+                    ).start()
+            for url in set(self._following) - set(live):
+                self._following.pop(url).set()
+            self._stop.wait(self.refresh_seconds)
+
+    def _follow(self, name: str, url: str, stopped: threading.Event) -> None:
+        backoff = 0.2
+        while not stopped.is_set():
+            try:
+                for event in self._stream(url, stopped):
+                    backoff = 0.2
+                    try:
+                        self.on_event(event, name, url)
+                    except Exception:
+                        log.exception("event from %s not handled: %r", name, event.get("type"))
+            except (OSError, http.client.HTTPException) as error:
+                log.info("event stream of %s dropped: %s", name, error)
+            stopped.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    @staticmethod
+    def _stream(url: str, stopped: threading.Event) -> Iterator[dict[str, Any]]:
+        parts = urlsplit(url)
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        try:
+            accept = {"Accept": "text/event-stream"}
+            connection.request("GET", parts.path + "/events", headers=accept)
+            response = connection.getresponse()
+            if connection.sock is not None:  # a quiet stream is normal: wait long for events
+                connection.sock.settimeout(_QUIET_STREAM_SECONDS)
+            if response.status != 200:
+                raise http.client.HTTPException(f"/events answered {response.status}")
+            for event in read_events(iter(response.readline, b"")):
+                yield event
+                if stopped.is_set():
+                    return
+        finally:
+            connection.close()
