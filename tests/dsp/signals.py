@@ -1,6 +1,7 @@
 """Test speech for the DSP tests: espeak-ng renders, cached under var/cache/test-speech."""
 
 import hashlib
+import itertools
 import shutil
 import subprocess
 import tempfile
@@ -65,3 +66,88 @@ def espeak(
             shutil.move(staged, target)
     samples, _ = read_wav(target)
     return samples
+
+
+VOICES = [("en", "en-us"), ("en", "en-us+f3"), ("it", "it"), ("ko", "ko"), ("en", "en-us+m3")]
+FRAME_MS = 20
+#: Active speech level of the mixtures (RMS over speech frames, full-scale sine = 0 dBFS).
+SPEECH_DBFS = -20.0
+#: A frame is labelled speech when its clean speech is within this many dB of the active level.
+LABEL_RANGE_DB = 30.0
+#: Pauses shorter than this (200 ms: between words, at commas) belong to the utterance.
+BRIDGED_GAP_FRAMES = 10
+
+
+def utterances(count: int, clock_rate: int = 8000) -> list[np.ndarray]:
+    """*count* short espeak utterances, cycling through voices and locales."""
+    sentences = {
+        locale: [s.strip() for s in text.replace("?", ".").split(".") if len(s.strip()) > 8]
+        for locale, text in PASSAGES.items()
+    }
+    result = []
+    for i in range(count):
+        locale, voice = VOICES[i % len(VOICES)]
+        options = sentences[locale]
+        result.append(espeak(options[i % len(options)], voice=voice, clock_rate=clock_rate))
+    return result
+
+
+def noise(kind: str, length: int, clock_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS noise: "white", "pink" (1/f), "hum" (50 Hz mains harmonics plus hiss) or
+    "babble-residual" (quiet echo-canceller-like residual: speech-shaped, low level)."""
+    if kind == "white":
+        x = rng.standard_normal(length)
+    elif kind == "pink":
+        spectrum = np.fft.rfft(rng.standard_normal(length))
+        f = np.maximum(np.fft.rfftfreq(length, 1 / clock_rate), 20.0)
+        x = np.fft.irfft(spectrum / np.sqrt(f), length)
+    elif kind == "hum":
+        t = np.arange(length) / clock_rate
+        x = sum(np.sin(2 * np.pi * 50 * h * t + h) / h for h in (1, 3, 5, 7, 9))
+        x = x / np.sqrt(np.mean(x**2)) + 0.3 * rng.standard_normal(length)
+    else:
+        raise ValueError(f"unknown noise {kind!r}")
+    return x / np.sqrt(np.mean(x**2))
+
+
+def frame_levels_db(x: np.ndarray, frame: int) -> np.ndarray:
+    frames = x[: len(x) // frame * frame].reshape(-1, frame).astype(np.float64)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-9)
+
+
+def bridge_gaps(labels: np.ndarray, frames: int) -> np.ndarray:
+    """*labels* with runs of False shorter than *frames* between two True frames set True."""
+    result = labels.copy()
+    speech = np.flatnonzero(labels)
+    for before, after in itertools.pairwise(speech):
+        if 1 < after - before <= frames:
+            result[before:after] = True
+    return result
+
+
+def labelled_mixture(
+    snr_db: float,
+    kind: str = "white",
+    clock_rate: int = 8000,
+    count: int = 10,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(int16 samples, bool label per 20 ms frame): utterances separated by 0.4-1.6 s pauses
+    after a 1 s lead-in, all in *kind* noise at *snr_db* below the active speech level."""
+    rng = np.random.default_rng(seed)
+    frame = clock_rate * FRAME_MS // 1000
+    pieces = [np.zeros(clock_rate)]
+    for utterance in utterances(count, clock_rate):
+        pieces.append(utterance.astype(np.float64))
+        pieces.append(np.zeros(frame * rng.integers(20, 80)))
+    speech = np.concatenate(pieces)
+    speech = np.concatenate([speech, np.zeros(-len(speech) % frame)])
+    levels = frame_levels_db(speech, frame)
+    active = levels > levels.max() - 40
+    active_rms = np.sqrt(np.mean(10 ** (levels[active] / 10)))
+    target_rms = 32768 / np.sqrt(2) * 10 ** (SPEECH_DBFS / 20)
+    speech *= target_rms / active_rms
+    levels = frame_levels_db(speech, frame)
+    labels = bridge_gaps(levels > 20 * np.log10(target_rms) - LABEL_RANGE_DB, BRIDGED_GAP_FRAMES)
+    mixed = speech + noise(kind, len(speech), clock_rate, rng) * target_rms / 10 ** (snr_db / 20)
+    return np.clip(np.rint(mixed), -32768, 32767).astype(np.int16), labels

@@ -1,0 +1,271 @@
+"""Voice activity detection per 20 ms frame for barge-in and end-of-utterance: band energies
+against tracked noise floors, spectral flatness, an optional echo gate, and hangover.
+
+Each frame is high-passed, Hann-windowed and transformed; eight bands between 200 and 3400 Hz
+give their power. Each band's noise floor is the minimum of its smoothed level over the last
+two seconds, so the floor follows line noise up and down but never climbs onto speech that
+pauses now and then. A frame is speech-like when the bands stand clearly above their floors
+(mean SNR) and the spectrum is not flat like hiss. While the switch plays audio to the caller,
+the worker may pass that frame's level: the detector learns how loud the echo canceller's
+residual is relative to it and ignores input that is not louder than that residual.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from dsp.frames import frame_levels
+
+BAND_EDGES_HZ = (200.0, 400.0, 600.0, 850.0, 1150.0, 1500.0, 2000.0, 2600.0, 3400.0)
+FLOOR_MEMORY_FRAMES = 100  # two seconds of 20 ms frames
+
+# layout of the per-stream state vector
+_HP_IN, _HP_OUT, _FRAMES, _RUN, _HANG, _SPEAKING, _SILENT, _SLOT, _COUPLING = range(9)
+_BANDS_AT = 9
+
+# layout of the parameter vector
+(
+    P_SNR_DB,
+    P_STRONG_SNR_DB,
+    P_MIN_LEVEL_DBFS,
+    P_MAX_FLATNESS,
+    P_ONSET_FRAMES,
+    P_HANGOVER_FRAMES,
+    P_ECHO_MARGIN_DB,
+    P_FLOOR_BIAS_DB,
+) = range(8)
+
+
+@njit(cache=True, nogil=True)
+def analyse_frame(
+    frame: np.ndarray,
+    far_end_dbfs: float,
+    state: np.ndarray,
+    floors: np.ndarray,
+    window: np.ndarray,
+    band_low: np.ndarray,
+    band_high: np.ndarray,
+    params: np.ndarray,
+    features: np.ndarray,
+) -> bool:
+    """One 20 ms frame (float64) through the detector; returns speech (after hangover).
+
+    far_end_dbfs is the level of what the caller hears now, or NaN when nothing plays.
+    features receives [level dBFS, mean band SNR dB, flatness, raw speech-like 0/1].
+    """
+    n = frame.shape[0]
+    nfft = 1
+    while nfft < n:
+        nfft *= 2
+    buffer = np.zeros(nfft)
+    x_prev = state[_HP_IN]
+    y_prev = state[_HP_OUT]
+    energy = 0.0
+    for i in range(n):
+        y = frame[i] - x_prev + 0.98 * y_prev  # DC and mains-hum blocking high-pass
+        x_prev = frame[i]
+        y_prev = y
+        energy += y * y
+        buffer[i] = y * window[i]
+    state[_HP_IN] = x_prev
+    state[_HP_OUT] = y_prev
+    rms = math.sqrt(energy / n) * math.sqrt(2.0)
+    level = 20.0 * math.log10(rms / 32768.0) if rms > 0.0 else -120.0
+    spectrum = np.fft.rfft(buffer)
+    power = spectrum.real**2 + spectrum.imag**2
+    bands = band_low.shape[0]
+    slot = int(state[_SLOT])
+    first = state[_FRAMES] == 0.0
+    snr_sum = 0.0
+    log_sum = 0.0
+    linear_sum = 0.0
+    bins = 0
+    for b in range(bands):
+        band_power = 0.0
+        for k in range(band_low[b], band_high[b]):
+            band_power += power[k]
+            log_sum += math.log(power[k] + 1e-3)
+            linear_sum += power[k]
+            bins += 1
+        band_power /= band_high[b] - band_low[b]
+        band_db = 10.0 * math.log10(band_power + 1e-3)
+        smoothed = band_db if first else 0.5 * state[_BANDS_AT + b] + 0.5 * band_db
+        state[_BANDS_AT + b] = smoothed
+        floors[slot, b] = smoothed
+        if first:
+            for s in range(floors.shape[0]):
+                floors[s, b] = smoothed
+        floor = floors[0, b]
+        for s in range(1, floors.shape[0]):
+            if floors[s, b] < floor:
+                floor = floors[s, b]
+        snr = band_db - floor - params[P_FLOOR_BIAS_DB]
+        if snr > 0.0:
+            snr_sum += snr
+    state[_SLOT] = (slot + 1) % floors.shape[0]
+    state[_FRAMES] += 1.0
+    mean_snr = snr_sum / bands
+    flatness = math.exp(log_sum / bins) / (linear_sum / bins + 1e-3)
+
+    speech_like = (
+        level >= params[P_MIN_LEVEL_DBFS]
+        and mean_snr >= params[P_SNR_DB]
+        and (flatness <= params[P_MAX_FLATNESS] or mean_snr >= params[P_STRONG_SNR_DB])
+    )
+    if not math.isnan(far_end_dbfs) and far_end_dbfs > -90.0:
+        # echo gate: the input must beat the learnt residual coupling by a margin
+        # (input level over far-end level): peak-hold that rises at most 1 dB a frame, only
+        # while nobody talks and the frame is within the margin, and slowly relaxes
+        coupling = level - far_end_dbfs
+        echo_like = coupling < state[_COUPLING] + params[P_ECHO_MARGIN_DB]
+        if state[_SPEAKING] == 0.0 and echo_like:
+            state[_COUPLING] = max(
+                state[_COUPLING] - 0.05, min(coupling, state[_COUPLING] + 1.0), -60.0
+            )
+        if echo_like:
+            speech_like = False
+
+    if speech_like:
+        state[_RUN] += 1.0
+        state[_SILENT] = 0.0
+    else:
+        state[_RUN] = 0.0
+        state[_SILENT] += 1.0
+    if state[_SPEAKING] == 0.0:
+        if state[_RUN] >= params[P_ONSET_FRAMES] or (
+            speech_like and mean_snr >= params[P_STRONG_SNR_DB]
+        ):
+            state[_SPEAKING] = 1.0
+            state[_HANG] = params[P_HANGOVER_FRAMES]
+    elif speech_like:
+        state[_HANG] = params[P_HANGOVER_FRAMES]
+    else:
+        state[_HANG] -= 1.0
+        if state[_HANG] < 0.0:
+            state[_SPEAKING] = 0.0
+    features[0] = level
+    features[1] = mean_snr
+    features[2] = flatness
+    features[3] = 1.0 if speech_like else 0.0
+    return state[_SPEAKING] == 1.0
+
+
+@dataclass
+class VadSettings:
+    """Thresholds of the detector; times are in 20 ms frames."""
+
+    snr_db: float = 2.5  # mean band SNR a speech-like frame needs
+    strong_snr_db: float = 12.0  # above this, flatness is not checked and onset is immediate
+    min_level_dbfs: float = -55.0
+    max_flatness: float = 0.5  # hiss is flat (about 0.55), voiced speech is peaky (< 0.1)
+    onset_frames: int = 2  # 40 ms of speech-like frames start speech (barge-in)
+    hangover_frames: int = 10  # 200 ms bridge between words
+    echo_margin_db: float = 6.0  # speech must be this much above the learnt echo residual
+    initial_coupling_db: float = -25.0  # residual echo level expected below the far end
+    floor_bias_db: float = 3.0  # the two-second minimum lies below the noise's mean level
+    end_of_utterance_ms: int = 700
+
+    def vector(self) -> np.ndarray:
+        return np.array(
+            [
+                self.snr_db,
+                self.strong_snr_db,
+                self.min_level_dbfs,
+                self.max_flatness,
+                self.onset_frames,
+                self.hangover_frames,
+                self.echo_margin_db,
+                self.floor_bias_db,
+            ],
+            dtype=np.float64,
+        )
+
+
+@dataclass(frozen=True)
+class VoiceActivity:
+    """The detector's verdict on one frame."""
+
+    speech: bool  # speech now (hangover included)
+    started: bool  # speech began in this frame: barge-in
+    ended: bool  # end of utterance: speech then end_of_utterance_ms of silence
+    level_dbfs: float
+    snr_db: float
+
+
+@dataclass
+class VoiceActivityDetector:
+    """Streaming VAD for one leg: call ``process`` with each 20 ms frame (160 samples at
+    8 kHz, 320 at 16 kHz), optionally with the level of what is being played to the caller."""
+
+    clock_rate: int = 8000
+    settings: VadSettings = field(default_factory=VadSettings)
+
+    def __post_init__(self) -> None:
+        if self.clock_rate not in (8000, 16000):
+            raise ValueError(f"unsupported clock rate {self.clock_rate}")
+        self.frame_size = self.clock_rate // 50
+        nfft = 256 if self.clock_rate == 8000 else 512
+        resolution = self.clock_rate / nfft
+        edges = [round(f / resolution) for f in BAND_EDGES_HZ]
+        self._band_low = np.array(edges[:-1], dtype=np.int64)
+        self._band_high = np.array(edges[1:], dtype=np.int64)
+        self._window = np.hanning(self.frame_size + 2)[1:-1]
+        self._params = self.settings.vector()
+        self._state = np.zeros(_BANDS_AT + len(self._band_low))
+        self._state[_COUPLING] = self.settings.initial_coupling_db
+        self._floors = np.zeros((FLOOR_MEMORY_FRAMES, len(self._band_low)))
+        self._features = np.zeros(4)
+        self._speaking = False
+        self._utterance_open = False
+        self._quiet_frames = 0
+
+    def process(self, frame: np.ndarray, far_end_dbfs: float | None = None) -> VoiceActivity:
+        samples = np.asarray(frame, dtype=np.float64)
+        if samples.shape[0] != self.frame_size:
+            raise ValueError(f"expected {self.frame_size} samples, got {samples.shape[0]}")
+        far = math.nan if far_end_dbfs is None else far_end_dbfs
+        speech = analyse_frame(
+            samples,
+            far,
+            self._state,
+            self._floors,
+            self._window,
+            self._band_low,
+            self._band_high,
+            self._params,
+            self._features,
+        )
+        started = speech and not self._speaking
+        self._speaking = speech
+        ended = False
+        if speech:
+            self._utterance_open = True
+            self._quiet_frames = 0
+        elif self._utterance_open:
+            self._quiet_frames += 1
+            if self._quiet_frames * 20 >= self.settings.end_of_utterance_ms:
+                self._utterance_open = False
+                ended = True
+        return VoiceActivity(
+            speech, started, ended, float(self._features[0]), float(self._features[1])
+        )
+
+    def speech_frames(self, samples: np.ndarray) -> np.ndarray:
+        """Convenience: the per-frame speech decision over a whole signal."""
+        count = len(samples) // self.frame_size
+        return np.array(
+            [
+                self.process(samples[i * self.frame_size : (i + 1) * self.frame_size]).speech
+                for i in range(count)
+            ],
+            dtype=bool,
+        )
+
+
+def far_end_level(frame: np.ndarray) -> float:
+    """Level (dBFS) of a frame played to the caller, for ``process(..., far_end_dbfs=)``."""
+    return frame_levels(np.ascontiguousarray(frame))[0]
