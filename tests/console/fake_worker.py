@@ -1,0 +1,130 @@
+"""A stand-in for a switch worker's HTTP side only: ``/events`` (SSE), ``/calls`` and call actions.
+
+It is the seam between console and worker: tests and the screen-pop benchmark emit the events
+a real worker would, and read back the control requests the console sent.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from store.db import Database
+from store.models import Worker
+
+_ACTION = re.compile(r"^/calls/([^/]+)/([a-z]+)$")
+
+
+class FakeWorker:
+    def __init__(self, name: str = "fake-1") -> None:
+        self.name = name
+        self.actions: list[tuple[str, str, dict[str, Any]]] = []
+        self.calls: list[dict[str, Any]] = []
+        self._streams: list[queue.Queue[bytes | None]] = []
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FakeWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._lock:
+            for stream in self._streams:
+                stream.put(None)
+        self.server.shutdown()
+        self.server.server_close()
+
+    def register(self, db: Database) -> None:
+        with db.session() as session:
+            session.add(
+                Worker(
+                    name=self.name,
+                    host="127.0.0.1",
+                    pid=0,
+                    sip_port=0,
+                    api_url=self.url,
+                    capacity=4,
+                    alive=True,
+                )
+            )
+
+    def emit(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Send one event to every open ``/events`` stream; fills ``worker`` and ``at``."""
+        full = {"worker": self.name, "at": datetime.now(UTC).isoformat(), **event}
+        frame = f"data: {json.dumps(full)}\n\n".encode()
+        with self._lock:
+            for stream in self._streams:
+                stream.put(frame)
+        return full
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        worker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _json(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path == "/events":
+                    self._events()
+                elif self.path == "/calls":
+                    self._json(200, worker.calls)
+                elif self.path == "/health":
+                    self._json(200, {"worker": worker.name, "capacity": 4, "load": 0, "calls": 0})
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                match = _ACTION.match(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if match is None:
+                    self._json(404, {"error": "not found"})
+                    return
+                worker.actions.append((match.group(1), match.group(2), body))
+                self._json(200, {"ok": True})
+
+            def _events(self) -> None:
+                stream: queue.Queue[bytes | None] = queue.Queue()
+                with worker._lock:
+                    worker._streams.append(stream)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(b": hello\n\n")
+                self.wfile.flush()
+                worker.connected.set()
+                try:
+                    while (frame := stream.get()) is not None:
+                        self.wfile.write(frame)
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                finally:
+                    with worker._lock:
+                        worker._streams.remove(stream)
+                    self.close_connection = True
+
+        return Handler
