@@ -77,6 +77,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown setting(s) in {config_path}: {', '.join(unknown)}")
+    explicit_url = bool(values.get("database_url") or env.get("CENTRALINO_DATABASE_URL"))
     settings = Settings(**values)
     for name in known - {"speech_models", "extra"}:
         raw = env.get(f"CENTRALINO_{name.upper()}")
@@ -85,5 +86,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     for key, value in env.items():
         if key.startswith("CENTRALINO_SPEECH_MODEL_"):
             settings.speech_models[key.removeprefix("CENTRALINO_SPEECH_MODEL_").lower()] = value
+    if not explicit_url:
+        settings.database_url = ""  # derive it from the (possibly overridden) var_dir
     settings.__post_init__()
     return settings

@@ -1,0 +1,132 @@
+"""The ``centralino`` command: one entry point, a subcommand per process or admin task."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from store.settings import Settings, load_settings
+from telephony.logs import setup_logging
+
+PASS_THROUGH = {
+    # subcommand -> (module, help); these parse their own arguments (try `--help`).
+    "switch": ("telephony.worker", "run one switch worker (a pjsua2 B2BUA process)"),
+    "speech": ("dsp.speech.server", "run the speech service (vosk-server WebSocket protocol)"),
+    "console": ("console.app", "run the Flask console (agent, supervisor, admin)"),
+}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"centralino: {error}") from error
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from telephony.supervisor import run_up
+
+    return run_up(_settings(args), args.config, not args.no_speech, not args.no_console)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from telephony.supervisor import prepare_database, print_banner
+
+    settings = _settings(args)
+    created = prepare_database(settings)
+    print("database ready at", settings.database_url)
+    if created is None:
+        print("demo data was already there; credentials are in", settings.var_dir)
+    else:
+        print_banner(settings, running=False)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from telephony.status import status_report
+
+    print(status_report(_settings(args)))
+    return 0
+
+
+def cmd_edge(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from store.db import Database
+    from telephony.edge import Edge, sync_trunk_registrations
+
+    settings = _settings(args)
+    db = Database.from_settings(settings)
+    sync_trunk_registrations(db, settings)
+    edge = Edge(settings)
+    if args.check:
+        edge.check_config()
+        print(f"{edge.config_path}: Kamailio accepts it")
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    edge.start()
+    edge.keep_workers_in_sync(db)
+    try:
+        while not stop.wait(1.0):
+            if edge.process is None or edge.process.poll() is not None:
+                print("\n".join(edge.log_lines[-20:]), file=sys.stderr)
+                return 1
+    finally:
+        edge.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="centralino",
+        description="Voice-first contact-center telephony controller.",
+        epilog="Configuration: --config FILE (TOML) or CENTRALINO_CONFIG, plus CENTRALINO_* "
+        "environment variables. Every subcommand has --help.",
+    )
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], text: str
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=text, description=text)
+        command.add_argument("--config", default=None, help="TOML configuration file")
+        command.set_defaults(handler=handler)
+        return command
+
+    up = add("up", cmd_up, "start everything on this machine (edge, workers, speech, console)")
+    up.add_argument("--no-speech", action="store_true", help="do not start the speech service")
+    up.add_argument("--no-console", action="store_true", help="do not start the console")
+    add("init", cmd_init, "create or upgrade the database and seed demo data once")
+    add("status", cmd_status, "show what runs, registered devices and live calls")
+    edge = add("edge", cmd_edge, "run the Kamailio SIP edge alone")
+    edge.add_argument("--check", action="store_true", help="only check the rendered config")
+    for name, (_module, text) in PASS_THROUGH.items():
+        sub.add_parser(name, help=text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # Process entry points parse their own options; hand them the rest of the line untouched.
+    position = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if position is not None and argv[position] in PASS_THROUGH:
+        log_level = None
+        if "--log-level" in argv[:position]:
+            log_level = argv[argv.index("--log-level") + 1]
+        setup_logging(log_level)
+        module_name = PASS_THROUGH[argv[position]][0]
+        module = __import__(module_name, fromlist=["main"])
+        return int(module.main(argv[position + 1 :]) or 0)
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""``centralino up``: the whole system on one machine, as children of one supervisor.
+
+Order of start: database (migrations, demo data), switch workers (forked after numpy/numba are
+imported so their pages are shared), Kamailio edge (following the live workers), speech
+service and console. Ctrl-C or SIGTERM stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store.db import Database
+from store.demo import DemoCredentials, seed_demo
+from store.migrate import upgrade
+from store.settings import Settings
+from telephony.edge import Edge, sync_trunk_registrations
+
+log = logging.getLogger("centralino.up")
+
+CREDENTIALS_FILE = "demo-credentials.txt"
+
+
+def prepare_database(settings: Settings) -> DemoCredentials | None:
+    """Migrate the database and seed the demo data on first run; returns new credentials."""
+    upgrade(settings.database_url)
+    db = Database.from_settings(settings)
+    try:
+        with db.session() as session:
+            credentials = seed_demo(session, settings.sip_domain)
+    finally:
+        db.dispose()
+    if credentials is not None:
+        _save_credentials(settings, credentials)
+    return credentials
+
+
+def _save_credentials(settings: Settings, credentials: DemoCredentials) -> None:
+    path = Path(settings.var_dir) / CREDENTIALS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"console {user} {password}" for user, password in credentials.console.items()]
+    lines += [f"sip {ext} {password}" for ext, password in credentials.sip.items()]
+    lines.append(f"support-number {credentials.support_number}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def read_credentials(settings: Settings) -> list[tuple[str, str, str]]:
+    path = Path(settings.var_dir) / CREDENTIALS_FILE
+    if not path.exists():
+        return []
+    rows = [line.split(" ", 2) for line in path.read_text().splitlines() if line.strip()]
+    return [(r[0], r[1], r[2] if len(r) > 2 else "") for r in rows]
+
+
+def _run_worker(index: int, config: str | None) -> None:
+    from telephony import worker
+
+    argv = ["--index", str(index)] + (["--config", config] if config else [])
+    sys.exit(worker.main(argv))
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    config_path: str | None = None
+    with_speech: bool = True
+    with_console: bool = True
+    edge: Edge | None = None
+    workers: list[multiprocessing.process.BaseProcess] = field(default_factory=list)
+    services: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        settings = self.settings
+        import numba  # noqa: F401  (shared copy-on-write by the forked workers)
+        import numpy  # noqa: F401
+
+        for index in range(settings.workers):
+            self.workers.append(self._fork_worker(index))
+        db = Database.from_settings(settings)
+        sync_trunk_registrations(db, settings)
+        self.edge = Edge(settings)
+        self.edge.start()
+        self.edge.keep_workers_in_sync(db)
+        if self.with_speech:
+            self._spawn("speech", ["speech"])
+        if self.with_console:
+            self._spawn("console", ["console"])
+
+    def _fork_worker(self, index: int) -> multiprocessing.process.BaseProcess:
+        process = multiprocessing.get_context("fork").Process(
+            target=_run_worker, args=(index, self.config_path), name=f"switch-{index}"
+        )
+        process.start()
+        return process
+
+    def restart_dead_workers(self) -> list[str]:
+        """Fork a fresh worker in place of each one that died (its calls are reaped as failed)."""
+        restarted = []
+        for index, process in enumerate(self.workers):
+            if process.exitcode is not None:
+                log.error("%s died (exit %s): starting a new one", process.name, process.exitcode)
+                self.workers[index] = self._fork_worker(index)
+                restarted.append(process.name)
+        return restarted
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        command = [sys.executable, "-m", "telephony.cli", *args]
+        if self.config_path:
+            command += ["--config", self.config_path]
+        self.services.append((name, subprocess.Popen(command, start_new_session=True)))
+
+    def dead_services(self) -> list[str]:
+        dead = [name for name, proc in self.services if proc.poll() is not None]
+        if self.edge and self.edge.process and self.edge.process.poll() is not None:
+            dead.append("kamailio")
+        return dead
+
+    def stop(self) -> None:
+        for name, proc in reversed(self.services):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in time: killing it", name)
+                proc.kill()
+        for process in self.workers:
+            if process.exitcode is None and process.pid:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in self.workers:
+            process.join(15)
+            if process.exitcode is None:
+                log.warning("%s did not stop in time: killing it", process.name)
+                process.kill()
+                process.join()
+        if self.edge:
+            self.edge.stop()
+        self.stopped.set()
+
+
+def print_banner(settings: Settings, running: bool = True) -> None:
+    out = [
+        "",
+        "Centralino is running." if running else "Centralino is ready: `centralino up` starts it.",
+        f"  SIP edge:      sip:{settings.sip_address}:{settings.sip_port} "
+        f"(domain {settings.sip_domain}, UDP and TCP)",
+        f"  Console:       http://{settings.console_address}:{settings.console_port}/",
+        f"  Speech:        ws://{settings.speech_address}:{settings.speech_port}/",
+        f"  Switch workers: {settings.workers}, control APIs from "
+        f"http://127.0.0.1:{settings.worker_api_base_port}/",
+        f"  Database:      {settings.database_url}",
+    ]
+    credentials = read_credentials(settings)
+    if credentials:
+        out.append(f"  Demo credentials ({Path(settings.var_dir) / CREDENTIALS_FILE}):")
+        for kind, user, secret in credentials:
+            label = {"console": "console user", "sip": "SIP extension"}.get(kind, kind)
+            out.append(f"    {label:<15} {user:<8} {secret}")
+    out.append("  Call the support number from a SIP phone registered as one of the extensions.")
+    out.append("  `centralino status` shows what runs. Ctrl-C stops everything.")
+    print("\n".join(out), flush=True)
+
+
+def run_up(
+    settings: Settings, config_path: str | None, with_speech: bool, with_console: bool
+) -> int:
+    prepare_database(settings)
+    supervisor = Supervisor(settings, config_path, with_speech, with_console)
+    stop_requested = threading.Event()
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        supervisor.start()
+        print_banner(settings)
+        while not stop_requested.wait(1.0):
+            supervisor.restart_dead_workers()
+            dead = supervisor.dead_services()
+            if dead:
+                log.error("stopping: %s exited unexpectedly", ", ".join(dead))
+                return_code = 1
+                break
+        else:
+            return_code = 0
+    finally:
+        log.info("stopping every child")
+        supervisor.stop()
+    return return_code

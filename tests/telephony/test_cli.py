@@ -1,0 +1,49 @@
+"""The ``centralino`` command: help everywhere, init, status, clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMANDS = ["up", "init", "status", "edge", "switch", "speech", "console"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "telephony.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str):
+    result = run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout.lower()
+
+
+def test_init_then_status(tmp_path: Path):
+    env = {"CENTRALINO_VAR_DIR": str(tmp_path), "CENTRALINO_SIP_PORT": "1"}
+    first = run("init", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "SIP extension" in first.stdout and "console user" in first.stdout
+    again = run("init", env=env)
+    assert "already there" in again.stdout
+    status = run("status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert "Registered devices (0)" in status.stdout and "Live calls (0)" in status.stdout
+
+
+def test_bad_configuration_is_a_clear_error(tmp_path: Path):
+    config = tmp_path / "c.toml"
+    config.write_text("wokers = 2\n")
+    result = run("status", "--config", str(config))
+    assert result.returncode != 0
+    assert "unknown setting" in result.stderr and "wokers" in result.stderr
