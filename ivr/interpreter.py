@@ -1,0 +1,437 @@
+"""The flat flow interpreter: a pure state machine from caller events to worker actions.
+
+The worker makes one `Interpreter` per call from the latest stored flow (so an edited flow is
+used from the next call on, without restarting anything), calls `start` once the call is
+answered, feeds every event to `on_event` and performs the actions returned, in order.
+
+Rules that hold for every flow: the caller can talk or key over any prompt (barge-in); the
+operator key or a word such as "agent" reaches a person at any step; a step that gets no answer
+or a wrong one is retried at most ``retries`` times, then silence goes to a person, an unknown
+account goes on unidentified; the flow graph has no cycles, so every call ends at a person or a
+hang-up.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ivr.accounts import AccountLookup, AccountMatch, keyed_digits, luhn_valid, spoken_digits
+from ivr.flow import (
+    AcknowledgeStep,
+    AnnouncementStep,
+    Flow,
+    HangupStep,
+    IdentifyStep,
+    MenuStep,
+    QuestionStep,
+    RouteStep,
+    Step,
+)
+from ivr.frames import (
+    Action,
+    DtmfDigit,
+    Event,
+    Hangup,
+    Listen,
+    MoodEstimated,
+    PlayPrompt,
+    PromptFinished,
+    RouteToAgent,
+    SpeechEnded,
+    SpeechStarted,
+    StepEntered,
+    StopPrompt,
+    Timeout,
+    Transcript,
+)
+from ivr.mood import estimate_mood
+
+#: Words that ask for a person, per locale (flows may add more); Korean matches inside words.
+OPERATOR_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("agent", "operator", "person", "representative", "human"),
+    "it": ("operatore", "operatrice", "persona"),
+    "ko": ("상담원", "상담사"),
+}
+_INSIDE_WORDS = frozenset({"ko"})
+#: Seconds to wait for the final result after the end of an utterance.
+RESULT_WAIT = 2.0
+#: A call never hears more prompts than this, whatever the flow: then it goes to a person.
+MAX_PROMPTS = 16
+
+
+def _no_account(_digits: str) -> AccountMatch | None:
+    return None
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the worker knows about the call when the IVR starts."""
+
+    call_id: str
+    locale: str | None = None  # the caller's preference, else the support number's
+    company: str = ""
+    queue: str = "support"
+    caller: str = ""
+    lookup: AccountLookup = _no_account
+
+
+class Phase(enum.Enum):
+    PROMPTING = "prompting"  # a prompt is playing
+    WAITING = "waiting"  # the caller's turn, nothing heard yet (or keys being typed)
+    SPEAKING = "speaking"  # VAD says the caller is talking
+    RESULT = "result"  # the utterance ended, waiting for the final transcript
+    DONE = "done"
+
+
+class Interpreter:
+    """Runs one call through one flow; not thread-safe (feed it from one loop)."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.phase = Phase.DONE
+        self.step: Step = flow.first
+        self.timer = 0
+        self.playing: str | None = None
+        self.attempts = 0
+        self.keys = ""
+        self.partial = ""
+        self.prosody: Mapping[str, float] | None = None
+        self.prompts_played = 0
+        self.carried = False  # the step began with an event from the step before (barge-in)
+        self.mood_wants_prosody = False
+        self.call_data: dict[str, Any] = {}
+        self._out: list[Action] = []
+        self._on_event: dict[type[Event], Callable[[Any], None]] = {
+            DtmfDigit: self._dtmf,
+            SpeechStarted: self._speech_started,
+            SpeechEnded: self._speech_ended,
+            Transcript: self._transcript,
+            PromptFinished: self._prompt_finished,
+            Timeout: self._timeout,
+        }
+
+    @property
+    def finished(self) -> bool:
+        return self.phase is Phase.DONE and bool(self.call_data)
+
+    def start(self, context: CallContext) -> list[Action]:
+        """Begin the flow for an answered call: the first prompt (and a step notice)."""
+        self.context = context
+        self.locale = self.flow.locale_for(context.locale)
+        self.call_data = {
+            "flow": self.flow.name,
+            "locale": self.locale,
+            "caller": context.caller,
+            "greeting_transcript": "",
+            "answers": {},
+            "mood": "neutral",
+            "mood_score": 0.0,
+            "identified": False,
+            "account_number": None,
+            "account_id": None,
+            "customer_id": None,
+            "customer_name": None,
+            "preferred_agent_id": None,
+            "steps": [],
+            "route_reason": None,
+        }
+        self._enter(self.flow.first)
+        return self._flush()
+
+    def on_event(self, event: Event) -> list[Action]:
+        """The actions for one event; events after the end of the flow are ignored."""
+        if self.phase is not Phase.DONE:
+            self._on_event[type(event)](event)
+        return self._flush()
+
+    def _flush(self) -> list[Action]:
+        out, self._out = self._out, []
+        return out
+
+    # --- steps -----------------------------------------------------------------------------------
+
+    def _enter(self, step: Step, carry: Event | None = None) -> None:
+        if isinstance(step, AnnouncementStep) and not step.enabled:
+            self.step = step
+            self._advance(carry)
+            return
+        self.step, self.attempts, self.keys, self.partial = step, 0, "", ""
+        self.carried = carry is not None
+        self.call_data["steps"].append(step.id)
+        self._out.append(StepEntered(step.id, step.kind))
+        if isinstance(step, RouteStep):
+            self._route("flow", step)
+        elif isinstance(step, HangupStep):
+            if step.prompt and carry is None:
+                self._play(step.prompt)
+            else:
+                self._hang_up()
+        elif isinstance(step, AnnouncementStep | AcknowledgeStep):
+            if carry is not None:
+                self._advance(carry)
+            else:
+                self._play(self._output_prompt(step))
+        elif carry is None:
+            self._play(step.prompt)  # type: ignore[attr-defined]
+        else:
+            self.phase = Phase.WAITING
+            self._on_event[type(carry)](carry)
+
+    def _output_prompt(self, step: AnnouncementStep | AcknowledgeStep) -> str:
+        if isinstance(step, AnnouncementStep):
+            return step.prompt
+        return step.prompts.get(self.call_data["mood"], step.prompts["neutral"])
+
+    def _advance(self, carry: Event | None = None, to: str | None = None) -> None:
+        target = to or self.step.next
+        if target is None:  # only terminal steps lack a next, and they never advance
+            self._route("flow")
+            return
+        self._enter(self.flow.step(target), carry)
+
+    def _play(self, prompt_id: str) -> None:
+        if self.prompts_played >= MAX_PROMPTS:
+            self._route("too_many_prompts")
+            return
+        text = self.flow.prompt_text(prompt_id, self.locale, {"company": self.context.company})
+        self.prompts_played += 1
+        self.playing, self.phase = prompt_id, Phase.PROMPTING
+        self._out.append(PlayPrompt(prompt_id, text, self.locale))
+
+    def _stop_prompt(self) -> None:
+        if self.playing is not None:
+            self.playing = None
+            self._out.append(StopPrompt())
+
+    def _listen(self, seconds: float, phase: Phase) -> None:
+        self.timer += 1
+        self.phase = phase
+        self._out.append(Listen(seconds, self.timer))
+
+    def _route(self, reason: str, step: RouteStep | None = None) -> None:
+        self._stop_prompt()
+        step = step or next((s for s in self.flow.steps if isinstance(s, RouteStep)), None)
+        if step is not None and step.prompt and self.prompts_played < MAX_PROMPTS:
+            self._play(step.prompt)
+            self.playing = None  # played while the call is routed; nothing waits for it
+        queue = (step.queue if step else None) or self.flow.queue or self.context.queue
+        self.call_data["route_reason"] = reason
+        skills = step.skills if step else ()
+        self._out.append(RouteToAgent(queue, dict(self.call_data), skills, reason))
+        self.phase = Phase.DONE
+
+    def _hang_up(self) -> None:
+        self._stop_prompt()
+        self.call_data["route_reason"] = "hangup"
+        self._out.append(Hangup("flow"))
+        self.phase = Phase.DONE
+
+    def _fail(self, reason: str) -> None:
+        """A turn without a usable answer: retry the step, or give up as the step kind says."""
+        self.keys, self.partial = "", ""
+        step = self.step
+        if self.carried:  # what was said over the last prompt did not fit: ask properly, once
+            self.carried = False
+            self._play(step.prompt)  # type: ignore[attr-defined]
+        elif self.attempts < getattr(step, "retries", 0):
+            self.attempts += 1
+            self._play(getattr(step, "retry_prompt", None) or step.prompt)  # type: ignore[attr-defined]
+        elif isinstance(step, IdentifyStep) and reason != "no_input":
+            self.call_data["identified"] = False
+            self.call_data["identify_failure"] = reason
+            self._advance()
+        else:
+            self._route(reason)
+
+    @property
+    def _is_input_step(self) -> bool:
+        return isinstance(self.step, QuestionStep | IdentifyStep | MenuStep)
+
+    def _interrupt(self, event: Event) -> bool:
+        """Barge-in on a prompt: True when the event was handed to the next step."""
+        if self.phase is not Phase.PROMPTING:
+            return False
+        self._stop_prompt()
+        if isinstance(self.step, HangupStep):
+            self._hang_up()
+            return True
+        if not self._is_input_step:
+            self._advance(carry=event)
+            return True
+        self.phase = Phase.WAITING
+        return False
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def _prompt_finished(self, event: PromptFinished) -> None:
+        if self.phase is not Phase.PROMPTING:
+            return
+        if event.prompt_id is not None and event.prompt_id != self.playing:
+            return
+        self.playing = None
+        if isinstance(self.step, HangupStep):
+            self._hang_up()
+        elif self._is_input_step:
+            self._listen(getattr(self.step, "timeout", 6.0), Phase.WAITING)
+        else:
+            self._advance()
+
+    def _speech_started(self, event: SpeechStarted) -> None:
+        if self._interrupt(event):
+            return
+        self.partial, self.prosody = "", None
+        self._listen(getattr(self.step, "max_utterance", 15.0), Phase.SPEAKING)
+
+    def _speech_ended(self, event: SpeechEnded) -> None:
+        if event.prosody is not None:
+            self.prosody = event.prosody
+            if self.mood_wants_prosody:  # the final result came before the end of speech
+                self.mood_wants_prosody = False
+                self._estimate_mood(self.call_data["greeting_transcript"])
+        if self.phase is Phase.SPEAKING:
+            self._listen(RESULT_WAIT, Phase.RESULT)
+
+    def _transcript(self, event: Transcript) -> None:
+        text = event.text.strip()
+        if not event.final:
+            if self.phase in (Phase.SPEAKING, Phase.RESULT) and text:
+                self.partial = text
+            return
+        if text and self._asks_for_person(text):
+            self._route("operator")
+            return
+        if self.phase is Phase.PROMPTING or (self.phase is Phase.WAITING and self.keys):
+            return  # no voice heard over the prompt (likely its echo), or keys being typed win
+        self._answer_text(text)
+
+    def _dtmf(self, event: DtmfDigit) -> None:
+        digit = event.digit
+        escape = self.flow.operator_key
+        if digit == escape and not isinstance(self.step, IdentifyStep):
+            self._route("operator")
+            return
+        if self._interrupt(event):
+            return
+        self.partial = ""
+        if isinstance(self.step, QuestionStep):
+            # keys instead of an answer: skip the question and let the next step have them
+            self._record_answer("")
+            self._advance(carry=event)
+        elif isinstance(self.step, IdentifyStep):
+            self._identify_key(self.step, digit)
+        elif isinstance(self.step, MenuStep):
+            self._choose(self.step, lambda option: option.key == digit)
+
+    def _timeout(self, event: Timeout) -> None:
+        if event.timer != self.timer or self.phase is Phase.PROMPTING:
+            return
+        if self.phase is Phase.WAITING and self.keys and isinstance(self.step, IdentifyStep):
+            self._identify_digits(self.step, keyed_digits(self.keys), self.keys)
+        elif self.phase in (Phase.SPEAKING, Phase.RESULT) and self.partial:
+            self._answer_text(self.partial)  # the final result never came: use the last partial
+        elif self.phase is Phase.WAITING:
+            self._fail("no_input")
+        else:
+            self._fail("no_match")
+
+    # --- answers ---------------------------------------------------------------------------------
+
+    def _answer_text(self, text: str) -> None:
+        if not text:
+            self._fail("no_input")
+        elif isinstance(self.step, QuestionStep):
+            self._record_answer(text)
+            self._advance()
+        elif isinstance(self.step, IdentifyStep):
+            digits = spoken_digits(text, self.locale)
+            if digits is None:
+                self._fail("no_match")
+            else:
+                self._identify_digits(self.step, digits, digits)
+        elif isinstance(self.step, MenuStep):
+            self._choose(self.step, lambda option: self._says_any(text, option.words))
+
+    def _record_answer(self, text: str) -> None:
+        self.call_data["answers"][self.step.id] = text
+        if self.call_data["greeting_transcript"] or not text:
+            return
+        self.call_data["greeting_transcript"] = text
+        self.mood_wants_prosody = self.prosody is None
+        self._estimate_mood(text)
+
+    def _estimate_mood(self, text: str) -> None:
+        mood = estimate_mood(text, self.locale, self.prosody)
+        self.call_data["mood"], self.call_data["mood_score"] = mood.label, round(mood.score, 3)
+        self.call_data["mood_detail"] = mood.as_dict()
+        self._out.append(MoodEstimated(mood.as_dict()))
+
+    def _identify_key(self, step: IdentifyStep, key: str) -> None:
+        if key == "*":
+            self.keys = ""
+        elif key == "#":
+            if self.keys:
+                self._identify_digits(step, keyed_digits(self.keys), self.keys)
+                return
+        else:
+            self.keys += key
+            if len(self.keys) >= step.max_digits:
+                self._identify_digits(step, self.keys, self.keys)
+                return
+        self._listen(self.flow.inter_digit_timeout if self.keys else step.timeout, Phase.WAITING)
+
+    def _identify_digits(self, step: IdentifyStep, digits: str, entered: str) -> None:
+        self.keys = ""
+        if entered == self.flow.operator_key:
+            self._route("operator")
+            return
+        self.call_data["answers"][step.id] = digits
+        if not step.min_digits <= len(digits) <= step.max_digits or (
+            step.checksum == "luhn" and not luhn_valid(digits)
+        ):
+            self._fail("invalid_account")
+            return
+        try:
+            match = self.context.lookup(digits)
+        except Exception as error:  # a failing lookup must not drop the caller
+            self.call_data["lookup_error"] = f"{type(error).__name__}: {error}"
+            match = None
+        if match is None:
+            self._fail("unknown_account")
+            return
+        self.call_data |= {
+            "identified": True,
+            "account_number": match.number,
+            "account_id": match.account_id,
+            "customer_id": match.customer_id,
+            "customer_name": match.customer_name,
+            "preferred_agent_id": match.preferred_agent_id,
+        }
+        self._advance()
+
+    def _choose(self, step: MenuStep, picks: Callable[[Any], bool]) -> None:
+        for option in step.options:
+            if picks(option):
+                self.call_data["answers"][step.id] = option.key
+                self._advance(to=option.next)
+                return
+        self._fail("no_match")
+
+    # --- words -----------------------------------------------------------------------------------
+
+    def _asks_for_person(self, text: str) -> bool:
+        words = OPERATOR_WORDS.get(self.locale, ()) + self.flow.operator_words.get(self.locale, ())
+        return self._says_any(text, {self.locale: words})
+
+    def _says_any(self, text: str, words: Mapping[str, tuple[str, ...]]) -> bool:
+        lowered = text.lower()
+        for word in words.get(self.locale, ()):
+            if self.locale in _INSIDE_WORDS:
+                if word in lowered:
+                    return True
+            elif re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lowered):
+                return True
+        return False
