@@ -5,17 +5,18 @@ Words give a valence from a lexicon per locale that knows negations ("not good",
 from how the voice changed against the caller's baseline. Both combine into a label — calm,
 neutral or upset — and a score from -1 (upset) to +1 (calm).
 
-Prosody features are a plain mapping (or any object with these attributes), so this module
-does not depend on the DSP's types. Every key is optional:
+Prosody features are a plain mapping, or any object with these attributes (such as
+`dsp.prosody.ProsodyChange`), so this module does not depend on the DSP's types. Each is a
+change of the utterance against the caller's baseline, and each is optional:
 
-``pitch_change``
-    relative change of median pitch vs baseline (0.25 = 25 % higher).
-``energy_change_db``
-    change of speech energy vs baseline, in dB.
-``rate_change``
-    relative change of speaking rate vs baseline (0.3 = 30 % faster).
-``pitch_range_change``
-    relative change of the pitch range (spread) vs baseline.
+``pitch_semitones``
+    median pitch, in semitones (+3 counts as fully raised).
+``level_db``
+    speech level, in dB (+6 counts as fully raised).
+``rate_ratio``
+    speaking rate as a ratio (1.0 unchanged, 1.3 counts as fully raised).
+``spread_semitones``
+    pitch range (inter-quartile spread), in semitones (+4 counts as fully raised).
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-#: Prosody keys and the change that counts as fully aroused (arousal 1.0).
-PROSODY_SCALES: dict[str, float] = {
-    "pitch_change": 0.35,
-    "energy_change_db": 8.0,
-    "rate_change": 0.35,
-    "pitch_range_change": 0.6,
+#: Prosody keys: (the unchanged value, the change that counts as fully aroused).
+PROSODY_CUES: dict[str, tuple[float, float]] = {
+    "pitch_semitones": (0.0, 3.0),
+    "level_db": (0.0, 6.0),
+    "rate_ratio": (1.0, 0.3),
+    "spread_semitones": (0.0, 4.0),
 }
 #: How much full arousal pulls the score towards upset (halved when the words are positive).
 AROUSAL_WEIGHT = 0.6
@@ -246,9 +247,9 @@ def _features(prosody: Mapping[str, float] | Any | None) -> dict[str, float]:
     if prosody is None:
         return {}
     if isinstance(prosody, Mapping):
-        raw = {key: prosody.get(key) for key in PROSODY_SCALES}
+        raw = {key: prosody.get(key) for key in PROSODY_CUES}
     else:
-        raw = {key: getattr(prosody, key, None) for key in PROSODY_SCALES}
+        raw = {key: getattr(prosody, key, None) for key in PROSODY_CUES}
     return {
         key: float(value)
         for key, value in raw.items()
@@ -261,7 +262,10 @@ def arousal(prosody: Mapping[str, float] | Any | None) -> float | None:
     features = _features(prosody)
     if not features:
         return None
-    parts = [max(-1.0, min(1.0, value / PROSODY_SCALES[key])) for key, value in features.items()]
+    parts = [
+        max(-1.0, min(1.0, (value - PROSODY_CUES[key][0]) / PROSODY_CUES[key][1]))
+        for key, value in features.items()
+    ]
     return sum(parts) / len(parts)
 
 
