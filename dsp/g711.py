@@ -94,9 +94,18 @@ ULAW_TO_LINEAR: np.ndarray = _ulaw_linear(np.arange(256))
 ALAW_TO_LINEAR: np.ndarray = _alaw_linear(np.arange(256))
 
 
+_BUFFERS = (bytes, bytearray, memoryview)
+
+
+def _linear(pcm: np.ndarray) -> np.ndarray:
+    if isinstance(pcm, np.ndarray) and pcm.dtype == np.int16 and pcm.flags.c_contiguous:
+        return pcm
+    return np.ascontiguousarray(pcm, dtype=np.int16)
+
+
 def ulaw_encode(pcm: np.ndarray) -> np.ndarray:
     """µ-law codes (uint8) of 16-bit linear samples."""
-    samples = np.ascontiguousarray(pcm, dtype=np.int16)
+    samples = _linear(pcm)
     out = np.empty(samples.shape[0], dtype=np.uint8)
     ulaw_encode_into(samples, out)
     return out
@@ -104,7 +113,7 @@ def ulaw_encode(pcm: np.ndarray) -> np.ndarray:
 
 def alaw_encode(pcm: np.ndarray) -> np.ndarray:
     """A-law codes (uint8) of 16-bit linear samples."""
-    samples = np.ascontiguousarray(pcm, dtype=np.int16)
+    samples = _linear(pcm)
     out = np.empty(samples.shape[0], dtype=np.uint8)
     alaw_encode_into(samples, out)
     return out
@@ -121,9 +130,10 @@ def alaw_decode(codes: np.ndarray | bytes) -> np.ndarray:
 
 
 def _decode(codes: np.ndarray | bytes, table: np.ndarray) -> np.ndarray:
-    if isinstance(codes, bytes | bytearray | memoryview):
+    if isinstance(codes, _BUFFERS):
         codes = np.frombuffer(codes, dtype=np.uint8)
-    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    elif codes.dtype != np.uint8 or not codes.flags.c_contiguous:
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
     out = np.empty(codes.shape[0], dtype=np.int16)
     decode_into(codes, table, out)
     return out

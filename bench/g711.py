@@ -1,0 +1,129 @@
+"""G.711 benchmark: our numba µ-law/A-law against audioop (Python 3.11's C module), side by
+side: conformance over every input and throughput on whole buffers and on 20 ms frames."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from dsp import g711
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+RESULTS = Path(__file__).parent / "results" / "g711.json"
+
+
+def best_seconds(action: Callable[[], object], repeats: int) -> float:
+    action()
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - start)
+    return min(timings)
+
+
+LAWS = (
+    ("PCMU", g711.ulaw_encode, g711.ulaw_decode, audioop.lin2ulaw, audioop.ulaw2lin),
+    ("PCMA", g711.alaw_encode, g711.alaw_decode, audioop.lin2alaw, audioop.alaw2lin),
+)
+
+
+def conformance() -> list[dict]:
+    samples = np.arange(-32768, 32768, dtype=np.int16)
+    codes = np.arange(256, dtype=np.uint8)
+    rows = []
+    for law, encode, decode, ref_encode, ref_decode in LAWS:
+        ours = encode(samples)
+        theirs = np.frombuffer(ref_encode(samples.tobytes(), 2), dtype=np.uint8)
+        rows.append(
+            {"law": law, "direction": "encode", "inputs": len(samples),
+             "mismatches": int(np.sum(ours != theirs))}
+        )  # fmt: skip
+        ours = decode(codes)
+        theirs = np.frombuffer(ref_decode(codes.tobytes(), 2), dtype=np.int16)
+        rows.append(
+            {"law": law, "direction": "decode", "inputs": len(codes),
+             "mismatches": int(np.sum(ours != theirs))}
+        )  # fmt: skip
+    return rows
+
+
+def cases(encode, decode, ref_encode, ref_decode, pcm: np.ndarray) -> dict[str, tuple]:
+    """(ours, audioop) callables per case, on one buffer and on 160-sample (20 ms) frames."""
+    raw = pcm.tobytes()
+    frames = [pcm[i : i + 160] for i in range(0, len(pcm), 160)]
+    raw_frames = [f.tobytes() for f in frames]
+    coded = encode(pcm)
+    coded_raw = coded.tobytes()
+    coded_frames = [coded[i : i + 160] for i in range(0, len(coded), 160)]
+    coded_raw_frames = [c.tobytes() for c in coded_frames]
+    return {
+        "encode, one buffer": (lambda: encode(pcm), lambda: ref_encode(raw, 2)),
+        "decode, one buffer": (lambda: decode(coded), lambda: ref_decode(coded_raw, 2)),
+        "encode, 20 ms frames": (
+            lambda: [encode(f) for f in frames],
+            lambda: [ref_encode(f, 2) for f in raw_frames],
+        ),
+        "decode, 20 ms frames": (
+            lambda: [decode(f) for f in coded_frames],
+            lambda: [ref_decode(f, 2) for f in coded_raw_frames],
+        ),
+    }
+
+
+def throughput(seconds_of_audio: float, repeats: int) -> list[dict]:
+    rng = np.random.default_rng(0)
+    pcm = np.clip(rng.normal(0, 4000, int(8000 * seconds_of_audio)), -32768, 32767)
+    pcm = pcm.astype(np.int16)
+    rows = []
+    for law, *functions in LAWS:
+        for case, (ours, reference) in cases(*functions, pcm).items():
+            ours_s = best_seconds(ours, repeats)
+            ref_s = best_seconds(reference, repeats)
+            rows.append(
+                {
+                    "law": law,
+                    "case": case,
+                    "ours_x_realtime": seconds_of_audio / ours_s,
+                    "audioop_x_realtime": seconds_of_audio / ref_s,
+                    "ratio": ref_s / ours_s,
+                }
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0, help="audio per run (8 kHz)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per case; the best counts")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    table = conformance()
+    speed = throughput(args.seconds, args.repeats)
+    print("conformance against audioop")
+    print(f"{'law':5} {'direction':9} {'inputs':>7} {'mismatches':>10}")
+    for row in table:
+        print(f"{row['law']:5} {row['direction']:9} {row['inputs']:>7} {row['mismatches']:>10}")
+    print("\nthroughput (x real time, 8 kHz mono, one core)")
+    print(f"{'law':5} {'case':22} {'ours':>12} {'audioop':>12} {'ours/audioop':>12}")
+    for row in speed:
+        print(
+            f"{row['law']:5} {row['case']:22} {row['ours_x_realtime']:>12.0f} "
+            f"{row['audioop_x_realtime']:>12.0f} {row['ratio']:>12.2f}"
+        )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"conformance": table, "throughput": speed}, indent=2))
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
