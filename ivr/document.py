@@ -106,8 +106,8 @@ def _load_yaml(text: str) -> tuple[Any, dict[FieldPath, int]]:
     loader = yaml.SafeLoader(text)
     lines: dict[FieldPath, int] = {}
 
-    def build(node: yaml.Node, path: FieldPath) -> Any:
-        lines[path] = node.start_mark.line + 1
+    def build(node: yaml.Node, path: FieldPath, line: int = 0) -> Any:
+        lines[path] = line or node.start_mark.line + 1  # a field's line is its key's line
         if isinstance(node, yaml.MappingNode):
             loader.flatten_mapping(node)
             mapping: dict[Any, Any] = {}
@@ -115,7 +115,7 @@ def _load_yaml(text: str) -> tuple[Any, dict[FieldPath, int]]:
                 key = loader.construct_object(key_node, deep=True)
                 if key in mapping:
                     raise _DuplicateKey((*path, key), key_node.start_mark.line + 1)
-                mapping[key] = build(value_node, (*path, key))
+                mapping[key] = build(value_node, (*path, key), key_node.start_mark.line + 1)
             return mapping
         if isinstance(node, yaml.SequenceNode):
             return [build(item, (*path, index)) for index, item in enumerate(node.value)]
