@@ -1,0 +1,111 @@
+"""VAD benchmark: our detector against webrtcvad (PyPI) on the same labelled mixtures of
+espeak-ng speech and noise at several SNRs: frame accuracy, recall, false alarms, speed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import webrtcvad
+
+from dsp.vad import VoiceActivityDetector
+from tests.dsp.signals import labelled_mixture
+
+RESULTS = Path(__file__).parent / "results" / "vad.json"
+FRAME = 160  # 20 ms at 8 kHz
+
+
+def ours(samples: np.ndarray, count: int) -> np.ndarray:
+    detector = VoiceActivityDetector(8000)
+    return np.array(
+        [detector.process(samples[i * FRAME : (i + 1) * FRAME]).speech for i in range(count)]
+    )
+
+
+def webrtc(samples: np.ndarray, count: int, mode: int) -> np.ndarray:
+    vad = webrtcvad.Vad(mode)
+    frames = [samples[i * FRAME : (i + 1) * FRAME].tobytes() for i in range(count)]
+    return np.array([vad.is_speech(f, 8000) for f in frames])
+
+
+def scores(decided: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    return {
+        "accuracy": float(np.mean(decided == labels)),
+        "recall": float(decided[labels].mean()),
+        "false_alarm": float(decided[~labels].mean()),
+    }
+
+
+def x_realtime(run, samples: np.ndarray, count: int, repeats: int) -> float:
+    run(samples, count)
+    best = min(_timed(run, samples, count) for _ in range(repeats))
+    return count * FRAME / 8000 / best
+
+
+def _timed(run, samples: np.ndarray, count: int) -> float:
+    start = time.perf_counter()
+    run(samples, count)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--snr", type=float, nargs="+", default=[20, 10, 5, 0])
+    parser.add_argument("--noise", nargs="+", default=["white", "pink", "hum"])
+    parser.add_argument("--mode", type=int, default=2, help="webrtcvad aggressiveness 0-3")
+    parser.add_argument("--repeats", type=int, default=3, help="speed runs; the best counts")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    def reference(samples: np.ndarray, count: int) -> np.ndarray:
+        return webrtc(samples, count, args.mode)
+
+    rows = []
+    for kind in args.noise:
+        for snr in args.snr:
+            samples, labels = labelled_mixture(snr, kind)
+            count = len(labels)
+            rows.append(
+                {
+                    "noise": kind,
+                    "snr_db": snr,
+                    "seconds": count * FRAME / 8000,
+                    "speech_share": float(labels.mean()),
+                    "ours": scores(ours(samples, count), labels),
+                    "webrtcvad": scores(reference(samples, count), labels),
+                }
+            )
+    samples, labels = labelled_mixture(10, "pink")
+    speed = {
+        "ours_x_realtime": x_realtime(ours, samples, len(labels), args.repeats),
+        "webrtcvad_x_realtime": x_realtime(reference, samples, len(labels), args.repeats),
+    }
+    speed["ratio"] = speed["ours_x_realtime"] / speed["webrtcvad_x_realtime"]
+
+    print(f"frame accuracy / recall / false alarm (webrtcvad mode {args.mode})")
+    print(f"{'noise':6} {'SNR':>4}  {'ours':^20}  {'webrtcvad':^20}")
+    for row in rows:
+        cells = [
+            f"{row[who]['accuracy']:.3f} {row[who]['recall']:.3f} {row[who]['false_alarm']:.3f}"
+            for who in ("ours", "webrtcvad")
+        ]
+        print(f"{row['noise']:6} {row['snr_db']:>4.0f}  {cells[0]:^20}  {cells[1]:^20}")
+    mean = {
+        who: float(np.mean([r[who]["accuracy"] for r in rows])) for who in ("ours", "webrtcvad")
+    }
+    print(f"mean accuracy: ours {mean['ours']:.3f}, webrtcvad {mean['webrtcvad']:.3f}")
+    print(
+        f"speed (x real time, one stream, 20 ms frames): ours {speed['ours_x_realtime']:.0f}, "
+        f"webrtcvad {speed['webrtcvad_x_realtime']:.0f}, ratio {speed['ratio']:.2f}"
+    )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    report = {"webrtcvad_mode": args.mode, "rows": rows, "mean_accuracy": mean, "speed": speed}
+    args.output.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
