@@ -1,0 +1,547 @@
+"""One customer call inside a worker: its legs, bridge, prompt, flow, agent claim and CDR.
+
+Read top to bottom it is the path of a call: the customer leg rings and is answered, the
+`CallFlow` runs (greeting, later the IVR), `route_to_agent` claims an agent and rings their
+device through the edge, the legs are bridged, hold/transfer re-wire them, and the first
+hang-up ends every leg, releases the agent and closes the CDR. Everything here runs on the
+worker's loop thread, except the `CallControl` actions, which post themselves there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import pjsua2 as pj
+
+from ivr.prompts import render_prompt
+from store.db import Database
+from store.models import AgentState, CallState, utcnow
+from telephony import cdr
+from telephony.bridge import Bridge, feed, unfeed
+from telephony.events import EventBus
+from telephony.flow import CallContext, CallFlow, FlowFactory
+from telephony.leg import AGENT, CONSULT, CUSTOMER, Leg
+from telephony.playback import PromptPlayer
+from telephony.router import claim_agent, release_agent
+from telephony.tap import TapFrame, TapPump
+
+log = logging.getLogger(__name__)
+
+CLAIM_RETRY_SECONDS = 1.0
+RING_TIMEOUT_SECONDS = 20.0
+
+
+class Switch(Protocol):
+    """What a conversation needs from its worker."""
+
+    account: pj.Account
+    db: Database
+    events: EventBus
+    taps: TapPump
+    worker_id: int | None
+
+    def post(self, action: Callable[[], None]) -> None: ...
+
+    def later(self, delay: float, action: Callable[[], None]) -> None: ...
+
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None: ...
+
+    def new_leg(self, owner: Conversation, role: str, peer: str) -> Leg: ...
+
+    def has_room(self, legs: int = 1) -> bool: ...
+
+    def resolve(self, target: str) -> str: ...
+
+    def frame_sink(self, frame: TapFrame) -> None: ...
+
+    def finished(self, conversation: Conversation) -> None: ...
+
+
+class Conversation:
+    def __init__(
+        self,
+        switch: Switch,
+        call_id: str,
+        caller: str,
+        dialled: str,
+        flow_factory: FlowFactory,
+        context: CallContext,
+        direction: str = "inbound",
+    ) -> None:
+        self.switch = switch
+        self.id = call_id
+        self.caller = caller
+        self.dialled = dialled
+        self.direction = direction
+        self.flow_factory = flow_factory
+        self.context = context
+        self.flow: CallFlow | None = None
+        self.call_data: dict[str, Any] = {}
+        self.state = CallState.RINGING
+        self.legs: list[Leg] = []
+        self.rows: dict[str, int] = {}  # leg id -> call_legs.id, written by the store thread
+        self.customer: Leg | None = None
+        self.agent: Leg | None = None
+        self.consult: Leg | None = None
+        self.bridge: Bridge | None = None
+        self.consult_bridge: Bridge | None = None
+        self.player: PromptPlayer | None = None
+        self.agent_id: int | None = None
+        self.routing = False
+        self.was_bridged = False
+        self.ended = False
+        self.end_reason = ""
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def publish(self, kind: str, leg: Leg | None = None, **data: Any) -> None:
+        self.switch.events.publish(kind, self.id, leg.id if leg else None, **data)
+
+    def _set_state(self, state: CallState, **columns: Any) -> None:
+        self.state = state
+        db, call_id = self.switch.db, self.id
+        self.switch.store(lambda: cdr.update_call(db, call_id, state=state, **columns))
+
+    def _open_leg(self, role: str, peer: str) -> Leg:
+        return self._adopt(self.switch.new_leg(self, role, peer))
+
+    def _adopt(self, leg: Leg) -> Leg:
+        self.legs.append(leg)
+        role, peer, leg_id, rows = leg.role, leg.peer, leg.id, self.rows
+        db, cid = self.switch.db, self.id
+
+        def write() -> None:
+            rows[leg_id] = cdr.add_leg(db, cid, role, peer)
+
+        self.switch.store(write)  # store jobs never hold a pjsua2 object: they die off-loop
+        return leg
+
+    def _leg_row(self, leg: Leg, job: Callable[[Database, int], None]) -> None:
+        db, leg_id, rows = self.switch.db, leg.id, self.rows
+        self.switch.store(lambda: job(db, rows[leg_id]) if leg_id in rows else None)
+
+    # -- inbound ---------------------------------------------------------------------------
+    def accept(self, leg: Leg, auto_answer: bool) -> Leg:
+        """Take the INVITE's leg: write the CDR, say 180 and answer (unless told to wait)."""
+        db, cid, worker_id = self.switch.db, self.id, self.switch.worker_id
+        self.switch.store(lambda: cdr.open_call(db, cid, self.caller, self.dialled, worker_id))
+        self.customer = self._adopt(leg)
+        self._answer(self.customer, 180)
+        self.publish("ringing", self.customer, caller=self.caller, dialled=self.dialled)
+        if auto_answer:
+            self.answer()
+        return self.customer
+
+    def answer(self) -> None:
+        if self.customer is not None and self.customer.state not in ("confirmed", "disconnected"):
+            self._answer(self.customer, 200)
+
+    @staticmethod
+    def _answer(leg: Leg, code: int) -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        leg.answer(prm)
+
+    # -- outbound (originate) --------------------------------------------------------------
+    def originate(self, to: str, agent_first: str | None) -> None:
+        """Call *to*; with *agent_first*, ring that device first and call *to* once it answers."""
+        db, cid, worker_id = self.switch.db, self.id, self.switch.worker_id
+        self.switch.store(
+            lambda: cdr.open_call(db, cid, self.caller, self.dialled, worker_id, "outbound")
+        )
+        if agent_first:
+            self.call_data["originate_to"] = to
+            self.agent = self._dial(AGENT, agent_first)
+        else:
+            self.customer = self._dial(CUSTOMER, to)
+
+    def _dial(self, role: str, target: str) -> Leg:
+        uri = self.switch.resolve(target)
+        leg = self._open_leg(role, uri)
+        try:
+            leg.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error:
+            leg.state = "disconnected"
+            raise
+        return leg
+
+    # -- leg events (LegOwner) ---------------------------------------------------------------
+    def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None:
+        if state in ("early", "calling") and leg.role != CUSTOMER and code in (180, 183):
+            self.publish("ringing", leg, role=leg.role, peer=leg.peer)
+        if state == "confirmed":
+            sip_call_id = leg.sip_call_id
+            self._leg_row(leg, lambda db, row: cdr.leg_answered(db, row, sip_call_id))
+            if leg is self.customer:
+                self._customer_answered()
+            elif leg is self.agent:
+                self._agent_answered(leg)
+            elif leg is self.consult:
+                self._consult_answered(leg)
+        elif state == "disconnected":
+            self._leg_gone(leg, code, reason)
+
+    def on_leg_media(self, leg: Leg) -> None:
+        if leg.media is not None:
+            leg.tap(self.switch.taps, self._on_frame)
+        if leg is self.customer:
+            if self.player is not None and leg.media is not None:
+                feed(self.player, leg)
+            self._maybe_start_flow()
+        for bridge in (self.bridge, self.consult_bridge):
+            if bridge is not None and leg in bridge.legs():
+                bridge.refresh()
+
+    def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
+        self.publish("dtmf", leg, digit=digit, method=method, role=leg.role)
+        if leg is self.customer and self.flow is not None and not self.ended:
+            self.flow.on_dtmf(self.control, digit, method)
+
+    def _on_frame(self, frame: TapFrame) -> None:
+        """Tap consumer thread: frames go to the DSP sink and, for the caller, to the flow."""
+        self.switch.frame_sink(frame)
+        flow = self.flow
+        if flow is not None and self.customer is not None and frame.leg_id == self.customer.id:
+            flow.on_audio(self.control, frame)
+
+    # -- the customer side ------------------------------------------------------------------
+    def _customer_answered(self) -> None:
+        self.publish("answered", self.customer, role=CUSTOMER)
+        self._set_state(CallState.IVR, answered_at=utcnow())
+        if self.direction == "outbound" and self.agent is not None:
+            self._bridge_customer_with(self.agent)
+            return
+        self._maybe_start_flow()
+
+    def _maybe_start_flow(self) -> None:
+        leg = self.customer
+        if self.flow is not None or self.ended or leg is None or self.agent is not None:
+            return
+        if leg.state != "confirmed" or not leg.audio_ready:
+            return  # media can be ready before CONFIRMED, or the other way round
+        self.flow = self.flow_factory(self.context)
+        self.flow.on_answered(self.control)
+
+    def play(self, wav: Path) -> None:
+        self.stop_prompt()
+        if self.customer is None or self.ended:
+            return
+        self.player = PromptPlayer(wav, self.switch.post, self._prompt_finished)
+        if self.customer.media is not None:
+            feed(self.player, self.customer)
+
+    def _prompt_finished(self) -> None:
+        if self.player is None or not self.player.done:
+            return
+        self.stop_prompt()
+        if self.flow is not None and not self.ended:
+            self.flow.on_prompt_finished(self.control)
+
+    def stop_prompt(self) -> None:
+        player, self.player = self.player, None
+        if player is not None and self.customer is not None:
+            unfeed(player, self.customer)
+
+    # -- the agent side ---------------------------------------------------------------------
+    def route_to_agent(
+        self,
+        skill: str | None = None,
+        preferred: list[int] | None = None,
+        customer_id: int | None = None,
+    ) -> None:
+        if self.ended or self.routing:
+            return
+        self.routing = True
+        self.call_data.setdefault("route", {"skill": skill, "preferred": preferred})
+        if customer_id is not None:
+            self.call_data["customer_id"] = customer_id
+        self._set_state(CallState.QUEUED)
+        self._claim(skill, preferred, customer_id)
+
+    def _claim(
+        self, skill: str | None, preferred: list[int] | None, customer_id: int | None
+    ) -> None:
+        if self.ended:
+            return
+        if not self.switch.has_room():
+            self.switch.later(
+                CLAIM_RETRY_SECONDS, lambda: self._claim(skill, preferred, customer_id)
+            )
+            return
+        db, cid = self.switch.db, self.id
+
+        def claimed(agent: Any) -> None:
+            if agent is None:
+                self.switch.later(
+                    CLAIM_RETRY_SECONDS, lambda: self._claim(skill, preferred, customer_id)
+                )
+            elif self.ended or not self.switch.has_room():
+                self.switch.store(lambda: release_agent(db, agent.agent_id, AgentState.AVAILABLE))
+                if not self.ended:
+                    self.switch.later(
+                        CLAIM_RETRY_SECONDS, lambda: self._claim(skill, preferred, customer_id)
+                    )
+            else:
+                self._ring_agent(agent.agent_id, agent.extension, agent.reason, customer_id)
+
+        self.switch.store(
+            lambda: claim_agent(db, cid, skill=skill, preferred=preferred, customer_id=customer_id),
+            claimed,
+        )
+
+    def _ring_agent(
+        self, agent_id: int, extension: str, reason: str, customer_id: int | None
+    ) -> None:
+        self.agent_id = agent_id
+        self.call_data["agent_reason"] = reason
+        self.publish(
+            "agent.ringing",
+            agent_id=agent_id,
+            customer_id=customer_id,
+            extension=extension,
+            call_data=dict(self.call_data),
+        )
+        db, cid = self.switch.db, self.id
+        self.switch.store(lambda: cdr.update_call(db, cid, agent_id=agent_id))
+        try:
+            leg = self._dial(AGENT, extension)
+        except pj.Error as error:
+            log.warning("call %s: cannot ring agent %s: %s", self.id, extension, error.info())
+            self._agent_failed(agent_id, "unreachable")
+            return
+        self.agent = leg
+        self.switch.later(RING_TIMEOUT_SECONDS, lambda: self._ring_timeout(leg))
+
+    def _ring_timeout(self, leg: Leg) -> None:
+        if leg.state not in ("confirmed", "disconnected"):
+            leg.end(408)
+
+    def _agent_failed(self, agent_id: int, why: str) -> None:
+        db = self.switch.db
+        self.switch.store(lambda: release_agent(db, agent_id, AgentState.NOT_READY, why))
+        self.agent = None
+        self.agent_id = None
+        self.routing = False
+        route = self.call_data.get("route") or {}
+        if not self.ended:
+            self.switch.later(
+                CLAIM_RETRY_SECONDS,
+                lambda: self.route_to_agent(route.get("skill"), route.get("preferred")),
+            )
+
+    def _agent_answered(self, leg: Leg) -> None:
+        if self.direction == "outbound" and self.customer is None:
+            self.customer = self._dial(CUSTOMER, self.call_data["originate_to"])
+            return
+        if self.customer is None:
+            return
+        self._bridge_customer_with(leg)
+
+    def _bridge_customer_with(self, leg: Leg) -> None:
+        assert self.customer is not None
+        self.stop_prompt()
+        if self.bridge is not None:
+            self.bridge.disconnect()
+        self.bridge = Bridge(self.customer, leg)
+        self.bridge.connect()
+        self.was_bridged = True
+        agent_id, cid, db = self.agent_id, self.id, self.switch.db
+        self._set_state(CallState.BRIDGED, bridged_at=utcnow(), call_data=dict(self.call_data))
+        if agent_id is not None:
+            self.switch.store(lambda: cdr.agent_on_call(db, agent_id, cid))
+        self.publish("bridged", leg, legs=[self.customer.id, leg.id], agent_id=agent_id)
+
+    # -- hold and transfer ------------------------------------------------------------------
+    def hold(self) -> None:
+        if self.customer is None or self.customer.on_hold:
+            return
+        if self.bridge is not None:
+            self.bridge.disconnect()
+        self.customer.hold()
+        self.publish("hold", self.customer)
+
+    def unhold(self) -> None:
+        if self.customer is None or not self.customer.on_hold:
+            return
+        self.customer.unhold()
+        if self.bridge is not None:
+            self.bridge.refresh()
+        self.publish("unhold", self.customer)
+
+    def transfer(self, to: str, mode: str) -> None:
+        if self.customer is None or self.ended:
+            raise ValueError("no customer leg to transfer")
+        if mode == "blind":
+            self._drop_agent("transferred")
+            self.agent = self._dial(AGENT, to)
+            self.publish("transferred", self.agent, mode="blind", to=self.agent.peer)
+        elif mode == "attended":
+            if self.agent is None or self.consult is not None:
+                raise ValueError("attended transfer needs a bridged agent and no other consult")
+            if self.bridge is not None:
+                self.bridge.disconnect()
+            self.consult = self._dial(CONSULT, to)
+            self.publish("transferred", self.consult, mode="attended", stage="consulting", to=to)
+        else:
+            raise ValueError(f"unknown transfer mode {mode!r}; use blind or attended")
+
+    def _consult_answered(self, leg: Leg) -> None:
+        if self.agent is not None:
+            self.consult_bridge = Bridge(self.agent, leg)
+            self.consult_bridge.connect()
+
+    def complete_transfer(self) -> None:
+        consult = self.consult
+        if consult is None or consult.state != "confirmed":
+            raise ValueError("no answered consultation to complete")
+        if self.consult_bridge is not None:
+            self.consult_bridge.disconnect()
+            self.consult_bridge = None
+        self._drop_agent("transferred")
+        self.consult = None
+        consult.role = AGENT
+        self.agent = consult
+        self._bridge_customer_with(consult)
+        self.publish("transferred", consult, mode="attended", stage="completed", to=consult.peer)
+
+    def cancel_transfer(self) -> None:
+        consult, self.consult = self.consult, None
+        if self.consult_bridge is not None:
+            self.consult_bridge.disconnect()
+            self.consult_bridge = None
+        if consult is not None:
+            consult.released = True
+            consult.end()
+        if self.bridge is not None:
+            self.bridge.refresh()
+        self.publish("transferred", None, mode="attended", stage="cancelled")
+
+    def _drop_agent(self, why: str) -> None:
+        """Let the current agent go (transfer): their leg ends without ending the call."""
+        old, self.agent = self.agent, None
+        if self.bridge is not None:
+            self.bridge.disconnect()
+            self.bridge = None
+        if old is not None:
+            old.released = True
+            old.end()
+        if self.agent_id is not None:
+            agent_id, db = self.agent_id, self.switch.db
+            self.switch.store(lambda: release_agent(db, agent_id, AgentState.WRAP_UP, why))
+            self.agent_id = None
+
+    def send_dtmf(self, digits: str, method: str, role: str = CUSTOMER) -> None:
+        leg = self.customer if role == CUSTOMER else self.agent
+        if leg is None:
+            raise ValueError(f"no {role} leg")
+        leg.send_dtmf(digits, method)
+
+    # -- the end ----------------------------------------------------------------------------
+    def _leg_gone(self, leg: Leg, code: int, reason: str) -> None:
+        self._leg_row(leg, lambda db, row: cdr.leg_ended(db, row, f"{code} {reason}"))
+        leg.drop_taps()
+        if leg.released or self.ended:
+            pass
+        elif leg is self.customer:
+            self.end("caller hung up" if leg.state == "disconnected" else reason)
+        elif leg is self.consult:
+            self.consult = None
+            self.consult_bridge = None
+            if self.bridge is not None:
+                self.bridge.refresh()
+        elif leg is self.agent:
+            if self.was_bridged and self.bridge is not None:
+                self.end("agent hung up")
+            elif self.agent_id is not None:
+                self._agent_failed(self.agent_id, f"no answer ({code})")
+            else:
+                self.agent = None
+                self.end(f"agent leg failed ({code})")
+        if all(other.state == "disconnected" for other in self.legs):
+            self.switch.finished(self)
+
+    def end(self, reason: str) -> None:
+        """Tear down every leg, release the agent, close the CDR; the first reason wins."""
+        if self.ended:
+            return
+        self.ended = True
+        self.end_reason = reason
+        self.stop_prompt()
+        for bridge in (self.bridge, self.consult_bridge):
+            if bridge is not None:
+                bridge.disconnect()
+        for leg in self.legs:
+            leg.end()
+        db, cid = self.switch.db, self.id
+        if self.agent_id is not None:
+            agent_id = self.agent_id
+            after = AgentState.WRAP_UP if self.was_bridged else AgentState.AVAILABLE
+            self.switch.store(lambda: release_agent(db, agent_id, after, reason))
+        outcome = (
+            "completed"
+            if self.was_bridged
+            else ("abandoned" if reason == "caller hung up" else reason.split(" (")[0])
+        )
+        data = dict(self.call_data)
+        self.switch.store(lambda: cdr.update_call(db, cid, call_data=data))
+        self.switch.store(lambda: cdr.close_call(db, cid, outcome))
+        self.state = CallState.ENDED
+        self.publish("ended", None, reason=reason, outcome=outcome)
+        if self.flow is not None:
+            self.flow.on_ended(self.control, reason)
+        if all(leg.state == "disconnected" for leg in self.legs):
+            self.switch.finished(self)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": str(self.state),
+            "caller": self.caller,
+            "dialled": self.dialled,
+            "direction": self.direction,
+            "agent_id": self.agent_id,
+            "legs": [
+                {"id": leg.id, "role": leg.role, "peer": leg.peer, "state": leg.state}
+                for leg in self.legs
+            ],
+            "call_data": self.call_data,
+        }
+
+    @property
+    def control(self) -> FlowControl:
+        return FlowControl(self)
+
+
+class FlowControl:
+    """The `CallControl` a flow gets: each action posts itself to the worker's loop."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self._conversation = conversation
+        self.call_data = conversation.call_data
+
+    def play(self, wav: Path) -> None:
+        self._conversation.switch.post(lambda: self._conversation.play(wav))
+
+    def stop_prompt(self) -> None:
+        self._conversation.switch.post(self._conversation.stop_prompt)
+
+    def render(self, text: str) -> Path:
+        context = self._conversation.context
+        return render_prompt(text, context.locale, context.prompt_dir, 8000)
+
+    def route_to_agent(
+        self,
+        skill: str | None = None,
+        preferred: list[int] | None = None,
+        customer_id: int | None = None,
+    ) -> None:
+        conversation = self._conversation
+        conversation.switch.post(lambda: conversation.route_to_agent(skill, preferred, customer_id))
+
+    def hang_up(self, reason: str = "flow") -> None:
+        self._conversation.switch.post(lambda: self._conversation.end(reason))
+
+    def publish(self, kind: str, **data: Any) -> None:
+        self._conversation.publish(kind, None, **data)

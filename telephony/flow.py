@@ -1,0 +1,113 @@
+"""The hook between the switch and the IVR: a `CallFlow` reacts to call events with actions.
+
+The worker drives one flow per answered customer call. It calls the flow's ``on_*`` methods on
+its loop thread (``on_audio`` on the tap consumer thread) and the flow acts through the
+`CallControl` it is given; every action is safe from any thread. The IVR interpreter replaces
+`GreetingThenAgent` by registering a different `FlowFactory` with the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from telephony.tap import TapFrame
+
+GREETING = "Hello, thank you for calling {company}. How are you today?"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the flow knows about the call when it starts."""
+
+    call_id: str
+    caller: str
+    dialled: str
+    locale: str
+    company: str
+    queue: str
+    prompt_dir: Path
+
+
+class CallControl(Protocol):
+    """Actions a flow may take on its call."""
+
+    call_data: dict[str, Any]
+
+    def play(self, wav: Path) -> None:
+        """Play a WAV to the caller; `CallFlow.on_prompt_finished` follows at its end."""
+
+    def stop_prompt(self) -> None:
+        """Stop the prompt now (barge-in); no prompt-finished event follows."""
+
+    def render(self, text: str) -> Path:
+        """The cached WAV of *text* in the call's locale (blocking: espeak-ng on first use)."""
+        ...
+
+    def route_to_agent(
+        self,
+        skill: str | None = None,
+        preferred: list[int] | None = None,
+        customer_id: int | None = None,
+    ) -> None:
+        """Leave the flow: claim an agent, ring them and bridge the caller when they answer."""
+
+    def hang_up(self, reason: str = "flow") -> None:
+        """End the call."""
+
+    def publish(self, kind: str, **data: Any) -> None:
+        """Emit an event on the worker's stream (e.g. ``ivr.step``, ``transcript.final``)."""
+
+
+class CallFlow(Protocol):
+    """Events the worker delivers to a flow, in call order."""
+
+    def on_answered(self, call: CallControl) -> None: ...
+
+    def on_dtmf(self, call: CallControl, digit: str, method: str) -> None: ...
+
+    def on_prompt_finished(self, call: CallControl) -> None: ...
+
+    def on_audio(self, call: CallControl, frame: TapFrame) -> None: ...
+
+    def on_ended(self, call: CallControl, reason: str) -> None: ...
+
+
+FlowFactory = Callable[[CallContext], CallFlow]
+
+
+class GreetingThenAgent:
+    """Placeholder until the IVR lands: greet, then route to an agent (or on any key)."""
+
+    def __init__(self, context: CallContext) -> None:
+        self.context = context
+        self.routed = False
+
+    def on_answered(self, call: CallControl) -> None:
+        call.publish("ivr.step", step="greeting")
+        call.play(call.render(GREETING.format(company=self.context.company)))
+
+    def on_dtmf(self, call: CallControl, digit: str, method: str) -> None:
+        if digit == "0":
+            self._route(call)
+
+    def on_prompt_finished(self, call: CallControl) -> None:
+        self._route(call)
+
+    def on_audio(self, call: CallControl, frame: TapFrame) -> None:
+        pass
+
+    def on_ended(self, call: CallControl, reason: str) -> None:
+        pass
+
+    def _route(self, call: CallControl) -> None:
+        if not self.routed:
+            self.routed = True
+            call.stop_prompt()
+            call.route_to_agent(skill=None)
+
+
+def greeting_then_agent(context: CallContext) -> CallFlow:
+    return GreetingThenAgent(context)

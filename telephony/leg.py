@@ -1,0 +1,139 @@
+"""One call leg: a pjsua2 Call whose callbacks only note what happened and post it to the loop.
+
+The worker pumps pjsua2 from one thread; a leg's callbacks run inside that pump, so they read
+the call's info and post a small closure for the owner (a `Conversation`) to handle after the
+pump returns. Media taps hang on each leg once its audio is active.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Protocol
+
+import pjsua2 as pj
+
+from telephony.tap import IN, OUT, FrameCallback, Tap, TapPump
+
+Post = Callable[[Callable[[], None]], None]
+
+STATE_NAMES = {
+    pj.PJSIP_INV_STATE_NULL: "null",
+    pj.PJSIP_INV_STATE_CALLING: "calling",
+    pj.PJSIP_INV_STATE_INCOMING: "incoming",
+    pj.PJSIP_INV_STATE_EARLY: "early",
+    pj.PJSIP_INV_STATE_CONNECTING: "connecting",
+    pj.PJSIP_INV_STATE_CONFIRMED: "confirmed",
+    pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
+}
+DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "info"}
+SEND_DTMF_METHODS = {name: value for value, name in DTMF_METHODS.items()}
+
+CUSTOMER, AGENT, CONSULT = "customer", "agent", "consult"
+
+
+class LegOwner(Protocol):
+    def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None: ...
+
+    def on_leg_media(self, leg: Leg) -> None: ...
+
+    def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None: ...
+
+
+class Leg(pj.Call):
+    """A call leg with a role (customer, agent, consult), its peer, state and taps."""
+
+    def __init__(
+        self,
+        account: pj.Account,
+        post: Post,
+        owner: LegOwner,
+        leg_id: str,
+        role: str,
+        peer: str,
+        call_id: int = pj.PJSUA_INVALID_ID,
+    ) -> None:
+        if call_id == pj.PJSUA_INVALID_ID:
+            super().__init__(account)
+        else:
+            super().__init__(account, call_id)
+        self.post = post
+        self.owner = owner
+        self.id = leg_id
+        self.role = role
+        self.peer = peer
+        self.state = "null"
+        self.media: pj.AudioMedia | None = None
+        self.media_status: int = pj.PJSUA_CALL_MEDIA_NONE
+        self.on_hold = False
+        self.released = False  # hung up on purpose (transfer): its end does not end the call
+        self.sip_call_id: str | None = None
+        self.taps: dict[str, Tap] = {}
+
+    # pjsua2 callbacks: read, post, return.
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        info = self.getInfo()
+        self.state = STATE_NAMES.get(info.state, str(info.state))
+        self.sip_call_id = info.callIdString
+        state, code, reason = self.state, info.lastStatusCode, info.lastReason
+        self.post(lambda: self.owner.on_leg_state(self, state, code, reason))
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        info = self.getInfo()
+        for media in info.media:
+            if media.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            self.media_status = media.status
+            if media.status in (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD):
+                self.media = self.getAudioMedia(media.index)
+            elif media.status in (pj.PJSUA_CALL_MEDIA_NONE, pj.PJSUA_CALL_MEDIA_ERROR):
+                self.media = None
+            break
+        self.post(lambda: self.owner.on_leg_media(self))
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        digit, method = prm.digit, DTMF_METHODS.get(prm.method, str(prm.method))
+        self.post(lambda: self.owner.on_leg_dtmf(self, digit, method))
+
+    # Actions, called on the worker's loop.
+    @property
+    def audio_ready(self) -> bool:
+        return self.media is not None and self.media_status == pj.PJSUA_CALL_MEDIA_ACTIVE
+
+    def tap(self, pump: TapPump, callback: FrameCallback | None) -> None:
+        """Attach the in-tap (and the out-tap, fed by the bridge) once media is up."""
+        if self.media is None or IN in self.taps:
+            return
+        self.taps[IN] = Tap(pump, self.id, IN, callback)
+        self.taps[OUT] = Tap(pump, self.id, OUT, callback)
+        self.media.startTransmit(self.taps[IN])
+
+    def end(self, code: int = 0) -> None:
+        if self.state == "disconnected":
+            return
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        with contextlib.suppress(pj.Error):
+            self.hangup(prm)
+
+    def send_dtmf(self, digits: str, method: str) -> None:
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digits
+        prm.method = SEND_DTMF_METHODS[method]
+        self.sendDtmf(prm)
+
+    def hold(self) -> None:
+        self.on_hold = True
+        self.setHold(pj.CallOpParam(True))
+
+    def unhold(self) -> None:
+        self.on_hold = False
+        prm = pj.CallOpParam(True)
+        prm.opt.flag = pj.PJSUA_CALL_UNHOLD
+        self.reinvite(prm)
+
+    def drop_taps(self) -> None:
+        for tap in self.taps.values():
+            tap.callback = None
+        self.taps.clear()
+        self.media = None

@@ -1,0 +1,75 @@
+"""This worker's presence in the store: its ``workers`` row, heartbeat, and ``dispatcher`` row."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, update
+
+from store.db import Database
+from store.kamailio_tables import dispatcher
+from store.models import Worker, utcnow
+
+#: Dispatcher set the edge sends support-number and DID calls to.
+DISPATCHER_SET = 1
+
+
+def destination(host: str, sip_port: int) -> str:
+    return f"sip:{host}:{sip_port}"
+
+
+def register_worker(
+    db: Database, name: str, host: str, pid: int, sip_port: int, api_url: str, capacity: int
+) -> int:
+    """Insert or refresh this worker's row (names are stable across restarts) and dispatcher row."""
+    now = utcnow()
+    values = {
+        "host": host,
+        "pid": pid,
+        "sip_port": sip_port,
+        "api_url": api_url,
+        "capacity": capacity,
+        "load": 0,
+        "started_at": now,
+        "heartbeat_at": now,
+        "alive": True,
+    }
+    with db.session() as session:
+        worker = session.scalar(select(Worker).where(Worker.name == name))
+        if worker is None:
+            worker = Worker(name=name, **values)
+            session.add(worker)
+        else:
+            for key, value in values.items():
+                setattr(worker, key, value)
+        session.flush()
+        worker_id = worker.id
+        target = destination(host, sip_port)
+        session.execute(delete(dispatcher).where(dispatcher.c.destination == target))
+        session.execute(
+            insert(dispatcher).values(
+                setid=DISPATCHER_SET,
+                destination=target,
+                flags=0,
+                priority=0,
+                attrs=f"worker={name}",
+                description=name[:64],
+            )
+        )
+    return worker_id
+
+
+def heartbeat(db: Database, worker_id: int, load: int) -> None:
+    with db.session() as session:
+        session.execute(
+            update(Worker)
+            .where(Worker.id == worker_id)
+            .values(heartbeat_at=utcnow(), load=load, alive=True)
+        )
+
+
+def unregister_worker(db: Database, worker_id: int, host: str, sip_port: int) -> None:
+    """Leave the dispatcher set and mark the row not alive (the row stays for the CDRs)."""
+    with db.session() as session:
+        session.execute(
+            delete(dispatcher).where(dispatcher.c.destination == destination(host, sip_port))
+        )
+        session.execute(update(Worker).where(Worker.id == worker_id).values(alive=False, load=0))

@@ -1,0 +1,115 @@
+"""Media taps: an AudioMediaPort per leg and direction that copies each 20 ms frame and returns.
+
+pjmedia calls ``onFrameReceived`` on its clock thread, so a tap only copies the frame into
+one bounded queue shared by the worker's taps and returns; a consumer thread (`TapPump`) hands
+the frames to each tap's callback (the DSP chain plugs in there). When the consumer falls
+behind, new frames are dropped and counted, never queued without bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pjsua2 as pj
+
+from telephony.endpoint import CLOCK_RATE, FRAME_MS
+
+log = logging.getLogger(__name__)
+
+SAMPLES_PER_FRAME = CLOCK_RATE * FRAME_MS // 1000
+
+#: "in" is what the leg's far end says; "out" is what we send to the leg (the echo reference).
+IN, OUT = "in", "out"
+
+
+@dataclass(frozen=True)
+class TapFrame:
+    leg_id: str
+    direction: str
+    seq: int
+    samples: np.ndarray  # int16, mono, SAMPLES_PER_FRAME long
+    clock_rate: int
+    received_at: float  # time.monotonic() when pjmedia delivered it
+
+
+FrameCallback = Callable[[TapFrame], None]
+
+
+class TapPump:
+    """The consumer side: one thread, one bounded queue, for every tap of a worker."""
+
+    def __init__(self, max_frames: int = 2000) -> None:
+        self._queue: queue.Queue[tuple[Tap, TapFrame] | None] = queue.Queue(maxsize=max_frames)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="tap-pump", daemon=True)
+
+    def start(self) -> None:
+        """Start the consumer; call after the endpoint exists (the thread registers with pjlib)."""
+        self._thread.start()
+
+    def offer(self, tap: Tap, frame: TapFrame) -> None:
+        try:
+            self._queue.put_nowait((tap, frame))
+        except queue.Full:
+            self.dropped += 1
+
+    def _run(self) -> None:
+        # Taps (and through callbacks, legs) may lose their last reference here: pjlib must
+        # know this thread, or their destructors abort the process.
+        pj.Endpoint.instance().libRegisterThread("tap-pump")
+        while (item := self._queue.get()) is not None:
+            tap, frame = item
+            callback = tap.callback
+            if callback is None:
+                continue
+            try:
+                callback(frame)
+            except Exception:
+                log.exception("tap callback failed for %s", frame.leg_id)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=1)
+        self._thread.join(timeout=2)
+
+
+class Tap(pj.AudioMediaPort):
+    """A sink port on the conference bridge; connect a leg's audio to it with ``startTransmit``."""
+
+    def __init__(
+        self, pump: TapPump, leg_id: str, direction: str, callback: FrameCallback | None
+    ) -> None:
+        super().__init__()
+        self.pump = pump
+        self.leg_id = leg_id
+        self.direction = direction
+        self.callback = callback
+        self.frames = 0
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, CLOCK_RATE, 1, FRAME_MS * 1000, 16)
+        self.createPort(f"tap-{direction}-{leg_id}", fmt)
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        if frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or frame.size == 0:
+            return
+        samples = np.frombuffer(bytes(frame.buf), dtype="<i2")
+        self.frames += 1
+        self.pump.offer(
+            self,
+            TapFrame(
+                self.leg_id, self.direction, self.frames, samples, CLOCK_RATE, time.monotonic()
+            ),
+        )
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
+        frame.size = 0

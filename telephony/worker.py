@@ -1,0 +1,421 @@
+"""The switch worker process (``centralino switch``): one pjsua2 endpoint behind the edge.
+
+One thread owns pjsua2: it pumps ``libHandleEvents``, runs the closures that leg callbacks,
+the control API and the store thread post to it, and fires timers. Database work runs on one
+store thread (in order, so CDR rows are written in call order); a heartbeat thread keeps the
+``workers`` row fresh and reaps dead workers' calls; the control API serves HTTP on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import heapq
+import itertools
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pjsua2 as pj
+from sqlalchemy import select
+
+from ivr.prompts import render_prompt
+from store.db import Database
+from store.models import SupportNumber
+from store.settings import Settings, load_settings
+from telephony import registry
+from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
+from telephony.cdr import reap_stale_workers
+from telephony.conversation import Conversation
+from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
+from telephony.events import EventBus
+from telephony.flow import GREETING, CallContext, FlowFactory, greeting_then_agent
+from telephony.leg import CUSTOMER, Leg
+from telephony.tap import TapFrame, TapPump
+
+log = logging.getLogger("centralino.switch")
+T = TypeVar("T")
+
+#: pjsua slots kept free so that an INVITE beyond capacity can still be answered with 503
+#: (when every slot is taken, pjsua itself refuses with 486, which the edge does not retry).
+SPARE_SLOTS = 1
+
+
+class WorkerAccount(pj.Account):
+    def __init__(self, worker: Worker) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
+        self.worker.incoming(prm.callId)
+
+
+class Worker:
+    """A switch worker: endpoint, account, conversations, and the threads around them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        name: str,
+        sip_port: int,
+        rtp_port: int,
+        api_port: int,
+        flow_factory: FlowFactory = greeting_then_agent,
+    ) -> None:
+        self.settings = settings
+        self.name = name
+        self.address = settings.sip_address
+        self.requested_sip_port = sip_port
+        self.rtp_port = rtp_port
+        self.api_port = api_port
+        self.flow_factory = flow_factory
+        self.db = Database.from_settings(settings)
+        self.events = EventBus(name)
+        self.taps = TapPump()
+        self.frame_sinks: list[Callable[[TapFrame], None]] = []
+        self.prompt_dir = Path(settings.var_dir) / "prompts"
+        self.auto_answer = bool(settings.extra.get("auto_answer", True))
+        self.agent_uris: dict[str, str] = dict(settings.extra.get("agent_uris", {}))
+        self.worker_id: int | None = None
+        self.capacity = 0
+        self.library_max_calls = 0
+        self.conversations: dict[str, Conversation] = {}
+        self.rejected: list[Leg] = []
+        self.support_numbers: dict[str, tuple[str, str]] = {}
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_ids = itertools.count()
+        self._timer_lock = threading.Lock()
+        self._leg_ids = itertools.count(1)
+        self._store = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="store", initializer=_register_thread, initargs=("store",)
+        )
+        self._load = 0
+        self._stopping = threading.Event()
+        self.endpoint: Endpoint | None = None
+        self.account: pj.Account | None = None
+        self._api: Any = None
+
+    # -- threads talking to the loop --------------------------------------------------------
+    def post(self, action: Callable[[], None]) -> None:
+        self._jobs.put(action)
+
+    def later(self, delay: float, action: Callable[[], None]) -> None:
+        with self._timer_lock:
+            heapq.heappush(self._timers, (time.monotonic() + delay, next(self._timer_ids), action))
+
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None:
+        def run() -> None:
+            try:
+                result = job()
+            except Exception:
+                log.exception("store job failed")
+                return
+            if then is not None:
+                self.post(lambda: then(result))
+
+        self._store.submit(run)
+
+    def call_on_loop(self, action: Callable[[], T], timeout: float = 5.0) -> T:
+        """Run *action* on the loop thread and return its result (for the control API)."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(action())
+            except Exception as error:
+                future.set_exception(error)
+
+        self.post(run)
+        return future.result(timeout)
+
+    def frame_sink(self, frame: TapFrame) -> None:
+        for sink in self.frame_sinks:
+            sink(frame)
+
+    # -- start -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.endpoint = start_endpoint(
+            self.address, self.requested_sip_port, self.rtp_port, max_calls=REQUESTED_MAX_CALLS
+        )
+        self.taps.start()
+        account = WorkerAccount(self)
+        config = pj.AccountConfig()
+        config.idUri = f"sip:{self.name}@{self.address}:{self.endpoint.sip_port}"
+        config.mediaConfig.transportConfig = self.endpoint.media_transport()
+        account.create(config)
+        self.account = account
+        self.library_max_calls = probe_max_calls(account, pj.Call, self.endpoint.pump)
+        self.capacity = max(1, self.library_max_calls - SPARE_SLOTS)
+        self._load_support_numbers()
+        from telephony.api import ApiServer  # late: Flask is not needed to test the loop
+
+        self._api = ApiServer(self, self.address, self.api_port)
+        self._api.start()
+        self.worker_id = registry.register_worker(
+            self.db,
+            self.name,
+            self.address,
+            os.getpid(),
+            self.endpoint.sip_port,
+            self.api_url,
+            self.capacity,
+        )
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        greeting = GREETING.format(company=self.settings.company_name)
+        self.store(lambda: render_prompt(greeting, "en", self.prompt_dir, 8000))
+        log.info(
+            "%s ready: sip %s:%d, api %s, capacity %d legs (library %d)",
+            self.name,
+            self.address,
+            self.endpoint.sip_port,
+            self.api_url,
+            self.capacity,
+            self.library_max_calls,
+        )
+
+    @property
+    def sip_port(self) -> int:
+        return self.endpoint.sip_port if self.endpoint else self.requested_sip_port
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.address}:{self._api.port if self._api else self.api_port}"
+
+    def _load_support_numbers(self) -> None:
+        with self.db.session() as session:
+            rows = session.execute(
+                select(SupportNumber.number, SupportNumber.locale, SupportNumber.queue)
+            ).all()
+        self.support_numbers = {row.number: (row.locale, row.queue) for row in rows}
+
+    def _heartbeat(self) -> None:
+        while not self._stopping.wait(self.settings.heartbeat_seconds):
+            try:
+                if self.worker_id is not None:
+                    registry.heartbeat(self.db, self.worker_id, self.load)
+                reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
+                if reaped:
+                    log.warning("closed the open calls of dead worker(s) %s", ", ".join(reaped))
+                self._load_support_numbers()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    # -- capacity ----------------------------------------------------------------------------
+    @property
+    def load(self) -> int:
+        """Live legs, as last counted on the loop (other threads never touch the legs)."""
+        return self._load
+
+    def _count_legs(self) -> int:
+        live = sum(
+            1
+            for conversation in list(self.conversations.values())
+            for leg in list(conversation.legs)
+            if leg.state != "disconnected"
+        )
+        return live + sum(1 for leg in list(self.rejected) if leg.state != "disconnected")
+
+    def has_room(self, legs: int = 1) -> bool:
+        self._load = self._count_legs()
+        return self._load + legs <= self.capacity
+
+    # -- legs and conversations ----------------------------------------------------------------
+    def new_leg(self, owner: Conversation, role: str, peer: str) -> Leg:
+        assert self.account is not None
+        return Leg(self.account, self.post, owner, f"{owner.id}/{len(owner.legs) + 1}", role, peer)
+
+    def resolve(self, target: str) -> str:
+        """A SIP URI for an extension (through the edge, or a configured direct URI) or a URI."""
+        if target.startswith(("sip:", "sips:")):
+            return target
+        if target in self.agent_uris:
+            return self.agent_uris[target]
+        return f"sip:{target}@{self.settings.sip_address}:{self.settings.sip_port}"
+
+    def incoming(self, pjsua_call_id: int) -> None:
+        assert self.account is not None
+        if not self.has_room():
+            leg_id = f"rejected/{next(self._leg_ids)}"
+            leg = Leg(self.account, self.post, self, leg_id, "rejected", "", pjsua_call_id)
+            self.rejected.append(leg)
+            prm = pj.CallOpParam()
+            prm.statusCode = 503
+            prm.reason = "Worker Full"
+            leg.answer(prm)
+            return
+        call_id = str(uuid.uuid4())
+        leg = Leg(self.account, self.post, self, f"{call_id}/1", CUSTOMER, "", pjsua_call_id)
+        info = leg.getInfo()
+        leg.peer = info.remoteUri
+        conversation = self._conversation(
+            call_id, info.remoteUri, _user_of(info.localUri), "inbound"
+        )
+        leg.owner = conversation
+        conversation.accept(leg, self.auto_answer)
+
+    def _conversation(
+        self, call_id: str, caller: str, dialled: str, direction: str
+    ) -> Conversation:
+        locale, queue_name = self.support_numbers.get(dialled, ("en", "support"))
+        context = CallContext(
+            call_id=call_id,
+            caller=caller,
+            dialled=dialled,
+            locale=locale,
+            company=self.settings.company_name,
+            queue=queue_name,
+            prompt_dir=self.prompt_dir,
+        )
+        conversation = Conversation(
+            self, call_id, caller, dialled, self.flow_factory, context, direction
+        )
+        self.conversations[call_id] = conversation
+        return conversation
+
+    def originate(self, to: str, agent_first: str | None) -> str:
+        if not self.has_room():
+            raise RuntimeError("worker full")
+        call_id = str(uuid.uuid4())
+        conversation = self._conversation(call_id, agent_first or self.name, to, "outbound")
+        try:
+            conversation.originate(to, agent_first)
+        except pj.Error as error:
+            conversation.end("originate failed")
+            raise RuntimeError(error.info()) from error
+        return call_id
+
+    def finished(self, conversation: Conversation) -> None:
+        self.post(lambda: self.conversations.pop(conversation.id, None))
+
+    # LegOwner for rejected INVITEs
+    def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None:
+        if state == "disconnected" and leg in self.rejected:
+            self.post(lambda: self.rejected.remove(leg) if leg in self.rejected else None)
+
+    def on_leg_media(self, leg: Leg) -> None:
+        pass
+
+    def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
+        pass
+
+    # -- run and stop --------------------------------------------------------------------------
+    def run(self) -> None:
+        assert self.endpoint is not None
+        while not self._stopping.is_set():
+            self.endpoint.pump(10)
+            self._run_jobs()
+            self._run_timers()
+            self._load = self._count_legs()
+        self._shutdown()
+
+    def _run_jobs(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("loop job failed")
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while True:
+            with self._timer_lock:
+                if not self._timers or self._timers[0][0] > now:
+                    return
+                _, _, action = heapq.heappop(self._timers)
+            try:
+                action()
+            except Exception:
+                log.exception("timer failed")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _shutdown(self) -> None:
+        assert self.endpoint is not None
+        log.info("%s stopping: %d live calls", self.name, len(self.conversations))
+        for conversation in list(self.conversations.values()):
+            conversation.end("worker shutdown")
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            self.endpoint.pump(20)
+            self._run_jobs()
+        if self._api is not None:
+            self._api.stop()
+        if self.worker_id is not None:
+            worker_id, sip_port = self.worker_id, self.endpoint.sip_port
+            self.store(
+                lambda: registry.unregister_worker(self.db, worker_id, self.address, sip_port)
+            )
+        self._store.shutdown(wait=True)
+        self.taps.stop()
+
+        def drop() -> None:
+            self._run_jobs()
+            self.conversations.clear()
+            self.rejected.clear()
+            if self.account is not None:
+                self.account.shutdown()
+            self.account = None
+
+        stop_endpoint(self.endpoint, drop, drain_seconds=0.2)
+        self.db.dispose()
+        log.info("%s stopped", self.name)
+
+
+def _register_thread(name: str) -> None:
+    pj.Endpoint.instance().libRegisterThread(name)
+
+
+def _user_of(uri: str) -> str:
+    """``800`` from ``<sip:800@127.0.0.1:5080>`` (the dialled number of an INVITE's To)."""
+    text = uri.strip().lstrip("<").split(">")[0]
+    text = text.split(":", 1)[1] if ":" in text else text
+    return text.split("@", 1)[0] if "@" in text else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="centralino switch", description="Run one pjsua2 switch worker behind the SIP edge."
+    )
+    parser.add_argument("--index", type=int, default=1, help="worker number n (ports base+n)")
+    parser.add_argument("--config", help="TOML configuration file (else CENTRALINO_CONFIG)")
+    parser.add_argument("--name", help="worker name in the store (default switch-<index>)")
+    parser.add_argument("--sip-port", type=int, help="SIP UDP port (default 5080+n)")
+    parser.add_argument("--rtp-port", type=int, help="first RTP port (default 20000+100n)")
+    parser.add_argument("--api-port", type=int, help="control API port (default 8790+n)")
+    parser.add_argument("--log-level", default=os.environ.get("CENTRALINO_LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = load_settings(args.config)
+    n = args.index
+    worker = Worker(
+        settings,
+        name=args.name or f"switch-{n}",
+        sip_port=args.sip_port if args.sip_port is not None else settings.worker_sip_base_port + n,
+        rtp_port=args.rtp_port or settings.worker_rtp_base_port + 100 * n,
+        api_port=args.api_port if args.api_port is not None else settings.worker_api_base_port + n,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    worker.start()
+    worker.run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
