@@ -27,9 +27,11 @@ def event_stream(topic: str) -> Response:
         started = time.monotonic()
         try:
             yield "retry: 1000\n\n"
-            while max_seconds <= 0 or time.monotonic() - started < max_seconds:
+            while max_seconds <= 0 or (left := max_seconds - (time.monotonic() - started)) > 0:
                 try:
-                    name, data = inbox.get(timeout=keepalive)
+                    name, data = inbox.get(
+                        timeout=keepalive if max_seconds <= 0 else min(keepalive, left)
+                    )
                 except queue.Empty:
                     yield ": keepalive\n\n"
                     continue

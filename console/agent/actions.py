@@ -204,7 +204,7 @@ def credit():  # type: ignore[no-untyped-def]
     call_id = _text(body, "call_id", 64)
     call = _my_call(call_id) if call_id else None
     if call is None or call.customer_id is None:
-        return _refuse("credits are given to the customer on your current call", 403)
+        return _refuse("credits go to the customer on your current call", 404)
     try:
         account_id = int(body.get("account_id", 0))
     except (TypeError, ValueError):

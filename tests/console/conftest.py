@@ -4,6 +4,7 @@ a fake switch worker's event source, and headless Debian Chromium kept on loopba
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,9 +65,27 @@ def console_app(db: Database, **overrides: Any) -> Flask:
     return create_app(config)
 
 
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoCredentials]:
+    """Migrate and seed once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "seeded.sqlite"
+    db, credentials = seeded_database(path)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path, credentials
+
+
+def copy_of(template: tuple[Path, DemoCredentials], path: Path) -> tuple[Database, DemoCredentials]:
+    shutil.copyfile(template[0], path)
+    return Database(f"sqlite:///{path}"), template[1]
+
+
 @pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    db, credentials = seeded_database(tmp_path / "console.sqlite")
+def deployment(
+    tmp_path: Path, seeded_template: tuple[Path, DemoCredentials]
+) -> Iterator[Deployment]:
+    db, credentials = copy_of(seeded_template, tmp_path / "console.sqlite")
     app = console_app(db)
     yield Deployment(db, credentials, app)
     app.extensions["centralino.worker_feed"].stop()
@@ -88,7 +107,7 @@ def sign_in(client: Any, deployment: Deployment, username: str) -> str:
         data={"username": username, "password": deployment.password(username), "csrf_token": token},
     )
     assert response.status_code == 302, response.text
-    return token
+    return csrf_token(client.get(response.location).text)  # signing in starts a new session
 
 
 @dataclass
@@ -105,8 +124,10 @@ def serve_threaded(app: Flask) -> tuple[Any, str]:
 
 
 @pytest.fixture
-def live_console(tmp_path: Path) -> Iterator[LiveConsole]:
-    db, credentials = seeded_database(tmp_path / "live.sqlite")
+def live_console(
+    tmp_path: Path, seeded_template: tuple[Path, DemoCredentials]
+) -> Iterator[LiveConsole]:
+    db, credentials = copy_of(seeded_template, tmp_path / "live.sqlite")
     worker = FakeWorker().start()
     worker.register(db)
     app = console_app(db, WORKER_FEED=True)
