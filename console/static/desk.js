@@ -112,6 +112,7 @@
 
   function renderPop(pop) {
     current = pop;
+    delete $("pop").dataset.shownMs;
     $("pop").hidden = false;
     $("pop").dataset.callId = pop.call_id || "";
     $("caller-number").textContent = pop.caller || "";
