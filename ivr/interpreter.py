@@ -234,7 +234,8 @@ class Interpreter:
         """A turn without a usable answer: retry the step, or give up as the step kind says."""
         self.keys, self.partial = "", ""
         step = self.step
-        if self.carried:  # what was said over the last prompt did not fit: ask properly, once
+        if self.carried and reason in ("no_input", "no_match"):
+            # what was said over the last prompt did not fit this step: ask properly, once
             self.carried = False
             self._play(step.prompt)  # type: ignore[attr-defined]
         elif self.attempts < getattr(step, "retries", 0):
