@@ -49,7 +49,7 @@ def dtmf_signal(
     """int16 samples of *digits* keyed one after another.
 
     ``level_dbfs`` is the row (low) tone's level (a full-scale sine is 0 dBFS); the column
-    (high) tone is ``twist_db`` louder (positive: normal twist, negative: reverse twist).
+    (high) tone is ``twist_db`` louder (negative: normal twist, positive: reverse twist).
     Offsets are relative frequency errors (0.02 = 2 % high). Each digit is followed by
     ``pause_ms`` of silence; ``lead_ms`` of silence comes first.
     """
@@ -86,6 +86,28 @@ def _goertzel(x: np.ndarray, start: int, window: np.ndarray, omega: float) -> co
 
 
 @njit(cache=True, nogil=True)
+def _goertzel_bank_power(
+    x: np.ndarray, start: int, window: np.ndarray, coefficients: np.ndarray, power: np.ndarray
+) -> float:
+    """|DFT|^2 at every frequency of the bank at once (independent recurrences run side by
+    side, which keeps the CPU's pipelines full); returns the windowed frame's energy."""
+    bank = coefficients.shape[0]
+    s1 = np.zeros(bank)
+    s2 = np.zeros(bank)
+    energy = 0.0
+    for i in range(window.shape[0]):
+        v = x[start + i] * window[i]
+        energy += v * v
+        for k in range(bank):
+            s0 = v + coefficients[k] * s1[k] - s2[k]
+            s2[k] = s1[k]
+            s1[k] = s0
+    for k in range(bank):
+        power[k] = s1[k] * s1[k] + s2[k] * s2[k] - coefficients[k] * s1[k] * s2[k]
+    return energy
+
+
+@njit(cache=True, nogil=True)
 def analyse_windows(
     samples: np.ndarray,
     hop: int,
@@ -101,7 +123,8 @@ def analyse_windows(
 
     For each window writes the digit index 0..15 (or -1) and the two tones' power.
     limits = [min tone power, min purity, max relative frequency error,
-              max normal twist (power ratio), max reverse twist (power ratio)].
+              max normal twist (row over column, power ratio),
+              max reverse twist (column over row, power ratio)].
     Returns the number of windows analysed.
     """
     length = window.shape[0]
@@ -113,22 +136,12 @@ def analyse_windows(
         energy_gain += window[i] * window[i]
     power = np.empty(8)
     offset = np.empty(8)
+    coefficients = 2.0 * np.cos(omegas)
     start = 0
     while start + length <= samples.shape[0]:
-        total = 0.0
-        for i in range(length):
-            v = samples[start + i] * window[i]
-            total += v * v
-        total /= energy_gain
+        total = _goertzel_bank_power(samples, start, window, coefficients, power) / energy_gain
         for k in range(8):
-            x = _goertzel(samples, start, window, omegas[k])
-            power[k] = 2.0 * (x.real * x.real + x.imag * x.imag) / (full_gain * full_gain)
-            early = _goertzel(samples, start, sub_window, omegas[k])
-            late = _goertzel(samples, start + lag, sub_window, omegas[k])
-            advance = late * early.conjugate()
-            phase = math.atan2(advance.imag, advance.real) - omegas[k] * lag
-            phase = (phase + math.pi) % (2.0 * math.pi) - math.pi
-            offset[k] = phase / (omegas[k] * lag)  # relative frequency error
+            power[k] *= 2.0 / (full_gain * full_gain)
         row = 0
         for k in range(1, 4):
             if power[k] > power[row]:
@@ -143,12 +156,19 @@ def analyse_windows(
             power[row] >= limits[0]
             and power[column] >= limits[0]
             and tone_power >= limits[1] * total
-            and abs(offset[row]) <= limits[2]
-            and abs(offset[column]) <= limits[2]
-            and power[column] <= power[row] * limits[3]
-            and power[row] <= power[column] * limits[4]
+            and power[row] <= power[column] * limits[3]
+            and power[column] <= power[row] * limits[4]
         ):
-            digit = row * 4 + (column - 4)
+            # only now measure the two tones' real frequencies (phase advance over `lag`)
+            for k in (row, column):
+                early = _goertzel(samples, start, sub_window, omegas[k])
+                late = _goertzel(samples, start + lag, sub_window, omegas[k])
+                advance = late * early.conjugate()
+                phase = math.atan2(advance.imag, advance.real) - omegas[k] * lag
+                phase = (phase + math.pi) % (2.0 * math.pi) - math.pi
+                offset[k] = phase / (omegas[k] * lag)  # relative frequency error
+            if abs(offset[row]) <= limits[2] and abs(offset[column]) <= limits[2]:
+                digit = row * 4 + (column - 4)
         digit_out[count] = digit
         power_out[count] = tone_power
         count += 1
@@ -172,8 +192,8 @@ class DtmfSettings:
 
     min_level_dbfs: float = -36.0  # per tone
     frequency_tolerance: float = 0.025  # accept 1.5 %, reject 3.5 %: decide half-way
-    normal_twist_db: float = 8.0  # high group louder than low group
-    reverse_twist_db: float = 4.0  # low group louder than high group
+    normal_twist_db: float = 8.0  # low (row) tone louder: the line loses the high group
+    reverse_twist_db: float = 4.0  # high (column) tone louder
     min_purity: float = 0.75  # share of the window's power in the two tones
     windows_to_press: int = 3
     windows_to_release: int = 2
