@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -185,8 +186,7 @@ class VadSettings:
         )
 
 
-@dataclass(frozen=True)
-class VoiceActivity:
+class VoiceActivity(NamedTuple):
     """The detector's verdict on one frame."""
 
     speech: bool  # speech now (hangover included)
