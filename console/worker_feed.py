@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from console.hub import SUPERVISORS, EventHub, LiveCall, agent_topic
 from console.screenpop import build_screenpop
 from store.db import Database
-from store.models import Agent, AgentState, Worker
+from store.models import Agent, AgentState, Worker, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,9 @@ class EventRouter:
             elif kind in CALL_EVENTS:
                 call.state = str(kind)
                 self.hub.publish(topic, "call", event)
-                if kind == "ended":
+                if kind in {"answered", "bridged"}:
+                    self.hub.publish(topic, "state", {"state": "on_call"})
+                elif kind == "ended":
                     self._into_wrap_up(call)
         self.hub.publish(SUPERVISORS, "call", event)
 
@@ -86,18 +88,21 @@ class EventRouter:
         )
         self.hub.remember_pop(agent_id, pop)
         self.hub.publish(agent_topic(agent_id), "screenpop", pop)
+        self.hub.publish(agent_topic(agent_id), "state", {"state": "ringing"})
 
     def _into_wrap_up(self, call: LiveCall) -> None:
         with self.db.session() as session:
-            session.execute(
+            moved = session.execute(
                 update(Agent)
                 .where(
                     Agent.id == call.agent_id,
                     Agent.state.in_([AgentState.RINGING, AgentState.ON_CALL]),
                 )
-                .values(state=AgentState.WRAP_UP, claimed_by_call=None)
-            )
-        self.hub.publish(agent_topic(call.agent_id), "state", {"state": "wrap_up"})
+                .values(state=AgentState.WRAP_UP, claimed_by_call=None, state_since=utcnow())
+            ).rowcount
+            state = session.scalar(select(Agent.state).where(Agent.id == call.agent_id))
+        if moved or state == AgentState.WRAP_UP:  # the worker may have done it already
+            self.hub.publish(agent_topic(call.agent_id), "state", {"state": "wrap_up"})
 
 
 class WorkerFeed:

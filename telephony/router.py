@@ -13,7 +13,8 @@ The worker's side, for one caller::
     ring offer.agent.extension; then answered(db, entry) or no_answer(db, entry)
     on hang-up: release_agent(db, agent_id, AgentState.WRAP_UP) or abandon(db, entry)
 
-and for callbacks, periodically: ``for offer in claim_callbacks(db, "w1"): ...``.
+and periodically, from any worker: ``for offer in claim_callbacks(db, "w1"): ...`` (ring the
+agent with the same screen pop, then call ``offer.callback_number``) and ``end_due_wrap_ups(db)``.
 """
 
 from __future__ import annotations
@@ -430,6 +431,24 @@ def request_callback(db: Database, entry_id: int, number: str) -> None:
 def abandon(db: Database, entry_id: int) -> None:
     """The caller hung up while waiting (or ringing an agent, who goes back to available)."""
     _leave_line(db, entry_id, ABANDONED)
+
+
+def end_due_wrap_ups(db: Database, now: datetime | None = None) -> list[int]:
+    """Agents whose wrap-up time is over become available again; returns their ids."""
+    now = now or utcnow()
+    with db.session() as session:
+        due = [
+            agent.id
+            for agent in session.scalars(select(Agent).where(Agent.state == AgentState.WRAP_UP))
+            if agent.state_since + timedelta(seconds=agent.wrapup_seconds) <= now
+        ]
+        if due:
+            session.execute(
+                update(Agent)
+                .where(Agent.id.in_(due), Agent.state == AgentState.WRAP_UP)
+                .values(state=AgentState.AVAILABLE, state_reason=None, state_since=now)
+            )
+    return due
 
 
 def position(db: Database, entry_id: int) -> int:

@@ -6,6 +6,8 @@ import threading
 import time
 from collections import deque
 
+_MAX_TRACKED = 10_000
+
 
 class LoginThrottle:
     def __init__(self, max_failures: int, window_seconds: float) -> None:
@@ -32,6 +34,9 @@ class LoginThrottle:
     def failed(self, username: str, address: str) -> None:
         now = time.monotonic()
         with self._lock:
+            if len(self._failures) > _MAX_TRACKED:  # forget stale entries under a flood
+                for key in [k for k, v in self._failures.items() if not self._recent(k, now)]:
+                    del self._failures[key]
             self._recent((username.lower(), address), now).append(now)
 
     def succeeded(self, username: str, address: str) -> None:

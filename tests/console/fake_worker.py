@@ -44,6 +44,13 @@ class FakeWorker:
         self.server.shutdown()
         self.server.server_close()
 
+    def drop_streams(self) -> None:
+        """End every open ``/events`` stream, as a restarting worker would."""
+        self.connected.clear()
+        with self._lock:
+            for stream in self._streams:
+                stream.put(None)
+
     def register(self, db: Database) -> None:
         with db.session() as session:
             session.add(

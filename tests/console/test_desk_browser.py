@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from store.models import Agent, Credit, Customer, Interaction, Setting
+from telephony import router
 from tests.console.conftest import LiveConsole
 
 pytestmark = pytest.mark.browser
@@ -39,6 +40,7 @@ def ids(live: LiveConsole, username: str, customer_name: str) -> tuple[int, int]
 
 def ring(live: LiveConsole, agent_id: int, customer_id: int | None, **call_data: Any) -> str:
     call_id = str(uuid.uuid4())
+    assert router.try_claim(live.deployment.db, agent_id, call_id)  # what the worker does first
     live.worker.emit(
         {
             "type": "agent.ringing",

@@ -219,6 +219,13 @@ def test_claim_agent_shortcut_and_release(db: Database) -> None:
     assert agent_state(db, alice) is AgentState.WRAP_UP
 
 
+def test_wrap_up_ends_after_the_agents_wrap_up_time(db: Database) -> None:
+    alice = add_agent(db, "alice", ["support"], AgentState.WRAP_UP)  # 10 s wrap-up, since T0
+    assert router.end_due_wrap_ups(db, now=T0 + timedelta(seconds=5)) == []
+    assert router.end_due_wrap_ups(db, now=T0 + timedelta(seconds=10)) == [alice]
+    assert agent_state(db, alice) is AgentState.AVAILABLE
+
+
 def test_credit_ledger_rejects_updates(db: Database) -> None:
     from store.models import Account
 

@@ -1,0 +1,74 @@
+"""Worker event streams: parsing, reconnecting, and who hears which event."""
+
+from __future__ import annotations
+
+import queue
+import uuid
+from pathlib import Path
+
+from console.hub import SUPERVISORS, EventHub, agent_topic
+from console.worker_feed import EventRouter, WorkerFeed, read_events
+from tests.console.conftest import copy_of
+from tests.console.fake_worker import FakeWorker
+
+
+def test_read_events_parses_data_lines_and_skips_noise() -> None:
+    raw = [
+        b": hello\n",
+        b"\n",
+        b'data: {"type": "ringing",\n',
+        b'data:  "call_id": "c1"}\n',
+        b"\n",
+        b"data: not json\n",
+        b"\n",
+        b"event: x\r\n",
+        b'data: {"type": "ended"}\r\n',
+        b"\r\n",
+    ]
+    assert list(read_events(iter(raw))) == [
+        {"type": "ringing", "call_id": "c1"},
+        {"type": "ended"},
+    ]
+
+
+def test_feed_reconnects_and_routes_events(tmp_path: Path, seeded_template) -> None:  # type: ignore[no-untyped-def]
+    db, _ = copy_of(seeded_template, tmp_path / "feed.sqlite")
+    hub = EventHub()
+    alice_inbox = hub.subscribe(agent_topic(1))
+    bruno_inbox = hub.subscribe(agent_topic(2))
+    supervisors = hub.subscribe(SUPERVISORS)
+    worker = FakeWorker().start()
+    worker.register(db)
+    feed = WorkerFeed(db, EventRouter(db, hub).handle, refresh_seconds=0.1)
+    feed.start()
+    try:
+        assert worker.connected.wait(5)
+        call_id = str(uuid.uuid4())
+        worker.emit(
+            {
+                "type": "agent.ringing",
+                "call_id": call_id,
+                "agent_id": 1,
+                "customer_id": 1,
+                "call_data": {"mood": "calm"},
+            }
+        )
+        name, pop = alice_inbox.get(timeout=5)
+        assert name == "screenpop" and pop["customer"]["name"] == "Giulia Ferri"
+        assert pop["ivr"]["mood"] == "calm"
+        worker.drop_streams()
+        assert worker.connected.wait(5), "the console did not reconnect"
+        worker.emit(
+            {"type": "transcript.final", "call_id": call_id, "speaker": "caller", "text": "hello"}
+        )
+        seen = [alice_inbox.get(timeout=5) for _ in range(2)]
+        assert seen[0] == ("state", {"state": "ringing"})
+        assert seen[1][0] == "transcript" and seen[1][1]["text"] == "hello"
+        assert bruno_inbox.empty()
+        kinds = [supervisors.get(timeout=5)[1]["type"] for _ in range(2)]
+        assert kinds == ["agent.ringing", "transcript.final"]
+    finally:
+        feed.stop()
+        worker.stop()
+        db.dispose()
+    assert isinstance(alice_inbox, queue.Queue)
