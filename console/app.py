@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Flask, g, jsonify, redirect, render_template_string, url_for
+from flask import Flask, current_app, g, jsonify, redirect, render_template_string, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -23,7 +23,7 @@ from store.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 _CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src {img}; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 _ERROR_PAGE = (
@@ -48,7 +48,8 @@ def _register_errors(app: Flask) -> None:
 
 
 def _secure_headers(response: Any) -> Any:
-    response.headers.setdefault("Content-Security-Policy", _CONTENT_SECURITY_POLICY)
+    policy = _CONTENT_SECURITY_POLICY.format(img=current_app.config["IMG_SOURCES"])
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "centralino_session",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),  # one shift
+    "SESSION_COOKIE_SECURE": False,  # set True when the console is served over HTTPS
+    "IMG_SOURCES": "'self' data:",  # where customer photos may load from (CSP img-src)
     "COMPANY_NAME": "Centralino",
 }
 

@@ -89,30 +89,41 @@ def customer_profile(session: Session, customer_id: int, agent_id: int) -> dict[
 
 
 def ivr_answers(call_data: dict[str, Any]) -> dict[str, Any]:
-    """The IVR's findings in the page's words; unknown keys are kept as plain text pairs."""
+    """The IVR's findings in the page's words: greeting, mood, keyed account, each step's answer."""
     mood = call_data.get("mood")
     if isinstance(mood, dict):
         mood = mood.get("label") or mood.get("mood")
+    score = call_data.get("mood_score")
+    if mood and isinstance(score, int | float) and score:
+        mood = f"{mood} ({score:.2f})"
     greeting = call_data.get("greeting_transcript") or call_data.get("greeting")
-    known = {"mood", "greeting", "greeting_transcript", "route_reason", "customer_id"}
+    answers = call_data.get("answers")
+    other = {str(k): str(v) for k, v in answers.items()} if isinstance(answers, dict) else {}
+    if call_data.get("identify_failure"):
+        other["not identified"] = str(call_data["identify_failure"])
     return {
         "greeting": str(greeting) if greeting else None,
         "mood": str(mood) if mood else None,
         "account": call_data.get("account_number") or call_data.get("account"),
-        "other": {str(k): str(v) for k, v in call_data.items() if k not in known},
+        "other": other,
     }
 
 
 def route_reason(session: Session, event: dict[str, Any], agent_id: int) -> str | None:
-    reason = event.get("reason") or (event.get("call_data") or {}).get("route_reason")
+    """Why this agent: the worker's words, else the router's record, else the IVR's exit."""
+    call_data = event.get("call_data") or {}
+    reason = event.get("reason") or call_data.get("agent_reason")
     if reason:
         return str(reason)
-    return session.scalar(
+    recorded = session.scalar(
         select(RouteDecision.reason)
         .where(RouteDecision.call_id == event.get("call_id"), RouteDecision.agent_id == agent_id)
         .order_by(RouteDecision.id.desc())
         .limit(1)
     )
+    if recorded:
+        return recorded
+    return f"IVR: {call_data['route_reason']}" if call_data.get("route_reason") else None
 
 
 def build_screenpop(session: Session, event: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from console.extensions import database, hub
 from console.hub import agent_topic
 from console.screenpop import customer_profile
 from console.streams import event_stream
-from store.models import Device, Queue, SupportNumber
+from store.models import Agent, Device, Queue, Role, SupportNumber
 
 
 @bp.get("/")
@@ -21,12 +21,23 @@ def desk():  # type: ignore[no-untyped-def]
         agent = g.agent
         device = session.get(Device, agent.device_id) if agent.device_id else None
         devices = session.scalars(select(Device).order_by(Device.extension)).all()
+        colleagues = session.execute(
+            select(Agent.name, Device.extension)
+            .join(Device, Agent.device_id == Device.id)
+            .where(Agent.id != agent.id, Agent.role != Role.ADMIN)
+            .order_by(Agent.name)
+        ).all()
         queues = sorted(
             set(session.scalars(select(Queue.name)))
             | set(session.scalars(select(SupportNumber.queue)))
         )
     return render_template(
-        "agent/desk.html", agent=agent, device=device, devices=devices, queues=queues
+        "agent/desk.html",
+        agent=agent,
+        device=device,
+        devices=devices,
+        colleagues=colleagues,
+        queues=queues,
     )
 
 
