@@ -20,17 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.accounts import AccountLookup, AccountMatch, keyed_digits, luhn_valid, spoken_digits
-from ivr.flow import (
-    AcknowledgeStep,
-    AnnouncementStep,
-    Flow,
-    HangupStep,
-    IdentifyStep,
-    MenuStep,
-    QuestionStep,
-    RouteStep,
-    Step,
-)
+from ivr.flow import Flow
 from ivr.frames import (
     Action,
     DtmfDigit,
@@ -49,6 +39,16 @@ from ivr.frames import (
     Transcript,
 )
 from ivr.mood import estimate_mood
+from ivr.steps import (
+    AcknowledgeStep,
+    AnnouncementStep,
+    HangupStep,
+    IdentifyStep,
+    MenuStep,
+    QuestionStep,
+    RouteStep,
+    Step,
+)
 
 #: Words that ask for a person, per locale (flows may add more); Korean matches inside words.
 OPERATOR_WORDS: dict[str, tuple[str, ...]] = {
@@ -144,8 +144,11 @@ class Interpreter:
 
     def on_event(self, event: Event) -> list[Action]:
         """The actions for one event; events after the end of the flow are ignored."""
+        handle = self._on_event.get(type(event))
+        if handle is None:
+            raise TypeError(f"not an IVR event: {event!r}")
         if self.phase is not Phase.DONE:
-            self._on_event[type(event)](event)
+            handle(event)
         return self._flush()
 
     def _flush(self) -> list[Action]:
