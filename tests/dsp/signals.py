@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dsp.resample import Resampler
 from ivr.prompts import read_wav
 
 CACHE = Path(__file__).resolve().parents[2] / "var" / "cache" / "test-speech"
@@ -78,6 +79,27 @@ LABEL_RANGE_DB = 30.0
 BRIDGED_GAP_FRAMES = 10
 
 
+RECORDINGS = Path("/usr/share/pocketsphinx/test/data")
+
+
+def recordings(clock_rate: int = 8000) -> list[np.ndarray]:
+    """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*;
+    skips the test when the package is not installed."""
+    files = sorted((RECORDINGS / "librivox").glob("*.wav")) + sorted(RECORDINGS.glob("*.raw"))
+    if not files:
+        pytest.skip("apt-get install pocketsphinx-testdata for real recordings")
+    result = []
+    for path in files:
+        if path.suffix == ".wav":
+            samples, rate = read_wav(path)
+        else:
+            samples, rate = np.fromfile(path, dtype="<i2"), 16000
+        if rate == 16000 and clock_rate == 8000:
+            samples = Resampler(16000, 8000).process(samples[: len(samples) // 2 * 2])
+        result.append(samples)
+    return result
+
+
 def utterances(count: int, clock_rate: int = 8000) -> list[np.ndarray]:
     """*count* short espeak utterances, cycling through voices and locales."""
     sentences = {
@@ -131,13 +153,16 @@ def labelled_mixture(
     clock_rate: int = 8000,
     count: int = 10,
     seed: int = 0,
+    real: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(int16 samples, bool label per 20 ms frame): utterances separated by 0.4-1.6 s pauses
-    after a 1 s lead-in, all in *kind* noise at *snr_db* below the active speech level."""
+    """(int16 samples, bool label per 20 ms frame): utterances (espeak-ng, or with *real* the
+    pocketsphinx-testdata recordings) separated by 0.4-1.6 s pauses after a 1 s lead-in, all
+    in *kind* noise at *snr_db* below the active speech level."""
     rng = np.random.default_rng(seed)
     frame = clock_rate * FRAME_MS // 1000
     pieces = [np.zeros(clock_rate)]
-    for utterance in utterances(count, clock_rate):
+    speech = recordings(clock_rate) if real else utterances(count, clock_rate)
+    for utterance in speech:
         pieces.append(utterance.astype(np.float64))
         pieces.append(np.zeros(frame * rng.integers(20, 80)))
     speech = np.concatenate(pieces)

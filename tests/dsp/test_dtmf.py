@@ -3,7 +3,7 @@ import pytest
 
 from dsp.dtmf import DIGITS, DtmfDetector, DtmfSettings, _goertzel, dtmf_signal, tone_pair
 
-from .signals import PASSAGES, espeak
+from .signals import PASSAGES, espeak, recordings
 
 
 def detect(signal: np.ndarray, clock_rate: int = 8000, **settings) -> str:
@@ -123,3 +123,9 @@ def test_digits_are_found_between_words() -> None:
     speech = espeak(PASSAGES["en"], voice="en-us")[: 8000 * 4]
     keyed = dtmf_signal("3#", tone_ms=70, pause_ms=70, level_dbfs=-12)
     assert detect(np.concatenate([speech, keyed, speech])) == "3#"
+
+
+def test_no_talk_off_on_real_recordings() -> None:
+    speech = np.concatenate(recordings(8000))  # pocketsphinx-testdata, about 35 s
+    for gain in (1.0, 4.0):
+        assert detect(np.clip(speech * gain, -32768, 32767).astype(np.int16)) == ""
