@@ -5,10 +5,12 @@ used from the next call on, without restarting anything), calls `start` once the
 answered, feeds every event to `on_event` and performs the actions returned, in order.
 
 Rules that hold for every flow: the caller can talk or key over any prompt (barge-in); the
-operator key or a word such as "agent" reaches a person at any step; a step that gets no answer
-or a wrong one is retried at most ``retries`` times, then silence goes to a person, an unknown
-account goes on unidentified; the flow graph has no cycles, so every call ends at a person or a
-hang-up.
+operator key or a word such as "agent" reaches a person at any step (at identify, the operator
+key alone, since account numbers contain zeros); a step that gets no answer or a wrong one is
+retried at most ``retries`` times, then silence goes to a person, an unknown account goes on
+unidentified, an answer to a question that was heard but not understood goes on without it; the
+flow graph has no cycles and each call hears at most `MAX_PROMPTS` prompts, so every call ends
+at a person or a hang-up.
 """
 
 from __future__ import annotations
@@ -248,6 +250,9 @@ class Interpreter:
             self.call_data["identified"] = False
             self.call_data["identify_failure"] = reason
             self._advance()
+        elif isinstance(step, QuestionStep) and reason != "no_input":
+            self._record_answer("")  # heard but not understood: the question was small talk
+            self._advance()
         else:
             self._route(reason)
 
@@ -334,7 +339,7 @@ class Interpreter:
         if event.timer != self.timer or self.phase is Phase.PROMPTING:
             return
         if self.phase is Phase.WAITING and self.keys and isinstance(self.step, IdentifyStep):
-            self._identify_digits(self.step, keyed_digits(self.keys), self.keys)
+            self._identify_digits(self.step, keyed_digits(self.keys), keyed=self.keys)
         elif self.phase in (Phase.SPEAKING, Phase.RESULT) and self.partial:
             self._answer_text(self.partial)  # the final result never came: use the last partial
         elif self.phase is Phase.WAITING:
@@ -345,8 +350,8 @@ class Interpreter:
     # --- answers ---------------------------------------------------------------------------------
 
     def _answer_text(self, text: str) -> None:
-        if not text:
-            self._fail("no_input")
+        if not text:  # voice without words is not silence
+            self._fail("no_match" if self.phase in (Phase.SPEAKING, Phase.RESULT) else "no_input")
         elif isinstance(self.step, QuestionStep):
             self._record_answer(text)
             self._advance()
@@ -355,7 +360,7 @@ class Interpreter:
             if digits is None:
                 self._fail("no_match")
             else:
-                self._identify_digits(self.step, digits, digits)
+                self._identify_digits(self.step, digits, keyed="")
         elif isinstance(self.step, MenuStep):
             self._choose(self.step, lambda option: self._says_any(text, option.words))
 
@@ -378,18 +383,18 @@ class Interpreter:
             self.keys = ""
         elif key == "#":
             if self.keys:
-                self._identify_digits(step, keyed_digits(self.keys), self.keys)
+                self._identify_digits(step, keyed_digits(self.keys), keyed=self.keys)
                 return
         else:
             self.keys += key
             if len(self.keys) >= step.max_digits:
-                self._identify_digits(step, self.keys, self.keys)
+                self._identify_digits(step, self.keys, keyed=self.keys)
                 return
         self._listen(self.flow.inter_digit_timeout if self.keys else step.timeout, Phase.WAITING)
 
-    def _identify_digits(self, step: IdentifyStep, digits: str, entered: str) -> None:
+    def _identify_digits(self, step: IdentifyStep, digits: str, keyed: str) -> None:
         self.keys = ""
-        if entered == self.flow.operator_key:
+        if keyed == self.flow.operator_key:  # the operator key alone, not a spoken "zero"
             self._route("operator")
             return
         self.call_data["answers"][step.id] = digits

@@ -167,6 +167,28 @@ def test_silence_at_the_greeting_goes_to_a_person() -> None:
     assert route.call_data["greeting_transcript"] == ""
 
 
+def test_unrecognised_greeting_goes_on_to_identify() -> None:
+    caller = Caller()
+    caller.finish_prompt()
+    caller.send(SpeechStarted(), SpeechEnded(), Transcript(""))
+    assert caller.ivr.step.id == "acknowledge"
+    assert caller.prompts()[-1] == "ack_neutral"
+    assert caller.ivr.call_data["greeting_transcript"] == ""
+
+
+def test_spoken_zero_at_identify_is_not_the_operator() -> None:
+    caller = Caller()
+    caller.keys("1234#")  # typed over the greeting: identified
+    assert caller.route().reason == "flow"
+    other = Caller()
+    other.finish_prompt()
+    other.say("fine")
+    other.finish_prompt()
+    other.finish_prompt()
+    other.say("zero")
+    assert other.prompts()[-1] == "identify_retry"
+
+
 def test_silence_at_identify_retries_once_then_a_person() -> None:
     caller = Caller()
     caller.finish_prompt()
