@@ -66,15 +66,15 @@ class Stream:
     def configure(self, config: StreamConfig) -> None:
         if self.recognizer is not None:
             raise ProtocolError("config must come before the first audio chunk; ignored")
-        if config.phrase_list is not None:
-            grammar_json(self.model, config.phrase_list)  # GrammarError: reported, list dropped
-            self.phrases = config.phrase_list or None
         if config.sample_rate is not None:
             self.sample_rate = config.sample_rate
         if config.words is not None:
             self.words = config.words
         if config.max_alternatives is not None:
             self.max_alternatives = config.max_alternatives
+        if config.phrase_list is not None:
+            grammar_json(self.model, config.phrase_list)  # GrammarError: reported, list dropped
+            self.phrases = config.phrase_list or None
 
     def engine(self) -> StreamingRecognizer:
         if self.recognizer is None:
