@@ -38,6 +38,7 @@ __all__ = [
     "AcknowledgeStep",
     "AnnouncementStep",
     "Flow",
+    "FlowCache",
     "FlowError",
     "HangupStep",
     "IdentifyStep",
@@ -181,6 +182,36 @@ def check_flow(text: str, source: str = "<flow>") -> list[Issue]:
 def default_flow() -> Flow:
     """The flow every support number gets unless an admin imports another."""
     return load_flow_file(DEFAULT_FLOW_PATH)
+
+
+class FlowCache:
+    """Parsed flows by name and version, so a worker can fetch the latest row on every call
+    (an edit takes effect on the next call) and parse a version only once."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._flows: dict[tuple[str, int], Flow] = {}
+        self.errors: dict[tuple[str, int], FlowError] = {}
+
+    def flow(self, name: str | None, version: int, document: Mapping[str, Any] | None) -> Flow:
+        """The parsed flow, or the default flow when none is stored or the stored one is broken
+        (the problem is kept in ``errors``; imports validate, so only a hand edit gets here)."""
+        if name is None or document is None:
+            return default_flow()
+        key = (name, version)
+        if key in self._flows:
+            return self._flows[key]
+        if key in self.errors:
+            return default_flow()
+        try:
+            flow = flow_from_dict(document, f"flow '{name}' version {version}")
+        except FlowError as error:
+            self.errors[key] = error
+            return default_flow()
+        if len(self._flows) >= self.size:
+            self._flows.pop(next(iter(self._flows)))
+        self._flows[key] = flow
+        return flow
 
 
 # --- reading and checking ----------------------------------------------------------------------

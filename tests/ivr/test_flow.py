@@ -10,6 +10,7 @@ import pytest
 from ivr.document import dump_document
 from ivr.flow import (
     AcknowledgeStep,
+    FlowCache,
     FlowError,
     IdentifyStep,
     MenuStep,
@@ -314,3 +315,16 @@ def test_error_line_points_at_the_field() -> None:
     text = textwrap.dedent(VALID).replace("queue: billing", "queue: 7")
     (issue,) = check_flow(text, SOURCE)
     assert text.splitlines()[issue.line - 1].strip() == "queue: 7"
+
+
+def test_flow_cache_parses_each_version_once_and_falls_back_to_default() -> None:
+    cache = FlowCache()
+    document = dict(load_flow(VALID, SOURCE).document)
+    first = cache.flow("support", 1, document)
+    assert cache.flow("support", 1, document) is first
+    edited = {**document, "queue": "vip"}
+    assert cache.flow("support", 2, edited).queue == "vip"
+    assert cache.flow(None, 0, None) == default_flow()
+    broken = {**document, "locales": ["en", "it", "ko"]}
+    assert cache.flow("support", 3, broken) == default_flow()
+    assert "missing locale 'ko'" in str(cache.errors[("support", 3)])
