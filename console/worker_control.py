@@ -6,7 +6,16 @@ from typing import Any
 
 import requests
 
-ACTIONS = {"answer", "hold", "unhold", "hangup", "transfer"}
+# The page's action names -> the worker's paths under /calls/<id>/.
+ACTIONS = {
+    "answer": "answer",
+    "hold": "hold",
+    "unhold": "unhold",
+    "hangup": "hangup",
+    "transfer": "transfer",
+    "complete-transfer": "transfer/complete",
+    "cancel-transfer": "transfer/cancel",
+}
 
 
 class WorkerUnreachable(RuntimeError):
@@ -16,12 +25,14 @@ class WorkerUnreachable(RuntimeError):
 def send_call_action(
     worker_url: str, call_id: str, action: str, body: dict[str, Any], timeout: float
 ) -> tuple[int, dict[str, Any]]:
-    """POST ``/calls/<id>/<action>`` and return the worker's status and JSON answer."""
+    """POST the action to ``/calls/<id>/...`` and return the worker's status and JSON answer."""
     if action not in ACTIONS:
         raise ValueError(f"unknown call action {action!r}")
     try:
         response = requests.post(
-            f"{worker_url.rstrip('/')}/calls/{call_id}/{action}", json=body, timeout=timeout
+            f"{worker_url.rstrip('/')}/calls/{call_id}/{ACTIONS[action]}",
+            json=body,
+            timeout=timeout,
         )
     except requests.RequestException as error:
         raise WorkerUnreachable(f"worker at {worker_url} did not answer: {error}") from error

@@ -23,7 +23,6 @@ from store.models import (
     Customer,
     Device,
     Interaction,
-    Queue,
     SupportNumber,
     Worker,
     utcnow,
@@ -111,15 +110,19 @@ def bind_device():  # type: ignore[no-untyped-def]
 
 
 def _transfer_target(body: dict[str, Any]) -> str | None:
-    """An agent's extension or ``queue:<name>``; anything else is refused."""
+    """What the worker dials: a colleague's extension, or the support number of a queue.
+
+    The page offers ``queue:<name>``; the worker's transfer takes an extension or URI, so a
+    queue is reached through the support number that feeds it.
+    """
     target = _text(body, "to", 64)
     with database().session() as session:
         if target.startswith("queue:"):
-            name = target.removeprefix("queue:")
-            known = set(session.scalars(select(Queue.name))) | set(
-                session.scalars(select(SupportNumber.queue))
+            return session.scalar(
+                select(SupportNumber.number)
+                .where(SupportNumber.queue == target.removeprefix("queue:"))
+                .limit(1)
             )
-            return target if name in known else None
         device = session.scalar(select(Device).where(Device.extension == target))
     return target if device is not None else None
 

@@ -11,7 +11,7 @@ from console.extensions import database, hub
 from console.hub import agent_topic
 from console.screenpop import customer_profile
 from console.streams import event_stream
-from store.models import Agent, Device, Queue, Role, SupportNumber
+from store.models import Agent, Device, Role, SupportNumber
 
 
 @bp.get("/")
@@ -27,10 +27,7 @@ def desk():  # type: ignore[no-untyped-def]
             .where(Agent.id != agent.id, Agent.role != Role.ADMIN)
             .order_by(Agent.name)
         ).all()
-        queues = sorted(
-            set(session.scalars(select(Queue.name)))
-            | set(session.scalars(select(SupportNumber.queue)))
-        )
+        queues = sorted(set(session.scalars(select(SupportNumber.queue))))
     return render_template(
         "agent/desk.html",
         agent=agent,

@@ -184,7 +184,7 @@
         } catch (error) { showError(error.message); }
       });
     }
-    for (const button of $("controls").querySelectorAll("button[data-action]")) {
+    for (const button of document.querySelectorAll("#controls button[data-action], #transfer-form button[data-action]")) {
       button.addEventListener("click", async () => {
         if (!current) return;
         try {

@@ -17,7 +17,7 @@ from typing import Any
 from store.db import Database
 from store.models import Worker
 
-_ACTION = re.compile(r"^/calls/([^/]+)/([a-z]+)$")
+_ACTION = re.compile(r"^/calls/([^/]+)/([a-z]+(?:/[a-z]+)?)$")
 
 
 class FakeWorker:

@@ -101,13 +101,23 @@ def test_screen_pop_controls_credits_and_wrap_up(page: Any, live_console: LiveCo
     page.select_option("#transfer-form select[name=to]", "queue:support")
     page.click("#transfer-form button[type=submit]")
     page.wait_for_function("document.getElementById('desk-error').textContent === ''")
-    page.wait_for_timeout(200)
+    page.select_option("#transfer-form select[name=to]", "1002")
+    page.select_option("#transfer-form select[name=mode]", "attended")
+    page.click("#transfer-form button[type=submit]")
+    page.click("#transfer-form button[data-action=complete-transfer]")
+    for _ in range(100):
+        if len(live.worker.actions) == 5:
+            break
+        page.wait_for_timeout(50)
     assert [(c, a) for c, a, _ in live.worker.actions] == [
         (call_id, "hold"),
         (call_id, "unhold"),
         (call_id, "transfer"),
+        (call_id, "transfer"),
+        (call_id, "transfer/complete"),
     ]
-    assert live.worker.actions[-1][2] == {"to": "queue:support", "mode": "blind"}
+    assert live.worker.actions[2][2] == {"to": "800", "mode": "blind"}  # the queue's number
+    assert live.worker.actions[3][2] == {"to": "1002", "mode": "attended"}  # Bruno's phone
 
     def issue(amount: str, reason: str) -> None:
         page.fill("#credit-form input[name=amount]", amount)
