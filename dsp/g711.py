@@ -97,22 +97,24 @@ ALAW_TO_LINEAR: np.ndarray = _alaw_linear(np.arange(256))
 _BUFFERS = (bytes, bytearray, memoryview)
 
 
-def _linear(pcm: np.ndarray) -> np.ndarray:
+def _linear(pcm: np.ndarray | bytes) -> np.ndarray:
+    if isinstance(pcm, _BUFFERS):
+        return np.frombuffer(pcm, dtype="<i2")
     if isinstance(pcm, np.ndarray) and pcm.dtype == np.int16 and pcm.flags.c_contiguous:
         return pcm
     return np.ascontiguousarray(pcm, dtype=np.int16)
 
 
-def ulaw_encode(pcm: np.ndarray) -> np.ndarray:
-    """µ-law codes (uint8) of 16-bit linear samples."""
+def ulaw_encode(pcm: np.ndarray | bytes) -> np.ndarray:
+    """µ-law codes (uint8) of 16-bit linear samples (int16 array or little-endian bytes)."""
     samples = _linear(pcm)
     out = np.empty(samples.shape[0], dtype=np.uint8)
     ulaw_encode_into(samples, out)
     return out
 
 
-def alaw_encode(pcm: np.ndarray) -> np.ndarray:
-    """A-law codes (uint8) of 16-bit linear samples."""
+def alaw_encode(pcm: np.ndarray | bytes) -> np.ndarray:
+    """A-law codes (uint8) of 16-bit linear samples (int16 array or little-endian bytes)."""
     samples = _linear(pcm)
     out = np.empty(samples.shape[0], dtype=np.uint8)
     alaw_encode_into(samples, out)
@@ -145,7 +147,7 @@ class Companding:
 
     name: str
     payload_type: int
-    encode: Callable[[np.ndarray], np.ndarray]
+    encode: Callable[[np.ndarray | bytes], np.ndarray]
     decode: Callable[[np.ndarray | bytes], np.ndarray]
 
 

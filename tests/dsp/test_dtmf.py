@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -129,3 +131,13 @@ def test_no_talk_off_on_real_recordings() -> None:
     speech = np.concatenate(recordings(8000))  # pocketsphinx-testdata, about 35 s
     for gain in (1.0, 4.0):
         assert detect(np.clip(speech * gain, -32768, 32767).astype(np.int16)) == ""
+
+
+def test_detectors_in_parallel_threads_match_sequential_runs() -> None:
+    # kernels run without the GIL: several legs at once must not disturb each other
+    signals = [dtmf_signal(digits, lead_ms=lead) for digits, lead in
+               (("123", 3), ("#0*", 7), ("ABCD", 0), ("9876", 5))]  # fmt: skip
+    expected = [detect(s) for s in signals]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(detect, signals)) == expected
+    assert expected == ["123", "#0*", "ABCD", "9876"]

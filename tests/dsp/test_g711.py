@@ -70,3 +70,10 @@ def test_quantisation_error_is_bounded_by_the_segment_step() -> None:
         error = np.abs(law.decode(law.encode(x)).astype(np.int32) - x)
         relative = error / np.maximum(np.abs(x.astype(np.int32)), 256)
         assert relative.max() < 0.07  # 4-bit mantissa: at most half a step of ~6 %
+
+
+def test_encoders_accept_little_endian_bytes_from_a_media_port() -> None:
+    pcm = np.array([0, 1000, -1000, 32767], dtype="<i2")
+    for law in g711.CODECS.values():
+        assert np.array_equal(law.encode(pcm.tobytes()), law.encode(pcm))
+        assert np.array_equal(law.encode(pcm.astype(np.int32)), law.encode(pcm))
