@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 
 from ivr.accounts import AccountMatch
 from ivr.flow import default_flow, flow_from_dict, load_flow
 from ivr.frames import (
-    Action,
     DtmfDigit,
     Event,
     Hangup,
@@ -26,13 +24,14 @@ from ivr.frames import (
     Timeout,
     Transcript,
 )
-from ivr.interpreter import MAX_PROMPTS, CallContext, Interpreter, Phase
+from ivr.interpreter import MAX_PROMPTS, CallContext, Phase
+from ivr.rehearsal import ScriptedCaller
 
 ADA = AccountMatch(account_id=7, customer_id=3, number="12345678", customer_name="Ada")
 
 
-class Caller:
-    """Drives one interpreter like the worker would, remembering every action."""
+class Caller(ScriptedCaller):
+    """A scripted caller whose account lookup knows Ada and remembers what it was asked."""
 
     def __init__(self, flow=None, locale: str = "en", lookup=None) -> None:
         self.lookups: list[str] = []
@@ -42,35 +41,8 @@ class Caller:
             self.lookups.append(digits)
             return accounts.get(digits)
 
-        self.ivr = Interpreter(flow or default_flow())
         context = CallContext("call-1", locale, "ACME", "support", "sip:555@x", lookup or find)
-        self.actions: list[Action] = self.ivr.start(context)
-
-    def send(self, *events: Event) -> list[Action]:
-        out: list[Action] = []
-        for event in events:
-            out += self.ivr.on_event(event)
-        self.actions += out
-        return out
-
-    def keys(self, digits: str) -> list[Action]:
-        return self.send(*(DtmfDigit(d) for d in digits))
-
-    def say(self, text: str, **prosody: float) -> list[Action]:
-        return self.send(SpeechStarted(), SpeechEnded(prosody or None), Transcript(text))
-
-    def finish_prompt(self) -> list[Action]:
-        return self.send(PromptFinished(self.ivr.playing))
-
-    def timeout(self) -> list[Action]:
-        return self.send(Timeout(self.ivr.timer))
-
-    def prompts(self) -> list[str]:
-        return [a.prompt_id for a in self.actions if isinstance(a, PlayPrompt)]
-
-    def route(self) -> RouteToAgent:
-        (route,) = [a for a in self.actions if isinstance(a, RouteToAgent)]
-        return route
+        super().__init__(flow or default_flow(), context)
 
 
 def test_greeting_then_identify_then_route() -> None:
@@ -461,27 +433,14 @@ ALPHABET: list[Event | None] = [
 ]
 
 
-def silence(caller: Caller) -> Iterator[Action]:
-    """What happens next if the caller does nothing at all."""
-    for _ in range(4 * MAX_PROMPTS):
-        if caller.ivr.phase is Phase.DONE:
-            return
-        if caller.ivr.phase is Phase.PROMPTING:
-            yield from caller.finish_prompt()
-        else:
-            yield from caller.timeout()
-    raise AssertionError(f"no end after {caller.ivr.call_data['steps']}")
-
-
 def fork(caller: Caller) -> Caller:
     return copy.deepcopy(caller, {id(caller.ivr.flow): caller.ivr.flow})
 
 
 def check_ends(caller: Caller) -> None:
     caller = fork(caller)
-    list(silence(caller))
-    ends = [a for a in caller.actions if isinstance(a, RouteToAgent | Hangup)]
-    assert len(ends) == 1, caller.actions
+    caller.stay_silent()
+    assert len(caller.ends()) == 1, caller.actions
     steps = caller.ivr.call_data["steps"]
     assert len(steps) == len(set(steps)), steps  # no step is entered twice
     assert len(caller.prompts()) <= MAX_PROMPTS + 1
