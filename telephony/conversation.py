@@ -494,6 +494,19 @@ class Conversation:
         if all(leg.state == "disconnected" for leg in self.legs):
             self.switch.finished(self)
 
+    def dispose(self) -> None:
+        """Break the conversation <-> leg reference cycles so the pjsua2 Calls die right here,
+        on the loop thread, by reference count (a garbage-collector pass on another thread,
+        or after ``libDestroy``, would abort the process)."""
+        self.stop_prompt()
+        for leg in self.legs:
+            leg.drop_taps()
+            leg.owner = _GONE
+        self.legs.clear()
+        self.customer = self.agent = self.consult = None
+        self.bridge = self.consult_bridge = None
+        self.flow = None
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -512,6 +525,22 @@ class Conversation:
     @property
     def control(self) -> FlowControl:
         return FlowControl(self)
+
+
+class _Gone:
+    """The owner of legs whose conversation is over: late callbacks land here and vanish."""
+
+    def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None:
+        pass
+
+    def on_leg_media(self, leg: Leg) -> None:
+        pass
+
+    def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
+        pass
+
+
+_GONE = _Gone()
 
 
 class FlowControl:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gc
 import heapq
 import itertools
 import logging
@@ -157,8 +158,7 @@ class Worker:
         self._load_support_numbers()
         from telephony.api import ApiServer  # late: Flask is not needed to test the loop
 
-        self._api = ApiServer(self, self.address, self.api_port)
-        self._api.start()
+        self._api = ApiServer(self, self.address, self.api_port)  # bound, not serving yet
         self.worker_id = registry.register_worker(
             self.db,
             self.name,
@@ -169,6 +169,7 @@ class Worker:
             self.capacity,
         )
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        self._api.start()
         greeting = GREETING.format(company=self.settings.company_name)
         self.store(lambda: render_prompt(greeting, "en", self.prompt_dir, 8000))
         log.info(
@@ -260,6 +261,7 @@ class Worker:
         )
         leg.owner = conversation
         conversation.accept(leg, self.auto_answer)
+        self._load = self._count_legs()
 
     def _conversation(
         self, call_id: str, caller: str, dialled: str, direction: str
@@ -293,7 +295,11 @@ class Worker:
         return call_id
 
     def finished(self, conversation: Conversation) -> None:
-        self.post(lambda: self.conversations.pop(conversation.id, None))
+        def forget() -> None:
+            if self.conversations.pop(conversation.id, None) is not None:
+                conversation.dispose()
+
+        self.post(forget)
 
     # LegOwner for rejected INVITEs
     def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None:
@@ -363,8 +369,13 @@ class Worker:
 
         def drop() -> None:
             self._run_jobs()
+            with self._timer_lock:
+                self._timers.clear()
+            for conversation in self.conversations.values():
+                conversation.dispose()
             self.conversations.clear()
             self.rejected.clear()
+            gc.collect()
             if self.account is not None:
                 self.account.shutdown()
             self.account = None

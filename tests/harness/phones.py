@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -164,13 +165,19 @@ class Phone:
     def unhold(self, call: int) -> None:
         self.command("unhold", call=call)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        if self.process.poll() is None:
+    def request_stop(self) -> None:
+        """Ask the phone to quit without waiting (stop several phones in parallel)."""
+        if self.process.poll() is None and self.process.stdin is not None:
             try:
-                self.command("quit", timeout=timeout)
-                self.process.wait(timeout=timeout)
-            except (PhoneError, subprocess.TimeoutExpired, BrokenPipeError, OSError):
+                self.process.stdin.write(json.dumps({"id": 0, "cmd": "quit"}) + "\n")
+                self.process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
                 pass
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.request_stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()

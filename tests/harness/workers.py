@@ -137,6 +137,9 @@ class WorkerProcess:
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
 
+    def request_stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
     def stop(self, timeout: float = 10.0) -> int | None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)

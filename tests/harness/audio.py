@@ -1,0 +1,60 @@
+"""Audio checks on test-phone recordings: tone detection (Goertzel) and prompt correlation."""
+
+from __future__ import annotations
+
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from ivr.prompts import read_wav
+
+
+def recording(path: str | Path, timeout: float = 3.0) -> np.ndarray:
+    """Samples of a phone's recording; pjmedia completes the WAV header on close, so poll."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            samples, rate = read_wav(Path(path))
+            break
+        except (wave.Error, EOFError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    assert rate == 8000, f"{path}: recorded at {rate} Hz, expected 8000"
+    return samples.astype(np.float64)
+
+
+def goertzel_power(block: np.ndarray, freq: float, rate: int = 8000) -> float:
+    """Power of *block* at *freq* (Goertzel), normalised by the block's length."""
+    coeff = 2.0 * np.cos(2.0 * np.pi * freq / rate)
+    s1 = s2 = 0.0
+    for x in block:
+        s1, s2 = x + coeff * s1 - s2, s1
+    return float(s1 * s1 + s2 * s2 - coeff * s1 * s2) / len(block)
+
+
+def tone_share(samples: np.ndarray, freq: float, rate: int = 8000, block: int = 400) -> float:
+    """Largest share (0..1) of a 50 ms block's energy that sits at *freq*, over the recording."""
+    best = 0.0
+    for start in range(0, len(samples) - block, block):
+        chunk = samples[start : start + block]
+        energy = float(np.dot(chunk, chunk))
+        if energy < block * 100.0**2:  # below ~-50 dBFS: silence, skip
+            continue
+        best = max(best, 2.0 * goertzel_power(chunk, freq, rate) / energy)
+    return best
+
+
+def correlation_peak(heard: np.ndarray, reference: np.ndarray) -> tuple[float, int]:
+    """Peak normalised cross-correlation of *reference* within *heard*, and its lag (samples)."""
+    n = len(heard) + len(reference)
+    size = 1 << (n - 1).bit_length()
+    spectrum = np.fft.rfft(heard, size) * np.conj(np.fft.rfft(reference, size))
+    xcorr = np.fft.irfft(spectrum, size)[: len(heard)]
+    lag = int(np.argmax(xcorr))
+    window = heard[lag : lag + len(reference)]
+    ref = reference[: len(window)]
+    denominator = float(np.linalg.norm(window) * np.linalg.norm(ref))
+    return (float(np.dot(window, ref)) / denominator if denominator else 0.0), lag
