@@ -191,7 +191,7 @@ class VoiceActivity(NamedTuple):
 
     speech: bool  # speech now (hangover included)
     started: bool  # speech began in this frame: barge-in
-    ended: bool  # end of utterance: speech then end_of_utterance_ms of silence
+    ended: bool  # end of utterance: end_of_utterance_ms since the last speech-like frame
     level_dbfs: float
     snr_db: float
 
@@ -242,14 +242,15 @@ class VoiceActivityDetector:
         started = speech and not self._speaking
         self._speaking = speech
         ended = False
+        if self._features[3] > 0.0:  # this frame itself sounded like speech
+            self._quiet_frames = 0
+        else:
+            self._quiet_frames += 1
         if speech:
             self._utterance_open = True
-            self._quiet_frames = 0
-        elif self._utterance_open:
-            self._quiet_frames += 1
-            if self._quiet_frames * 20 >= self.settings.end_of_utterance_ms:
-                self._utterance_open = False
-                ended = True
+        elif self._utterance_open and self._quiet_frames * 20 >= self.settings.end_of_utterance_ms:
+            self._utterance_open = False
+            ended = True
         return VoiceActivity(
             speech, started, ended, float(self._features[0]), float(self._features[1])
         )
