@@ -358,6 +358,9 @@ class _Reader:
         table = self.mapping(raw["prompts"], ("prompts",), "prompt id -> locale -> text")
         for prompt_id, texts in (table or {}).items():
             path: FieldPath = ("prompts", prompt_id)
+            if not isinstance(prompt_id, str) or not _STEP_ID.match(prompt_id):
+                self.fail(path, f"{_show(prompt_id)} is not a prompt id (a-z, 0-9, _)")
+                continue
             per_locale = self.mapping(texts, path, "locale -> text")
             if per_locale is None:
                 continue

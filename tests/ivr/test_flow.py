@@ -173,6 +173,11 @@ BROKEN = [
         "(name, locales, prompts, steps), got ['just', 'a list']",
     ),
     (
+        "prompt id that is a number",
+        broken("  ack:\n", "  7:\n"),
+        "flows/support.yaml:7: prompts[7]: 7 is not a prompt id (a-z, 0-9, _)",
+    ),
+    (
         "missing steps",
         VALID[: VALID.index("steps:")],
         "flows/support.yaml:1: document: missing field 'steps'",
