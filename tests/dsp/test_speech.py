@@ -261,6 +261,12 @@ def test_missing_model_path_gives_a_clear_error_at_startup(tmp_path, capsys):
     assert "CENTRALINO_SPEECH_MODEL_EN" in err
 
 
+def test_configured_models_passed_by_the_cli_are_checked_too(tmp_path, capsys):
+    missing = tmp_path / "it-model"
+    assert server.main(["--port", "0"], models={"IT": str(missing)}) == 2
+    assert f"speech model for locale 'it': {missing} does not exist" in capsys.readouterr().err
+
+
 def test_broken_model_directory_is_named_in_the_error(tmp_path):
     (tmp_path / "am").mkdir()
     (tmp_path / "am" / "final.mdl").write_bytes(b"not a model")
