@@ -279,3 +279,44 @@ def test_no_double_claim_across_processes(db: Database) -> None:
         rows = session.execute(select(Agent.state, Agent.claimed_by_call)).all()
     assert all(state is AgentState.RINGING for state, _ in rows)
     assert len({call for _, call in rows}) == len(agents)
+
+
+def test_routing_and_ledger_guard_on_postgresql() -> None:
+    from tests.harness.postgres import postgres_binaries, running_postgres
+
+    if postgres_binaries() is None:
+        pytest.skip("PostgreSQL not installed")
+    import sqlalchemy
+
+    from store.models import Account
+
+    with running_postgres() as url:
+        upgrade(url)
+        database = Database(url)
+        try:
+            alice = add_agent(database, "alice", ["support"], AgentState.AVAILABLE, 1)
+            add_agent(database, "bruno", ["support"], AgentState.AVAILABLE, 30)
+            customer = add_customer(database, served_by=alice)
+            entry = router.enqueue(database, "pg-1", customer_id=customer, now=T0)
+            offer = router.offer_next(database, entry, now=T0)
+            assert offer.agent.agent_id == alice
+            router.no_answer(database, entry)
+            assert agent_state(database, alice) is AgentState.NOT_READY
+            with database.session() as session:
+                account = Account(number="9", customer_id=customer)
+                session.add(account)
+                session.flush()
+                session.add(
+                    Credit(
+                        account_id=account.id,
+                        agent_id=alice,
+                        amount_cents=1,
+                        currency="EUR",
+                        reason="r",
+                    )
+                )
+            refused = pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only")
+            with refused, database.session() as session:
+                session.execute(sqlalchemy.text("UPDATE credits SET amount_cents = 2"))
+        finally:
+            database.dispose()
