@@ -9,7 +9,7 @@ profile="${1:-run}"
 debs=(kamailio kamailio-sqlite-modules kamailio-postgres-modules espeak-ng sox libsox-fmt-all
       libspeexdsp-dev portaudio19-dev alsa-utils)
 if [ "$profile" = test ]; then
-    debs+=(chromium libspandsp-dev baresip postgresql)
+    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata)
 fi
 missing=()
 for p in "${debs[@]}"; do
