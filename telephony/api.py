@@ -65,6 +65,7 @@ def create_app(worker: Worker) -> Flask:
                 "load": worker.load,
                 "calls": len(worker.conversations),
                 "sip_port": worker.sip_port,
+                "tap_frames": worker.taps.delivered,
                 "tap_frames_dropped": worker.taps.dropped,
             }
         )

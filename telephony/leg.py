@@ -102,11 +102,12 @@ class Leg(pj.Call):
 
     def tap(self, pump: TapPump, callback: FrameCallback | None) -> None:
         """Attach the in-tap (and the out-tap, fed by the bridge) once media is up."""
-        if self.media is None or IN in self.taps:
+        if self.media is None:
             return
-        self.taps[IN] = Tap(pump, self.id, IN, callback)
-        self.taps[OUT] = Tap(pump, self.id, OUT, callback)
-        self.media.startTransmit(self.taps[IN])
+        if IN not in self.taps:
+            self.taps[IN] = Tap(pump, self.id, IN, callback)
+            self.taps[OUT] = Tap(pump, self.id, OUT, callback)
+        self.media.startTransmit(self.taps[IN])  # again after a re-INVITE: the slot may be new
 
     def end(self, code: int = 0) -> None:
         if self.state == "disconnected":

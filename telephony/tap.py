@@ -48,6 +48,7 @@ class TapPump:
     def __init__(self, max_frames: int = 2000) -> None:
         self._queue: queue.Queue[tuple[Tap, TapFrame] | None] = queue.Queue(maxsize=max_frames)
         self.dropped = 0
+        self.delivered = 0
         self._thread = threading.Thread(target=self._run, name="tap-pump", daemon=True)
 
     def start(self) -> None:
@@ -66,6 +67,7 @@ class TapPump:
         pj.Endpoint.instance().libRegisterThread("tap-pump")
         while (item := self._queue.get()) is not None:
             tap, frame = item
+            self.delivered += 1
             callback = tap.callback
             if callback is None:
                 continue

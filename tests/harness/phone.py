@@ -93,7 +93,10 @@ class PhoneCall(pj.Call):
         emit({"event": "dtmf", "call": self.number, "digit": prm.digit, "method": method})
 
     def _start_recording(self) -> None:
-        if self.recorder is not None or self.phone.record_dir is None or self.media is None:
+        if self.phone.record_dir is None or self.media is None:
+            return
+        if self.recorder is not None:  # a re-INVITE can give the call a new bridge slot
+            self.media.startTransmit(self.recorder)
             return
         path = self.phone.record_dir / f"{self.phone.name}-call{self.number}.wav"
         self.recorder = pj.AudioMediaRecorder()
