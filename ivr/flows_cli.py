@@ -1,4 +1,4 @@
-"""The ``centralino flows validate|import|export`` commands, over a storage adapter.
+"""The ``centralino flows validate|import|export|schema`` commands, over a storage adapter.
 
 ivr never imports the store: the CLI in telephony hands these functions a `FlowStore` backed
 by the database (the ``flows`` and ``support_numbers`` tables). A flow that does not validate
@@ -15,6 +15,7 @@ from typing import Any, Protocol, TextIO
 
 from ivr.document import dump_document
 from ivr.flow import DEFAULT_FLOW_PATH, FlowError, default_flow, load_flow_file
+from ivr.flow_schema import flow_schema
 
 
 class FlowStore(Protocol):
@@ -83,6 +84,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     exported.add_argument("name", metavar="NAME")
     exported.add_argument("--json", action="store_true", help="JSON instead of YAML")
     exported.add_argument("-o", "--output", type=Path, help="write to this file")
+    actions.add_parser("schema", help="print the JSON Schema of flow documents (for editors)")
     return flows
 
 
@@ -97,6 +99,9 @@ def run(
             return 0 if valid else 1
         if args.flows_command == "import":
             print(import_flow(args.file, store, args.number), file=out)
+            return 0
+        if args.flows_command == "schema":
+            out.write(dump_document(flow_schema(), as_json=True))
             return 0
         text = export_flow(args.name, store, as_json=args.json)
         if args.output:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,9 @@ def test_export_default_when_none_is_stored() -> None:
     assert (status, text) == (0, DEFAULT_FLOW_PATH.read_text(encoding="utf-8"))
     status, _, err = run(MemoryFlows(), "flows", "export", "nothing")
     assert (status, err) == (1, "no flow named 'nothing'\n")
+
+
+def test_schema_is_printed_as_json() -> None:
+    status, text, _ = run(MemoryFlows(), "flows", "schema")
+    assert status == 0
+    assert json.loads(text)["title"] == "Centralino IVR flow"
