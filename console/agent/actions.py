@@ -195,7 +195,9 @@ def wrap_up():  # type: ignore[no-untyped-def]
         state = session.get(Agent, g.agent.id).state.value
     if call_id:
         hub().forget(call_id)
-    hub().clear_pop(g.agent.id)
+    shown = hub().last_pop(g.agent.id)
+    if shown is not None and shown.get("call_id") in (call_id, None):
+        hub().clear_pop(g.agent.id)
     hub().publish(agent_topic(g.agent.id), "state", {"state": state})
     return jsonify(saved=customer_id is not None, state=state)
 

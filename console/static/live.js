@@ -4,6 +4,7 @@
 (function () {
   const list = document.getElementById("events");
   const source = new EventSource("/supervisor/events");
+  source.addEventListener("open", () => { document.body.dataset.live = "yes"; });
   source.addEventListener("call", (e) => {
     const event = JSON.parse(e.data);
     const words = [event.at || "", event.worker || "", event.type || "", event.call_id || ""];

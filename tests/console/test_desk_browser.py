@@ -195,3 +195,45 @@ def test_unknown_caller_gets_new_caller_card_and_profile(
     page.click("#create-form button[type=submit]")
     page.wait_for_function("document.getElementById('caller-name').textContent === 'Nadia Romano'")
     assert page.is_hidden("#new-caller")
+
+
+def test_supervisor_watches_events_and_callback_pops_like_a_call(
+    browser: Any, live_console: LiveConsole
+) -> None:
+    live = live_console
+    alice, giulia = ids(live, "alice", "Giulia Ferri")
+    contexts = [browser.new_context(bypass_csp=True) for _ in range(2)]
+    try:
+        desk, watch = (context.new_page() for context in contexts)
+        sign_in_page(desk, live, "alice")
+        become_available(desk)
+        watch.goto(f"{live.url}/login")
+        watch.fill("input[name=username]", "sara")
+        watch.fill("input[name=password]", live.deployment.password("sara"))
+        watch.click("button[type=submit]")
+        watch.wait_for_url(f"{live.url}/supervisor/")
+        watch.wait_for_selector("body[data-live=yes]")
+        call_id = str(uuid.uuid4())
+        assert router.try_claim(live.deployment.db, alice, call_id)
+        live.worker.emit(
+            {
+                "type": "agent.ringing",
+                "kind": "callback",
+                "call_id": call_id,
+                "agent_id": alice,
+                "customer_id": giulia,
+                "caller": "+390212345678",
+                "call_data": {"greeting_transcript": "please call me back"},
+            }
+        )
+        desk.wait_for_selector("#pop:not([hidden])")
+        assert desk.text_content("#call-state") == "callback ringing"
+        assert desk.text_content("#caller-name") == "Giulia Ferri"
+        live.worker.emit({"type": "transcript.final", "call_id": call_id, "text": XSS})
+        watch.wait_for_selector("#events li:nth-child(2)")
+        items = watch.locator("#events li").all_text_contents()
+        assert "agent.ringing" in items[1] and XSS in items[0]
+        assert watch.evaluate("window.__xss") is None
+    finally:
+        for context in contexts:
+            context.close()
