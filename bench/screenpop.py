@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
 import shutil
 import statistics
@@ -79,6 +80,8 @@ def start_console(db_url: str, server: str) -> tuple[Any, str, Any]:
         threading.Thread(target=wsgi.run, daemon=True).start()
         return wsgi, f"http://127.0.0.1:{wsgi.effective_port}", app
     from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     wsgi = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=wsgi.serve_forever, daemon=True).start()
@@ -178,26 +181,31 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.screenpop",
         description="Measure screen-pop latency (worker event -> profile visible in Chromium).",
     )
-    parser.add_argument("--events", type=int, default=200, help="screen pops to measure")
+    parser.add_argument("--events", type=int, default=200, help="screen pops per server")
     parser.add_argument("--gap-ms", type=float, default=20.0, help="pause between calls")
     parser.add_argument(
-        "--server", choices=["waitress", "werkzeug"], default="waitress", help="WSGI server"
+        "--server",
+        choices=["both", "waitress", "werkzeug"],
+        default="both",
+        help="WSGI server(s) to compare (waitress is what `centralino console` runs)",
     )
     parser.add_argument(
         "--unknown-every", type=int, default=5, help="every Nth caller has no profile (0: none)"
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     args = parser.parse_args(argv)
-    result = run(args.events, args.gap_ms, args.server, args.unknown_every)
-    print(f"{'screen pop':<16}{'n':>6}{'median':>10}{'p95':>10}{'p99':>10}{'max':>10}  (ms)")
-    for label, stats in (("all", result["all"]), ("known callers", result["known_callers"])):
-        if stats:
-            print(
-                f"{label:<16}{stats['n']:>6}{stats['median_ms']:>10}{stats['p95_ms']:>10}"
-                f"{stats['p99_ms']:>10}{stats['max_ms']:>10}"
-            )
+    servers = ["waitress", "werkzeug"] if args.server == "both" else [args.server]
+    results = [run(args.events, args.gap_ms, server, args.unknown_every) for server in servers]
+    print(f"{'server':<10}{'callers':<9}{'n':>6}{'median':>9}{'p95':>9}{'p99':>9}{'max':>9}  (ms)")
+    for result in results:
+        for label, stats in (("all", result["all"]), ("known", result["known_callers"])):
+            if stats:
+                print(
+                    f"{result['server']:<10}{label:<9}{stats['n']:>6}{stats['median_ms']:>9}"
+                    f"{stats['p95_ms']:>9}{stats['p99_ms']:>9}{stats['max_ms']:>9}"
+                )
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.write_text(json.dumps({"benchmark": "screenpop", "runs": results}, indent=2) + "\n")
     print(f"written {args.output}")
     return 0
 
