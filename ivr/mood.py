@@ -94,7 +94,8 @@ _EN = Lexicon(
         "frustrating": -0.7, "unhappy": -0.7, "worried": -0.5, "stressed": -0.6, "mad": -0.8,
         "tired": -0.3, "sick": -0.4, "disappointed": -0.7, "ridiculous": -0.8, "hate": -0.9,
         "unacceptable": -0.9, "problem": -0.4, "problems": -0.4, "broken": -0.5, "worst": -1.0,
-        "fed up": -0.9, "poor": -0.5, "so so": -0.1, "been better": -0.4, "wrong": -0.4,
+        "fed up": -0.9, "could be better": -0.3, "poor": -0.5, "so so": -0.1, "wrong": -0.4,
+        "been better": -0.4,
         "complaint": -0.6, "disgusted": -0.9, "not happy": -0.7,
     },
     negators=frozenset({"not", "no", "never", "hardly", "neither", "nor", "without"}),
@@ -111,7 +112,8 @@ _IT = Lexicon(
         "bello": 0.5, "bella": 0.5, "felice": 0.7, "contento": 0.6, "contenta": 0.6,
         "tranquillo": 0.4, "tranquilla": 0.4, "grazie": 0.3, "perfetto": 0.8,
         "perfetta": 0.8, "magnifico": 0.8, "splendido": 0.8, "meglio": 0.3, "sereno": 0.5,
-        "serena": 0.5, "alla grande": 0.8,
+        "serena": 0.5, "alla grande": 0.8, "tutto a posto": 0.5, "a posto": 0.4,
+        "insomma": -0.1, "potrebbe andare meglio": -0.3,
         "male": -0.6, "malissimo": -0.9, "arrabbiato": -0.9, "arrabbiata": -0.9,
         "furioso": -1.0, "furiosa": -1.0, "stufo": -0.8, "stufa": -0.8, "pessimo": -0.9,
         "pessima": -0.9, "problema": -0.4, "problemi": -0.4, "disastro": -0.9, "triste": -0.6,
@@ -138,7 +140,7 @@ _KO = Lexicon(
         "최악": -1.0, "답답": -0.6, "속상": -0.7, "슬프": -0.6, "슬퍼": -0.6, "힘들": -0.6,
         "힘드": -0.6, "피곤": -0.3, "불만": -0.7, "실망": -0.7, "문제": -0.4, "걱정": -0.5,
         "열받": -0.9, "별로": -0.4, "엉망": -0.8, "불편": -0.5, "우울": -0.6, "고장": -0.5,
-        "끔찍": -0.9, "잘못": -0.4, "그저 그래": -0.1, "그냥 그래": -0.1,
+        "끔찍": -0.9, "잘못": -0.4, "그럭저럭": -0.1, "그저 그래": -0.1, "그냥 그래": -0.1,
     },
     negators=frozenset({"안", "못"}),
     intensifiers={
@@ -194,6 +196,13 @@ def _match(tokens: list[str], index: int, lexicon: Lexicon) -> tuple[int, float,
             return length, lexicon.valence[phrase], False
     if not lexicon.stems:
         return None
+    for phrase in _phrases(lexicon):  # 그저 그래 matches 그저 그래요
+        words = phrase.split()
+        ahead = tokens[index : index + len(words)]
+        if len(ahead) == len(words) and all(
+            t.startswith(w) for t, w in zip(ahead, words, strict=True)
+        ):
+            return len(words), lexicon.valence[phrase], False
     word = tokens[index]
     for negator in ("", *sorted(lexicon.negators)):
         if not word.startswith(negator):
@@ -204,6 +213,11 @@ def _match(tokens: list[str], index: int, lexicon: Lexicon) -> tuple[int, float,
                 glued = bool(negator) or any(n in rest for n in lexicon.long_negations)
                 return 1, lexicon.valence[stem], glued
     return None
+
+
+@cache
+def _phrases(lexicon: Lexicon) -> tuple[str, ...]:
+    return tuple(sorted((w for w in lexicon.valence if " " in w), key=len, reverse=True))
 
 
 @cache

@@ -33,6 +33,9 @@ from ivr.mood import LEXICONS, arousal, estimate_mood, word_valence
         ("ko", "너무 좋아요", "calm"),
         ("ko", "괜찮아요", "calm"),
         ("ko", "그저 그래요", "neutral"),
+        ("ko", "그럭저럭 지내요", "neutral"),
+        ("en", "could be better", "upset"),
+        ("it", "tutto a posto, grazie", "calm"),
         ("ko", "안 좋아요", "upset"),
         ("ko", "안좋아요", "upset"),
         ("ko", "좋지 않아요", "upset"),
@@ -83,6 +86,10 @@ def test_negation_stops_at_punctuation() -> None:
 
 def test_evidence_names_what_counted() -> None:
     assert estimate_mood("not good, terrible", "en").evidence == ("not(good)", "terrible")
+
+
+def test_korean_phrases_match_word_beginnings() -> None:
+    assert estimate_mood("그저 그래요", "ko").evidence == ("그저 그래요",)
 
 
 def test_longer_stem_wins_in_korean() -> None:
