@@ -80,6 +80,18 @@ def cmd_edge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_flows(args: argparse.Namespace) -> int:
+    from ivr import flows_cli
+    from store.db import Database
+    from telephony.flow_store import DatabaseFlowStore
+
+    db = Database.from_settings(_settings(args))
+    try:
+        return flows_cli.run(args, DatabaseFlowStore(db))
+    finally:
+        db.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="centralino",
@@ -105,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, "show what runs, registered devices and live calls")
     edge = add("edge", cmd_edge, "run the Kamailio SIP edge alone")
     edge.add_argument("--check", action="store_true", help="only check the rendered config")
+    from ivr import flows_cli
+
+    flows = flows_cli.add_parser(sub)
+    flows.add_argument("--config", default=None, help="TOML configuration file")
+    flows.set_defaults(handler=cmd_flows)
     for name, (_module, text) in PASS_THROUGH.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser
