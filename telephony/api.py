@@ -64,6 +64,7 @@ def create_app(worker: Worker) -> Flask:
                 "library_max_calls": worker.library_max_calls,
                 "load": worker.load,
                 "calls": len(worker.conversations),
+                "rejected": worker.rejected_total,
                 "sip_port": worker.sip_port,
                 "tap_frames": worker.taps.delivered,
                 "tap_frames_dropped": worker.taps.dropped,

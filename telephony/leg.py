@@ -69,6 +69,7 @@ class Leg(pj.Call):
         self.released = False  # hung up on purpose (transfer): its end does not end the call
         self.sip_call_id: str | None = None
         self.taps: dict[str, Tap] = {}
+        self.tap_pump: TapPump | None = None
 
     # pjsua2 callbacks: read, post, return.
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
@@ -105,8 +106,9 @@ class Leg(pj.Call):
         if self.media is None:
             return
         if IN not in self.taps:
-            self.taps[IN] = Tap(pump, self.id, IN, callback)
-            self.taps[OUT] = Tap(pump, self.id, OUT, callback)
+            self.tap_pump = pump
+            self.taps[IN] = pump.acquire(self.id, IN, callback)
+            self.taps[OUT] = pump.acquire(self.id, OUT, callback)
         self.media.startTransmit(self.taps[IN])  # again after a re-INVITE: the slot may be new
 
     def end(self, code: int = 0) -> None:
@@ -134,7 +136,12 @@ class Leg(pj.Call):
         self.reinvite(prm)
 
     def drop_taps(self) -> None:
-        for tap in self.taps.values():
-            tap.callback = None
+        """Give the taps back to the pump's pool (never destroyed while the clock runs)."""
+        if self.media is not None and IN in self.taps:
+            with contextlib.suppress(pj.Error):
+                self.media.stopTransmit(self.taps[IN])
+        if self.tap_pump is not None:
+            for tap in self.taps.values():
+                self.tap_pump.release(tap)
         self.taps.clear()
         self.media = None

@@ -43,34 +43,54 @@ FrameCallback = Callable[[TapFrame], None]
 
 
 class TapPump:
-    """The consumer side: one thread, one bounded queue, for every tap of a worker."""
+    """The consumer side: one thread and one bounded queue for every tap of a worker.
+
+    It also keeps the worker's taps: a tap is returned here when its leg ends and handed to the
+    next leg, never destroyed while pjmedia's clock runs (destroying a port whose callback the
+    clock thread may be running at that moment can deadlock or crash the process).
+    """
 
     def __init__(self, max_frames: int = 2000) -> None:
-        self._queue: queue.Queue[tuple[Tap, TapFrame] | None] = queue.Queue(maxsize=max_frames)
+        self._queue: queue.Queue[tuple[FrameCallback, TapFrame] | None] = queue.Queue(
+            maxsize=max_frames
+        )
         self.dropped = 0
         self.delivered = 0
+        self._idle: list[Tap] = []
+        self._all: list[Tap] = []
         self._thread = threading.Thread(target=self._run, name="tap-pump", daemon=True)
 
     def start(self) -> None:
         """Start the consumer; call after the endpoint exists (the thread registers with pjlib)."""
         self._thread.start()
 
-    def offer(self, tap: Tap, frame: TapFrame) -> None:
+    def acquire(self, leg_id: str, direction: str, callback: FrameCallback | None) -> Tap:
+        """A tap for *leg_id* (loop thread only): an idle one, or a new port."""
+        tap = self._idle.pop() if self._idle else None
+        if tap is None:
+            tap = Tap(self)
+            self._all.append(tap)
+        tap.assign(leg_id, direction, callback)
+        return tap
+
+    def release(self, tap: Tap) -> None:
+        tap.assign("", tap.direction, None)
+        if tap not in self._idle:
+            self._idle.append(tap)
+
+    def offer(self, callback: FrameCallback, frame: TapFrame) -> None:
         try:
-            self._queue.put_nowait((tap, frame))
+            self._queue.put_nowait((callback, frame))
         except queue.Full:
             self.dropped += 1
 
     def _run(self) -> None:
-        # Taps (and through callbacks, legs) may lose their last reference here: pjlib must
-        # know this thread, or their destructors abort the process.
+        # Callbacks may drop the last reference to a conversation (and its legs) here:
+        # pjlib must know this thread, or their destructors abort the process.
         pj.Endpoint.instance().libRegisterThread("tap-pump")
         while (item := self._queue.get()) is not None:
-            tap, frame = item
+            callback, frame = item
             self.delivered += 1
-            callback = tap.callback
-            if callback is None:
-                continue
             try:
                 callback(frame)
             except Exception:
@@ -83,30 +103,43 @@ class TapPump:
             self._queue.put(None, timeout=1)
         self._thread.join(timeout=2)
 
+    def destroy_taps(self) -> None:
+        """Drop every port; only once the conference clock is stopped (shutdown)."""
+        for tap in self._all:
+            tap.assign("", tap.direction, None)
+        self._idle.clear()
+        self._all.clear()
+
 
 class Tap(pj.AudioMediaPort):
     """A sink port on the conference bridge; connect a leg's audio to it with ``startTransmit``."""
 
-    def __init__(
-        self, pump: TapPump, leg_id: str, direction: str, callback: FrameCallback | None
-    ) -> None:
+    def __init__(self, pump: TapPump) -> None:
         super().__init__()
         self.pump = pump
-        self.leg_id = leg_id
-        self.direction = direction
-        self.callback = callback
+        self.leg_id = ""
+        self.direction = IN
+        self.callback: FrameCallback | None = None
         self.frames = 0
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, CLOCK_RATE, 1, FRAME_MS * 1000, 16)
-        self.createPort(f"tap-{direction}-{leg_id}", fmt)
+        self.createPort(f"tap-{id(self):x}", fmt)
+
+    def assign(self, leg_id: str, direction: str, callback: FrameCallback | None) -> None:
+        self.callback = None  # first, so the clock thread never pairs the new id with old code
+        self.leg_id = leg_id
+        self.direction = direction
+        self.frames = 0
+        self.callback = callback
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:
-        if frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or frame.size == 0:
+        callback = getattr(self, "callback", None)  # None while idle or half-constructed
+        if callback is None or frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or frame.size == 0:
             return
         samples = np.frombuffer(bytes(frame.buf), dtype="<i2")
         self.frames += 1
         self.pump.offer(
-            self,
+            callback,
             TapFrame(
                 self.leg_id, self.direction, self.frames, samples, CLOCK_RATE, time.monotonic()
             ),

@@ -89,6 +89,7 @@ class Worker:
         self.library_max_calls = 0
         self.conversations: dict[str, Conversation] = {}
         self.rejected: list[Leg] = []
+        self.rejected_total = 0
         self.support_numbers: dict[str, tuple[str, str]] = {}
         self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
@@ -247,6 +248,7 @@ class Worker:
             leg_id = f"rejected/{next(self._leg_ids)}"
             leg = Leg(self.account, self.post, self, leg_id, "rejected", "", pjsua_call_id)
             self.rejected.append(leg)
+            self.rejected_total += 1
             prm = pj.CallOpParam()
             prm.statusCode = 503
             prm.reason = "Worker Full"
@@ -366,6 +368,8 @@ class Worker:
             )
         self._store.shutdown(wait=True)
         self.taps.stop()
+        self.endpoint.lib.audDevManager().setNoDev()  # stop the conference clock: no more
+        self.taps.destroy_taps()  # frame callbacks, so the tap ports can go safely
 
         def drop() -> None:
             self._run_jobs()

@@ -12,7 +12,14 @@ from store.kamailio_tables import dispatcher
 from store.migrate import upgrade
 from store.models import Agent, AgentState, Call, Device, DeviceKind, SupportNumber, Worker
 from tests.harness.phones import Phone
-from tests.harness.workers import WorkerProcess, start_worker, wait_until, write_config
+from tests.harness.workers import (
+    WorkerProcess,
+    await_ready,
+    launch_worker,
+    start_worker,
+    wait_until,
+    write_config,
+)
 
 SUPPORT = "800"
 
@@ -62,6 +69,12 @@ class Deployment:
         worker = start_worker(config, index, self.root)
         self.workers.append(worker)
         return worker
+
+    def start_workers(self, count: int, config: Path) -> list[WorkerProcess]:
+        """Start *count* workers at once (they come up together, e.g. for one edge reload)."""
+        launched = [launch_worker(config, n, self.root) for n in range(1, count + 1)]
+        self.workers.extend(launched)
+        return [await_ready(worker) for worker in launched]
 
     # Views of the store.
     def calls(self) -> list[Call]:

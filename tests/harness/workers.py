@@ -153,8 +153,10 @@ class WorkerProcess:
         return self.process.returncode
 
 
-def start_worker(config: Path, index: int, log_dir: Path, name: str | None = None) -> WorkerProcess:
-    """Run ``telephony.worker`` as a process on free ports; returns once /health answers."""
+def launch_worker(
+    config: Path, index: int, log_dir: Path, name: str | None = None
+) -> WorkerProcess:
+    """Start ``telephony.worker`` as a process on free ports (not yet awaited)."""
     name = name or f"test-switch-{index}"
     sip_port, api_port = free_port(), free_port(socket.SOCK_STREAM)
     log_path = log_dir / f"{name}.log"
@@ -179,18 +181,29 @@ def start_worker(config: Path, index: int, log_dir: Path, name: str | None = Non
         process = subprocess.Popen(
             argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    worker = WorkerProcess(name, sip_port, api_port, process, log_path)
-    deadline = time.monotonic() + 30
+    return WorkerProcess(name, sip_port, api_port, process, log_path)
+
+
+def await_ready(worker: WorkerProcess, timeout: float = 30.0) -> WorkerProcess:
+    """Return once the worker's /health answers (it registers itself before serving)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise WorkerError(f"{name} exited with {process.returncode}:\n{worker.log()[-3000:]}")
+        if worker.process.poll() is not None:
+            raise WorkerError(
+                f"{worker.name} exited with {worker.process.returncode}:\n{worker.log()[-3000:]}"
+            )
         try:
             worker.get("/health")
             return worker
         except requests.RequestException:
             time.sleep(0.05)  # polling the port until it listens: the process gives no other sign
     worker.kill()
-    raise WorkerError(f"{name} did not answer /health within 30 s:\n{worker.log()[-3000:]}")
+    raise WorkerError(f"{worker.name} no /health within {timeout} s:\n{worker.log()[-3000:]}")
+
+
+def start_worker(config: Path, index: int, log_dir: Path, name: str | None = None) -> WorkerProcess:
+    """Run one worker and wait until it serves."""
+    return await_ready(launch_worker(config, index, log_dir, name))
 
 
 def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
