@@ -1,10 +1,13 @@
 """Speech recognition benchmark: our speech service against Vosk used directly in-process.
 
-Both sides decode the same espeak-ng Korean speech with the same model. Measured: real-time
-factor of one stream decoded as fast as possible; a ramp of 1, 2, 4, ... concurrent streams fed
-at real-time pace until recognition falls behind (the most streams sustained in real time);
-and end-of-utterance-to-final-result latency (it includes Vosk's own trailing-silence rule,
-0.5 s for this model, on both sides). Results go to bench/results/asr.json.
+Both sides decode the same espeak-ng Korean speech (8 kHz, 100 ms chunks) with the same model,
+side by side in one run. Measured: the real-time factor of one stream decoded as fast as
+possible; a ramp of 1, 2, 4, ... concurrent streams fed at real-time pace (starts staggered by
+0.5 s, like arriving calls; lag judged after each stream's first 3 s, when a new recognizer is
+slow) until recognition falls behind, giving the most streams sustained in real time;
+end-of-utterance-to-final latency with Vosk's own endpointing (its trailing-silence rules,
+0.5-1 s for this model, are part of it); and the latency of a final forced by end of stream
+right after speech. Results go to bench/results/asr.json.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ SENTENCES = (
     "요금이 너무 많이 나와서 전화했습니다.",
 )
 WARM_UP_S = 3.0  # a new recognizer's first decodes are slow: lag judged after this much audio
+STAGGER_S = 0.5  # stream n starts n * this after the first, as calls arrive one by one
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "asr.json"
 
@@ -51,6 +55,7 @@ class Material:
 
     samples: np.ndarray
     speech_ends: list[float]  # seconds
+    utterances: list[np.ndarray]  # each sentence alone, trailing silence trimmed
 
     @property
     def seconds(self) -> float:
@@ -72,7 +77,7 @@ def build_material(seconds: float, cache: Path) -> Material:
             total += len(speech)
             ends.append(total / RATE)
             total += RATE
-    return Material(np.concatenate(pieces), ends)
+    return Material(np.concatenate(pieces), ends, pieces[0 : 2 * len(SENTENCES) : 2])
 
 
 @dataclass
@@ -173,6 +178,19 @@ class Reference:
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
         return {"rtf_wall": wall / material.seconds, "rtf_cpu": cpu / material.seconds}
 
+    def eof_latency(self, material: Material) -> list[float]:
+        """Each sentence fed at real-time pace, then ended at once: seconds until the final."""
+        latencies = []
+        for speech in material.utterances:
+            recognizer = StreamingRecognizer(self.model, RATE)
+            pcm, t0 = speech.tobytes(), time.monotonic()
+            for i in range(0, len(pcm), CHUNK * 2):
+                pace(t0, min(i // 2 + CHUNK, len(speech)) / RATE)
+                recognizer.accept_json(pcm[i : i + CHUNK * 2])
+            recognizer.finish_json()
+            latencies.append(time.monotonic() - (t0 + len(speech) / RATE))
+        return latencies
+
     def step(self, streams: int, material: Material, max_lag: float) -> StepResult:
         lags: list[tuple[float, float]] = []
         latencies: list[float] = []
@@ -183,22 +201,24 @@ class Reference:
         pcm = material.samples.tobytes()
 
         def run(index: int) -> None:
+            begin = t0 + index * STAGGER_S  # calls do not all start in the same instant
+            pace(begin, 0.0)
             recognizer = StreamingRecognizer(self.model, RATE)
             done: set[int] = set()
             start_cpu = time.thread_time()
             for i in range(0, len(pcm), CHUNK * 2):
                 end_s = (i // 2 + CHUNK) / RATE
-                pace(t0, end_s)  # the chunk's last sample has "arrived"
+                pace(begin, end_s)  # the chunk's last sample has "arrived"
                 reply = json.loads(recognizer.accept_json(pcm[i : i + CHUNK * 2]))
                 now = time.monotonic()
                 with lock:
-                    lags.append((end_s, now - (t0 + end_s)))
+                    lags.append((end_s, now - (begin + end_s)))
                     if reply.get("text"):
                         finals[index] += 1
                         utterance = latency_after(material.speech_ends, end_s, done)
                         if utterance is not None:
                             done.add(utterance)
-                            latencies.append(now - (t0 + material.speech_ends[utterance]))
+                            latencies.append(now - (begin + material.speech_ends[utterance]))
             recognizer.finish_json()
             cpu[index] = time.thread_time() - start_cpu
 
@@ -259,16 +279,36 @@ class Service:
         wall, cpu = time.perf_counter() - wall, self.cpu_seconds() - cpu
         return {"rtf_wall": wall / material.seconds, "rtf_cpu": cpu / material.seconds}
 
+    def eof_latency(self, material: Material) -> list[float]:
+        """Each sentence fed at real-time pace, then ``{"eof" : 1}``: seconds until the final."""
+        latencies = []
+        for speech in material.utterances:
+            finals: list[float] = []
+            client = self.client(
+                lambda t, got=finals: got.append(t.received_at) if t.final else None,
+                queue_ms=60_000,
+            ).start()
+            client.connected.wait(30)
+            t0 = time.monotonic()
+            for i in range(0, len(speech), FRAME):
+                pace(t0, min(i + FRAME, len(speech)) / RATE)
+                client.feed(speech[i : i + FRAME])
+            client.close(timeout=60)
+            if finals:
+                latencies.append(finals[-1] - (t0 + len(speech) / RATE))
+        return latencies
+
     def step(self, streams: int, material: Material, max_lag: float) -> StepResult:
         lags: list[tuple[float, float]] = []
         latencies: list[float] = []
         finals = [0] * streams
         lock = threading.Lock()
         done: list[set[int]] = [set() for _ in range(streams)]
-        t0 = 0.0
+        begins = [0.0] * streams
 
         def collector(index: int) -> Callable[[Transcript], None]:
             def on_result(result: Transcript) -> None:
+                t0 = begins[index]
                 with lock:
                     lags.append((result.audio_end, result.received_at - (t0 + result.audio_end)))
                     if result.final:
@@ -288,13 +328,19 @@ class Service:
             client.connected.wait(30)
         cpu = self.cpu_seconds()
         t0 = time.monotonic() + 0.2
-        for k, i in enumerate(range(0, len(material.samples), FRAME)):
-            pace(t0, (k + 1) * FRAME / RATE)  # frame k has "arrived" from the caller
-            frame = material.samples[i : i + FRAME]
-            for client in clients:
-                client.feed(frame)
-        for client in clients:
-            client.close(timeout=120)
+        begins[:] = [t0 + n * STAGGER_S for n in range(streams)]
+
+        def feed(index: int) -> None:
+            for k, i in enumerate(range(0, len(material.samples), FRAME)):
+                pace(begins[index], (k + 1) * FRAME / RATE)  # frame k "arrived" from the caller
+                clients[index].feed(material.samples[i : i + FRAME])
+            clients[index].close(timeout=120)
+
+        feeders = [threading.Thread(target=feed, args=(n,)) for n in range(streams)]
+        for feeder in feeders:
+            feeder.start()
+        for feeder in feeders:
+            feeder.join()
         cpu = self.cpu_seconds() - cpu
         dropped = sum(c.dropped_frames for c in clients)
         return judge(streams, lags, latencies, cpu, material.seconds, sum(finals), dropped, max_lag)
@@ -368,6 +414,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {name:9} one stream as fast as possible: RTF {values['rtf_wall']:.3f} "
                 f"(CPU {values['rtf_cpu']:.3f})"
             )
+        eof = {
+            "service": service.eof_latency(material),
+            "reference": reference.eof_latency(material),
+        }
+        for name, values in eof.items():
+            print(f"  {name:9} end of utterance (eof) to final: p50 {percentile(values, 50):.3f} s")
         ramps = ramp({"service": service.step, "reference": reference.step}, args, material)
         ours, theirs = ramps["service"], ramps["reference"]
     finally:
@@ -408,23 +460,16 @@ def main(argv: list[str] | None = None) -> int:
             "reference": latency(theirs),
             "ratio": ratio(latency(ours), latency(theirs)),
         },
+        "eof_final_latency_s": {
+            **{name: [round(v, 3) for v in values] for name, values in eof.items()},
+            "ratio_p50": ratio(percentile(eof["service"], 50), percentile(eof["reference"], 50)),
+        },
         "ramp": {"service": [asdict(r) for r in ours], "reference": [asdict(r) for r in theirs]},
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(
-        json.dumps(
-            {
-                k: report[k]
-                for k in (
-                    "single_stream_rtf",
-                    "max_realtime_streams",
-                    "final_latency_p50_s_one_stream",
-                )
-            },
-            indent=2,
-        )
-    )
+    keys = ("single_stream_rtf", "max_realtime_streams", "final_latency_p50_s_one_stream")
+    print(json.dumps({k: report[k] for k in (*keys, "eof_final_latency_s")}, indent=2))
     print(f"wrote {args.output}")
     return 0
 
