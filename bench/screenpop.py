@@ -97,6 +97,17 @@ def stop_console(wsgi: Any, server: str, app: Any) -> None:
         wsgi.server_close()
 
 
+def sign_in_available(page: Any, url: str, username: str, password: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/agent/")
+    page.wait_for_selector("body[data-live=yes]")
+    page.click("#state-form button[data-state=available]")
+    page.wait_for_selector("#state[data-state=available]")
+
+
 def run(events: int, gap_ms: float, server: str, unknown_every: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -122,14 +133,7 @@ def run(events: int, gap_ms: float, server: str, unknown_every: int) -> dict[str
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
             page = browser.new_context().new_page()
-            page.goto(f"{url}/login")
-            page.fill("input[name=username]", "alice")
-            page.fill("input[name=password]", credentials.console["alice"])
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{url}/agent/")
-            page.wait_for_selector("body[data-live=yes]")
-            page.click("#state-form button[data-state=available]")
-            page.wait_for_selector("#state[data-state=available]")
+            sign_in_available(page, url, "alice", credentials.console["alice"])
             for n in range(events):
                 unknown = unknown_every > 0 and n % unknown_every == unknown_every - 1
                 call_id = str(uuid.uuid4())
@@ -160,6 +164,7 @@ def run(events: int, gap_ms: float, server: str, unknown_every: int) -> dict[str
     return {
         "benchmark": "screenpop",
         "measured": "worker event emitted -> profile rendered (rAF) in Chromium",
+        "source": "fake",
         "server": server,
         "events": events,
         "gap_ms": gap_ms,
@@ -167,6 +172,79 @@ def run(events: int, gap_ms: float, server: str, unknown_every: int) -> dict[str
         "at": datetime.now().isoformat(timespec="seconds"),
         "all": summary(latencies),
         "known_callers": summary(known) if known else None,
+    }
+
+
+def run_real(calls: int, server: str) -> dict[str, Any]:
+    """Real SIP calls through a real switch worker (its greeting, then the agent's pop).
+
+    Two figures per call: from the worker's ``agent.ringing`` to the profile visible, and
+    from the caller's INVITE to the profile visible (which includes the IVR's greeting).
+    """
+    from playwright.sync_api import sync_playwright
+
+    from store.models import AgentState, Device, DeviceKind
+    from store.passwords import hash_password
+    from tests.harness.deployment import Deployment
+
+    workdir = Path(tempfile.mkdtemp(prefix="screenpop-real-"))
+    switch = Deployment(workdir)
+    with switch.db.session() as session:
+        session.add(
+            Agent(
+                name="Bench Agent",
+                username="bench",
+                password_hash=hash_password("bench-password"),
+                state=AgentState.LOGGED_OUT,
+                device=Device(
+                    kind=DeviceKind.HEADSET, extension="1001", sip_username="1001", ha1="x"
+                ),
+            )
+        )
+    from_event: list[float] = []
+    from_invite: list[float] = []
+    wsgi = app = None
+    try:
+        headset = switch.phone("headset", auto_answer=True, record=False)
+        worker = switch.worker(1, switch.config(agent_uris={"1001": headset.uri}))
+        wsgi, url, app = start_console(switch.db_url, server)
+        caller = switch.phone("caller", record=False)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_context().new_page()
+            sign_in_available(page, url, "bench", "bench-password")
+            for _ in range(calls):
+                invite_ms = time.time() * 1000
+                call = caller.call(f"sip:800@{worker.sip_uri_host}")
+                page.wait_for_selector("#pop[data-shown-ms]:not([hidden])", timeout=60_000)
+                pop = page.evaluate("window.centralinoPops[window.centralinoPops.length - 1]")
+                shown_ms = float(pop["shown_ms"])
+                at_ms = datetime.fromisoformat(pop["at"]).timestamp() * 1000
+                from_event.append(shown_ms - at_ms)
+                from_invite.append(shown_ms - invite_ms)
+                caller.hangup(call)
+                page.wait_for_selector("#state[data-state=wrap_up]", timeout=15_000)
+                page.click("#wrapup-form button[type=submit]")
+                page.wait_for_selector("#state[data-state=available]")
+            browser.close()
+    finally:
+        if wsgi is not None:
+            stop_console(wsgi, server, app)
+            app.extensions["centralino.db"].dispose()
+        switch.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "benchmark": "screenpop",
+        "measured": "real worker: agent.ringing -> visible, and caller INVITE -> visible",
+        "source": "real",
+        "server": server,
+        "events": calls,
+        "machine": {"python": platform.python_version(), "cpu_count": _cpus()},
+        "at": datetime.now().isoformat(timespec="seconds"),
+        "all": summary(from_event),
+        "invite_to_visible": summary(from_invite),
     }
 
 
@@ -192,18 +270,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unknown-every", type=int, default=5, help="every Nth caller has no profile (0: none)"
     )
+    parser.add_argument(
+        "--real-calls",
+        type=int,
+        default=0,
+        help="also place this many real SIP calls through a real switch worker (waitress)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     args = parser.parse_args(argv)
     servers = ["waitress", "werkzeug"] if args.server == "both" else [args.server]
     results = [run(args.events, args.gap_ms, server, args.unknown_every) for server in servers]
-    print(f"{'server':<10}{'callers':<9}{'n':>6}{'median':>9}{'p95':>9}{'p99':>9}{'max':>9}  (ms)")
+    if args.real_calls:
+        results.append(run_real(args.real_calls, "waitress"))
+    print(f"{'server':<10}{'from':<9}{'n':>6}{'median':>9}{'p95':>9}{'p99':>9}{'max':>9}  (ms)")
     for result in results:
-        for label, stats in (("all", result["all"]), ("known", result["known_callers"])):
+        name = result["server"] + ("*" if result["source"] == "real" else "")
+        rows = [
+            ("event", result["all"]),
+            ("known", result.get("known_callers")),
+            ("INVITE", result.get("invite_to_visible")),
+        ]
+        for label, stats in rows:
             if stats:
                 print(
-                    f"{result['server']:<10}{label:<9}{stats['n']:>6}{stats['median_ms']:>9}"
+                    f"{name:<10}{label:<9}{stats['n']:>6}{stats['median_ms']:>9}"
                     f"{stats['p95_ms']:>9}{stats['p99_ms']:>9}{stats['max_ms']:>9}"
                 )
+    if args.real_calls:
+        print("* real switch worker and SIP phones; INVITE includes the IVR greeting")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"benchmark": "screenpop", "runs": results}, indent=2) + "\n")
     print(f"written {args.output}")
