@@ -13,6 +13,7 @@ from typing import Any
 
 SUPERVISORS = "supervisors"
 _BACKLOG = 256  # events a slow browser may fall behind before it is dropped
+_CALLS_KEPT = 5_000  # calls whose wrap-up never came are forgotten, oldest first
 
 
 def agent_topic(agent_id: int) -> str:
@@ -63,7 +64,10 @@ class EventHub:
 
     def track(self, call: LiveCall) -> None:
         with self._lock:
+            self._calls.pop(call.call_id, None)
             self._calls[call.call_id] = call
+            while len(self._calls) > _CALLS_KEPT:
+                del self._calls[next(iter(self._calls))]
 
     def call(self, call_id: str) -> LiveCall | None:
         with self._lock:
