@@ -171,17 +171,24 @@ def claim_agent(
     skill: str | None = None,
     preferred: list[int] | None = None,
     customer_id: int | None = None,
+    related_wait_until: datetime | None = None,
 ) -> ClaimedAgent | None:
     """Claim a free preferred (or related) agent, else the longest-idle one with *skill*.
 
-    This is the no-queue shortcut: it never waits. Queued callers use `enqueue`/`offer_next`.
+    This is the no-queue shortcut. Before *related_wait_until* it returns None (keep waiting)
+    rather than give the caller to a stranger while one of their agents may soon be free.
+    Queued callers, who keep their place in line, use `enqueue`/`offer_next` instead.
     """
     with db.session() as session:
         free = _free_agents(session)
         related = relationship_agents(session, customer_id)
+        states = dict(session.execute(select(Agent.id, Agent.state)).tuples().all())
     by_id = {agent.id: agent for agent in free}
     wanted = [(a, "preferred agent") for a in (preferred or [])] + related
     candidates = [(by_id[a], why) for a, why in wanted if a in by_id]
+    may_wait = related_wait_until is not None and utcnow() < related_wait_until
+    if not candidates and may_wait and any(states.get(a) in _SOON_FREE for a, _ in wanted):
+        return None
     candidates += [
         (agent, f"longest idle with skill {skill}" if skill else "longest idle")
         for agent in free

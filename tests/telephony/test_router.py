@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -217,6 +217,19 @@ def test_claim_agent_shortcut_and_release(db: Database) -> None:
     assert router.claim_agent(db, "z") is None
     router.release_agent(db, alice, AgentState.WRAP_UP)
     assert agent_state(db, alice) is AgentState.WRAP_UP
+
+
+def test_claim_agent_waits_for_a_busy_related_agent_until_told(db: Database) -> None:
+    alice = add_agent(db, "alice", ["support"], AgentState.ON_CALL)
+    bruno = add_agent(db, "bruno", ["support"], AgentState.AVAILABLE)
+    customer = add_customer(db, served_by=alice)
+    later = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=30)
+    assert router.claim_agent(db, "c", customer_id=customer, related_wait_until=later) is None
+    past = later - timedelta(minutes=5)
+    claimed = router.claim_agent(db, "c", customer_id=customer, related_wait_until=past)
+    assert claimed.agent_id == bruno
+    set_state(db, alice, AgentState.AVAILABLE)
+    assert router.claim_agent(db, "d", customer_id=customer).agent_id == alice
 
 
 def test_wrap_up_ends_after_the_agents_wrap_up_time(db: Database) -> None:
