@@ -130,7 +130,11 @@ def test_five_simultaneous_callers_on_two_workers_are_all_answered(
         assert phones[1].wait_for("state", call=extra, state="disconnected")["code"] == 503
     for phone, call in calls:
         phone.hangup(call)
-    assert len([c for c in deployment.calls() if c.answered_at is not None]) == 5
+    wait_until(
+        lambda: len([c for c in deployment.calls() if c.answered_at and c.ended_at]) == 5,
+        5,
+        "five answered and closed CDRs",
+    )
 
 
 def test_failover_when_a_worker_is_full(edge: EdgeUnderTest, deployment: Deployment) -> None:

@@ -124,3 +124,24 @@ def test_api_errors_are_clear(deployment: Deployment) -> None:
     assert worker.post("/calls", {}).status_code == 400
     response = worker.post("/calls/nope/transfer", {"to": "1002", "mode": "sideways"})
     assert response.status_code == 404
+
+
+def test_originate_rings_the_agent_first_then_the_customer_and_bridges_them(
+    deployment: Deployment,
+) -> None:
+    agent = deployment.phone("agent1001", auto_answer=True, record=False)
+    customer = deployment.phone("customer", auto_answer=True, record=False)
+    worker = deployment.worker(1, deployment.config(agent_uris={"1001": agent.uri}))
+    events = worker.events()
+    response = worker.post("/calls", {"to": customer.uri, "from": "1001"})
+    assert response.status_code == 201, response.text
+    call_id = response.json()["id"]
+    agent_call = agent.wait_for("incoming")["call"]
+    customer_call = customer.wait_for("incoming")["call"]
+    assert events.wait_for("bridged")["call_id"] == call_id
+    assert worker.post(f"/calls/{call_id}/hangup").ok
+    agent.wait_for("state", call=agent_call, state="disconnected")
+    customer.wait_for("state", call=customer_call, state="disconnected")
+    assert events.wait_for("ended")["reason"] == "hung up by API"
+    cdr = deployment.ended_call(call_id)
+    assert cdr.direction == "outbound" and [leg.role for leg in cdr.legs] == ["agent", "customer"]
