@@ -12,6 +12,7 @@ import argparse
 import concurrent.futures
 import gc
 import heapq
+import importlib
 import itertools
 import logging
 import os
@@ -389,6 +390,19 @@ class Worker:
         log.info("%s stopped", self.name)
 
 
+def load_flow_factory(spec: str | None) -> FlowFactory:
+    """The `FlowFactory` named ``"package.module:function"`` (the IVR's), or the placeholder."""
+    if not spec:
+        return greeting_then_agent
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        raise ValueError(f"flow {spec!r}: expected 'package.module:function'")
+    factory = getattr(importlib.import_module(module_name), attribute)
+    if not callable(factory):
+        raise ValueError(f"flow {spec!r} is not callable")
+    return factory  # type: ignore[no-any-return]
+
+
 def _register_thread(name: str) -> None:
     pj.Endpoint.instance().libRegisterThread(name)
 
@@ -424,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         sip_port=args.sip_port if args.sip_port is not None else settings.worker_sip_base_port + n,
         rtp_port=args.rtp_port or settings.worker_rtp_base_port + 100 * n,
         api_port=args.api_port if args.api_port is not None else settings.worker_api_base_port + n,
+        flow_factory=load_flow_factory(settings.extra.get("flow")),
     )
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from telephony.capacity import _reply_503
 from telephony.events import EventBus
-from telephony.worker import _user_of
+from telephony.flow import greeting_then_agent
+from telephony.worker import _user_of, load_flow_factory
 
 
 def test_event_bus_stamps_events_and_never_blocks_on_a_slow_subscriber() -> None:
@@ -47,3 +50,10 @@ def test_capacity_probe_answers_invites_with_503_and_ignores_the_rest() -> None:
     assert "To: <sip:capacity-probe@127.0.0.1:9>;tag=probe\r\n" in text
     assert "Call-ID: probe-1\r\n" in text and "CSeq: 1 INVITE\r\n" in text
     assert _reply_503(b"ACK sip:x@127.0.0.1 SIP/2.0\r\n\r\n") is None
+
+
+def test_the_flow_factory_is_named_in_the_configuration() -> None:
+    assert load_flow_factory(None) is greeting_then_agent
+    assert load_flow_factory("telephony.flow:greeting_then_agent") is greeting_then_agent
+    with pytest.raises(ValueError, match=r"expected 'package\.module:function'"):
+        load_flow_factory("telephony.flow")
