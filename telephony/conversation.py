@@ -456,6 +456,11 @@ class Conversation:
                 self.end("agent hung up")
             elif self.agent_id is not None:
                 self._agent_failed(self.agent_id, f"no answer ({code})")
+            elif self.customer is not None and self.customer.state == "confirmed":
+                self.agent = None  # a transfer target did not answer: back to the queue
+                self.routing = False
+                route = self.call_data.get("route") or {}
+                self.route_to_agent(route.get("skill"), route.get("preferred"))
             else:
                 self.agent = None
                 self.end(f"agent leg failed ({code})")

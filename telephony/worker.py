@@ -173,7 +173,9 @@ class Worker:
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         self._api.start()
         greeting = GREETING.format(company=self.settings.company_name)
-        self.store(lambda: render_prompt(greeting, "en", self.prompt_dir, 8000))
+        threading.Thread(  # not on the store thread: espeak-ng must not delay CDR writes
+            target=render_prompt, args=(greeting, "en", self.prompt_dir, 8000), daemon=True
+        ).start()
         log.info(
             "%s ready: sip %s:%d, api %s, capacity %d legs (library %d)",
             self.name,

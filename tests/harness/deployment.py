@@ -91,9 +91,16 @@ class Deployment:
             _ = call.legs
             return call
 
+    def find_call(self, call_id: str) -> Call | None:
+        with self.db.session() as session:
+            call = session.get(Call, call_id)
+            if call is not None:
+                _ = call.legs
+            return call
+
     def ended_call(self, call_id: str, timeout: float = 10.0) -> Call:
         return wait_until(
-            lambda: (c := self.call(call_id)).ended_at is not None and c,
+            lambda: (c := self.find_call(call_id)) is not None and c.ended_at is not None and c,
             timeout,
             f"CDR {call_id} closed",
         )
