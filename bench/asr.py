@@ -178,18 +178,15 @@ class Reference:
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
         return {"rtf_wall": wall / material.seconds, "rtf_cpu": cpu / material.seconds}
 
-    def eof_latency(self, material: Material) -> list[float]:
-        """Each sentence fed at real-time pace, then ended at once: seconds until the final."""
-        latencies = []
-        for speech in material.utterances:
-            recognizer = StreamingRecognizer(self.model, RATE)
-            pcm, t0 = speech.tobytes(), time.monotonic()
-            for i in range(0, len(pcm), CHUNK * 2):
-                pace(t0, min(i // 2 + CHUNK, len(speech)) / RATE)
-                recognizer.accept_json(pcm[i : i + CHUNK * 2])
-            recognizer.finish_json()
-            latencies.append(time.monotonic() - (t0 + len(speech) / RATE))
-        return latencies
+    def eof_latency(self, speech: np.ndarray) -> float:
+        """A sentence fed at real-time pace, then ended at once: seconds until its final."""
+        recognizer = StreamingRecognizer(self.model, RATE)
+        pcm, t0 = speech.tobytes(), time.monotonic()
+        for i in range(0, len(pcm), CHUNK * 2):
+            pace(t0, min(i // 2 + CHUNK, len(speech)) / RATE)
+            recognizer.accept_json(pcm[i : i + CHUNK * 2])
+        recognizer.finish_json()
+        return time.monotonic() - (t0 + len(speech) / RATE)
 
     def step(self, streams: int, material: Material, max_lag: float) -> StepResult:
         lags: list[tuple[float, float]] = []
@@ -206,13 +203,18 @@ class Reference:
             recognizer = StreamingRecognizer(self.model, RATE)
             done: set[int] = set()
             start_cpu = time.thread_time()
+            partial = ""
             for i in range(0, len(pcm), CHUNK * 2):
                 end_s = (i // 2 + CHUNK) / RATE
                 pace(begin, end_s)  # the chunk's last sample has "arrived"
                 reply = json.loads(recognizer.accept_json(pcm[i : i + CHUNK * 2]))
                 now = time.monotonic()
                 with lock:
-                    lags.append((end_s, now - (begin + end_s)))
+                    # sampled like the client's results: changed partials and finals
+                    text = reply.get("partial", "")
+                    if (text and text != partial) or reply.get("text"):
+                        lags.append((end_s, now - (begin + end_s)))
+                    partial = text
                     if reply.get("text"):
                         finals[index] += 1
                         utterance = latency_after(material.speech_ends, end_s, done)
@@ -279,24 +281,19 @@ class Service:
         wall, cpu = time.perf_counter() - wall, self.cpu_seconds() - cpu
         return {"rtf_wall": wall / material.seconds, "rtf_cpu": cpu / material.seconds}
 
-    def eof_latency(self, material: Material) -> list[float]:
-        """Each sentence fed at real-time pace, then ``{"eof" : 1}``: seconds until the final."""
-        latencies = []
-        for speech in material.utterances:
-            finals: list[float] = []
-            client = self.client(
-                lambda t, got=finals: got.append(t.received_at) if t.final else None,
-                queue_ms=60_000,
-            ).start()
-            client.connected.wait(30)
-            t0 = time.monotonic()
-            for i in range(0, len(speech), FRAME):
-                pace(t0, min(i + FRAME, len(speech)) / RATE)
-                client.feed(speech[i : i + FRAME])
-            client.close(timeout=60)
-            if finals:
-                latencies.append(finals[-1] - (t0 + len(speech) / RATE))
-        return latencies
+    def eof_latency(self, speech: np.ndarray) -> float:
+        """A sentence fed at real-time pace, then ``{"eof" : 1}``: seconds until its final."""
+        finals: list[float] = []
+        client = self.client(
+            lambda t: finals.append(t.received_at) if t.final else None, queue_ms=60_000
+        ).start()
+        client.connected.wait(30)
+        t0 = time.monotonic()
+        for i in range(0, len(speech), FRAME):
+            pace(t0, min(i + FRAME, len(speech)) / RATE)
+            client.feed(speech[i : i + FRAME])
+        client.close(timeout=60)
+        return finals[-1] - (t0 + len(speech) / RATE) if finals else float("nan")
 
     def step(self, streams: int, material: Material, max_lag: float) -> StepResult:
         lags: list[tuple[float, float]] = []
@@ -414,10 +411,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {name:9} one stream as fast as possible: RTF {values['rtf_wall']:.3f} "
                 f"(CPU {values['rtf_cpu']:.3f})"
             )
-        eof = {
-            "service": service.eof_latency(material),
-            "reference": reference.eof_latency(material),
-        }
+        eof: dict[str, list[float]] = {"service": [], "reference": []}
+        for speech in material.utterances * 2:  # alternating, so both see the same load
+            eof["service"].append(service.eof_latency(speech))
+            eof["reference"].append(reference.eof_latency(speech))
         for name, values in eof.items():
             print(f"  {name:9} end of utterance (eof) to final: p50 {percentile(values, 50):.3f} s")
         ramps = ramp({"service": service.step, "reference": reference.step}, args, material)
