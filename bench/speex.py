@@ -56,9 +56,6 @@ class SpeexEchoCanceller:
             self._lib.speex_preprocess_ctl(
                 self._pre, SPEEX_PREPROCESS_SET_ECHO_STATE, ctypes.c_void_p(self._echo)
             )
-            off = ctypes.c_int(0)
-            denoise = SPEEX_PREPROCESS_SET_DENOISE
-            self._lib.speex_preprocess_ctl(self._pre, denoise, ctypes.byref(off))
         self._near = np.zeros(frame, dtype=np.int16)
         self._far = np.zeros(frame, dtype=np.int16)
         self._out = np.zeros(frame, dtype=np.int16)

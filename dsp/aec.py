@@ -35,24 +35,28 @@ HEAD, FRAMES, ACTIVE_FRAMES = 0, 1, 2
 LEAK, COVARIANCE, VARIANCE = 3, 4, 5  # background leakage regression
 OUT_LEAK = 6  # suppressor leakage regression (slots 6, 7, 8)
 FG_ERROR, BG_ERROR, COPY_RUN, RESET_RUN = 9, 10, 11, 12
-SCALAR_SLOTS = 13
+LAST_FAR, LAST_NEAR, LAST_OUT = 13, 14, 15  # pre-emphasis and de-emphasis memories
+MIC_ENERGY = 16
+SCALAR_SLOTS = 17
 
 # --- tuning ---------------------------------------------------------------------------------
+PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech is flatter
 CONSTRAINT_STRIDE = 2  # each partition is made causal again every this many frames
 MU_MAX = 1.5  # largest normalised step of the background filter
-STEP_GAIN = 16.0  # the optimal step (residual echo / error) scaled for our block gradient
+STEP_GAIN = 1.0  # the optimal step (residual echo / error) scaled for our block gradient
 MU_WARMUP = 1.5  # fixed step until the filter has seen enough far-end speech
 WARMUP_FRAMES = 150  # frames with far-end activity before the adaptive step takes over
 LEAK_MIN, LEAK_MAX, LEAK_INITIAL = 1e-4, 1.0, 0.25
 LEAK_RATE = 0.08  # how fast the leakage regression follows (per active frame)
 AVERAGE_RATE = 0.05  # slow spectra the regression measures fluctuations against
 FAR_ACTIVE_RMS = 30.0  # far-end frames below this RMS (about -60 dBFS) do not adapt
-FAR_PSD_RATE = 0.35  # per-bin far power is smoothed over about partitions / rate frames
+FAR_PSD_RATE = 0.12  # per-bin far power is smoothed over about partitions / rate frames
 POWER_FLOOR_RMS = 10.0  # regularises the per-bin normalisation in silent bins
 TWO_PATH_SMOOTHING = 0.6  # smoothing of the two filters' error energies
+COPY_CANCELS = 0.25  # ... and removes at least 6 dB of what came back
 COPY_MARGIN, COPY_HOLD = 0.97, 4  # background this much better for this many frames: copy
 RESET_MARGIN, RESET_HOLD = 8.0, 6  # background this much worse for this long: reset
-OVER_SUBTRACTION = 2.0  # suppressor: residual echo estimate is scaled up by this
+OVER_SUBTRACTION = 4.0  # suppressor: residual echo estimate is scaled up by this
 RESIDUAL_DECAY = 0.6  # suppressor: residual estimate falls at most this much per frame
 OUT_PSD_SMOOTHING = 0.4
 GAIN_FLOOR = 0.06  # suppressor: at most about 24 dB of attenuation
@@ -116,12 +120,15 @@ def _push_far(
     active = np.zeros(channels, dtype=np.bool_)
     for c in range(channels):
         energy = 0.0
+        last = scalars[c, LAST_FAR]
         for i in range(n):
             windows[c, i] = blocks[c, FAR_PREVIOUS, i]
-            sample = np.float32(far[c, i])
+            sample = np.float32(far[c, i] - PRE_EMPHASIS * last)
+            last = far[c, i]
             windows[c, n + i] = sample
             blocks[c, FAR_PREVIOUS, i] = sample
             energy += sample * sample
+        scalars[c, LAST_FAR] = last
         active[c] = energy > n * FAR_ACTIVE_RMS * FAR_ACTIVE_RMS
     far_spectra = np.fft.rfft(windows, axis=-1)
     for c in range(channels):
@@ -157,10 +164,11 @@ def _filter(spectra: np.ndarray, bins: np.ndarray, scalars: np.ndarray) -> tuple
                 fg_spec[b] += x * foreground[b]
                 tail_power[b] += x.real * x.real + x.imag * x.imag
         newest = spectra[c, FAR_HISTORY, head]
+        rate = max(far_rate, 1.0 / (scalars[c, ACTIVE_FRAMES] + 1.0))  # a plain mean at first
         for b in range(nbins):
             x = newest[b]
             psd = bins[c, FAR_PSD, b]
-            psd += far_rate * (x.real * x.real + x.imag * x.imag - psd)
+            psd += rate * (x.real * x.real + x.imag * x.imag - psd)
             bins[c, FAR_PSD, b] = psd
             tail_power[b] = max(tail_power[b], partitions * psd)
     return echo_spectra, far_power
@@ -206,7 +214,7 @@ def _adapt_background(
     gradient = np.empty(nbins, dtype=np.complex64)
     floor = 2.0 * (nbins - 1) * POWER_FLOOR_RMS * POWER_FLOOR_RMS * partitions
     for b in range(nbins):
-        mu = STEP_GAIN * leak * echo_power[b] / (err_power[b] + 1e-3)
+        mu = STEP_GAIN * leak * far_power[b] / (err_power[b] + 1e-3)
         if warming_up:
             mu = max(mu, MU_WARMUP)
         mu = min(mu, MU_MAX)
@@ -219,12 +227,19 @@ def _adapt_background(
 
 
 @njit(cache=True, nogil=True)
-def _two_path(spectra: np.ndarray, scalars: np.ndarray, fg_energy: float, bg_energy: float) -> None:
-    """Copy the background into the foreground when better; reset it when it has diverged."""
+def _two_path(spectra: np.ndarray, scalars: np.ndarray, energies: np.ndarray, early: bool) -> None:
+    """Copy the background into the foreground when better; reset it when it has diverged.
+
+    A copy also needs the background to remove most of what came back: a background that
+    looks better only because it learnt a little of the caller's voice (double talk) removes
+    little, since the caller's voice dominates what came back.
+    """
     a = TWO_PATH_SMOOTHING
-    scalars[FG_ERROR] = a * scalars[FG_ERROR] + (1 - a) * fg_energy
-    scalars[BG_ERROR] = a * scalars[BG_ERROR] + (1 - a) * bg_energy
-    better = scalars[BG_ERROR] < COPY_MARGIN * scalars[FG_ERROR]
+    scalars[BG_ERROR] = a * scalars[BG_ERROR] + (1 - a) * energies[0]
+    scalars[FG_ERROR] = a * scalars[FG_ERROR] + (1 - a) * energies[1]
+    scalars[MIC_ENERGY] = a * scalars[MIC_ENERGY] + (1 - a) * energies[2]
+    cancels = early or scalars[BG_ERROR] < COPY_CANCELS * scalars[MIC_ENERGY]
+    better = cancels and scalars[BG_ERROR] < COPY_MARGIN * scalars[FG_ERROR]
     scalars[COPY_RUN] = scalars[COPY_RUN] + 1 if better else 0
     if scalars[COPY_RUN] >= COPY_HOLD:
         spectra[FOREGROUND] = spectra[BACKGROUND]
@@ -254,23 +269,34 @@ def _adapt(
     # background error and echo estimate on the same zero-padded basis, all channels at once
     padded = np.zeros((channels, 2, 2 * n), dtype=np.float32)
     fg_errors = np.empty((channels, n), dtype=np.float32)
-    energies = np.zeros((channels, 2), dtype=np.float64)
+    energies = np.zeros((channels, 3), dtype=np.float64)  # background, foreground, near
     for c in range(channels):
+        last = scalars[c, LAST_NEAR]
         for i in range(n):
-            bg_error = near[c, i] - echoes[c, 0, n + i]
-            fg_error = near[c, i] - echoes[c, 1, n + i]
+            sample = near[c, i] - PRE_EMPHASIS * last
+            last = near[c, i]
+            bg_error = sample - echoes[c, 0, n + i]
+            fg_error = sample - echoes[c, 1, n + i]
             padded[c, 0, n + i] = bg_error
             padded[c, 1, n + i] = echoes[c, 0, n + i]
             fg_errors[c, i] = fg_error
             energies[c, 0] += bg_error * bg_error
             energies[c, 1] += fg_error * fg_error
+            energies[c, 2] += sample * sample
+        scalars[c, LAST_NEAR] = last
     padded_spectra = np.fft.rfft(padded, axis=-1)
     for c in range(channels):
         err_spec = padded_spectra[c, 0]
         err_power = _power(err_spec)
         echo_power = _power(padded_spectra[c, 1])
         leak = _update_leakage(
-            err_power, echo_power, bins[c, ERR_AVG], bins[c, ECHO_AVG], scalars[c], LEAK, active[c]
+            err_power,
+            far_power[c],
+            bins[c, ERR_AVG],
+            bins[c, ECHO_AVG],
+            scalars[c],
+            LEAK,
+            active[c],
         )
         if active[c]:
             warming_up = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
@@ -282,14 +308,15 @@ def _adapt(
     _constrain(spectra, active, frame_index)
     for c in range(channels):
         if active[c]:
-            _two_path(spectra[c], scalars[c], energies[c, 1], energies[c, 0])
+            early = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
+            _two_path(spectra[c], scalars[c], energies[c], early)
     return fg_errors
 
 
 @njit(cache=True, nogil=True)
 def _suppress(
     errors: np.ndarray,
-    echo_spectra: np.ndarray,
+    far_power: np.ndarray,
     active: np.ndarray,
     bins: np.ndarray,
     blocks: np.ndarray,
@@ -308,7 +335,7 @@ def _suppress(
     for c in range(channels):
         out_spec = out_spectra[c]
         out_power = _power(out_spec)
-        echo_power = _power(echo_spectra[c, 1])
+        echo_power = far_power[c]
         leak = _update_leakage(
             out_power,
             echo_power,
@@ -350,11 +377,14 @@ def _cancel_bank(
     echoes = np.fft.irfft(echo_spectra, 2 * n, axis=-1)
     cleaned = _adapt(near, echoes, active, far_power, spectra, bins, scalars, frame_index)
     if suppress:
-        cleaned = _suppress(cleaned, echo_spectra, active, bins, blocks, scalars)
+        cleaned = _suppress(cleaned, far_power, active, bins, blocks, scalars)
     for c in range(channels):
         scalars[c, FRAMES] += 1
+        last = scalars[c, LAST_OUT]
         for i in range(n):
-            out[c, i] = np.int16(min(32767.0, max(-32768.0, np.round(cleaned[c, i]))))
+            last = cleaned[c, i] + PRE_EMPHASIS * last
+            out[c, i] = np.int16(min(32767.0, max(-32768.0, np.round(last))))
+        scalars[c, LAST_OUT] = last
 
 
 class EchoCancellerBank:

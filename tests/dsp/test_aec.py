@@ -1,0 +1,178 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dsp.aec import EchoCanceller, EchoCancellerBank
+from dsp.echo_paths import EchoScenario, build_scenario, echo_path
+
+ROOT = Path(__file__).resolve().parents[2]
+FAR_TEXT = (
+    "Hello, thank you for calling. How are you today? Please say or key in your account "
+    "number, or press zero to reach a person."
+)
+NEAR_TEXT = "I am fine, thanks. My account number is four five six seven, I would like a person."
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """(far, near) espeak-ng speech per clock rate; near is a different sentence and voice level."""
+    from ivr.prompts import speech_samples
+
+    cache = tmp_path_factory.mktemp("aec-speech")
+    return {
+        rate: (
+            speech_samples(FAR_TEXT, "en", cache, rate),
+            speech_samples(NEAR_TEXT, "en", cache, rate),
+        )
+        for rate in (8000, 16000)
+    }
+
+
+def run(canceller: EchoCanceller, scenario: EchoScenario) -> np.ndarray:
+    frame = canceller.frame
+    usable = len(scenario.far) // frame * frame
+    frames = [
+        canceller.process(scenario.near[i : i + frame], scenario.far[i : i + frame])
+        for i in range(0, usable, frame)
+    ]
+    return np.concatenate(frames)
+
+
+def seconds(scenario: EchoScenario, start: float, stop: float | None = None) -> slice:
+    rate = scenario.clock_rate
+    return slice(int(start * rate), None if stop is None else int(stop * rate))
+
+
+def erle_db(scenario: EchoScenario, out: np.ndarray, span: slice) -> float:
+    """Echo return loss enhancement: echo power over what is left of it in the output."""
+    residual = out[span] - scenario.near_speech[: len(out)][span] - scenario.noise[: len(out)][span]
+    return float(10 * np.log10(np.sum(scenario.echo[span] ** 2) / np.sum(residual**2)))
+
+
+def attenuation_db(scenario: EchoScenario, out: np.ndarray, span: slice) -> float:
+    """How much quieter the output is than what came back (echo and noise)."""
+    returned = scenario.near[span].astype(np.float64)
+    return float(10 * np.log10(np.sum(returned**2) / np.sum(out[span].astype(np.float64) ** 2)))
+
+
+def near_snr_db(scenario: EchoScenario, out: np.ndarray, span: slice) -> float:
+    """How faithfully the caller's speech comes through: its power over everything else."""
+    clean = scenario.near_speech[: len(out)][span]
+    return float(10 * np.log10(np.sum(clean**2) / np.sum((out[span] - clean) ** 2)))
+
+
+def far_only(speech: dict, rate: int = 8000, **path: float) -> EchoScenario:
+    far, _ = speech[rate]
+    return build_scenario(far, [echo_path(rate, **path)], clock_rate=rate)
+
+
+def double_talk(speech: dict, start_s: float = 3.0) -> EchoScenario:
+    """Far-end prompt throughout; the caller talks over it from *start_s*, at the echo's level."""
+    far, near = speech[8000]
+    talk = np.zeros(len(far))
+    begin = int(start_s * 8000)
+    piece = near[: len(far) - begin].astype(np.float64)
+    talk[begin : begin + len(piece)] = 0.5 * piece
+    return build_scenario(far, [echo_path(8000, delay_ms=24, erl_db=8, seed=4)], talk)
+
+
+@pytest.mark.parametrize(
+    ("delay_ms", "erl_db", "noise_dbfs", "minimum_erle"),
+    [(0.0, 6.0, -70.0, 25.0), (40.0, 12.0, -60.0, 20.0), (64.0, 20.0, -65.0, 15.0)],
+)
+def test_converges_on_far_end_speech(
+    speech: dict, delay_ms: float, erl_db: float, noise_dbfs: float, minimum_erle: float
+) -> None:
+    far, _ = speech[8000]
+    path = echo_path(8000, delay_ms=delay_ms, erl_db=erl_db, seed=int(delay_ms))
+    scenario = build_scenario(far, [path], noise_dbfs=noise_dbfs)
+    out = run(EchoCanceller(suppress=False), scenario)
+    assert erle_db(scenario, out, seconds(scenario, 4.0)) > minimum_erle
+
+
+def test_estimates_the_bulk_delay(speech: dict) -> None:
+    scenario = far_only(speech, delay_ms=48.0, erl_db=10.0, seed=7)
+    canceller = EchoCanceller(suppress=False)
+    run(canceller, scenario)
+    # the strongest tap sits just after the bulk delay (the hybrid's band-pass takes ~2 ms)
+    assert 48.0 <= canceller.delay_ms <= 52.0
+    assert canceller.delay_samples == round(canceller.delay_ms * 8)
+
+
+def test_does_not_diverge_in_double_talk_and_keeps_the_caller(speech: dict) -> None:
+    scenario = double_talk(speech)
+    out = run(EchoCanceller(suppress=False), scenario)
+    talking = seconds(scenario, 3.5)
+    assert erle_db(scenario, out, talking) > 18.0
+    assert near_snr_db(scenario, out, talking) > 12.0
+
+
+def test_suppressor_removes_more_echo_and_keeps_most_of_the_caller(speech: dict) -> None:
+    scenario = double_talk(speech, start_s=4.5)
+    plain = run(EchoCanceller(suppress=False), scenario)
+    suppressed = run(EchoCanceller(suppress=True), scenario)
+    far_end_alone = seconds(scenario, 2.0, 4.5)
+    assert (
+        erle_db(scenario, suppressed, far_end_alone) > erle_db(scenario, plain, far_end_alone) + 6
+    )
+    assert near_snr_db(scenario, suppressed, seconds(scenario, 5.0)) > 6.0
+
+
+def test_reconverges_after_the_echo_path_changes(speech: dict) -> None:
+    far, _ = speech[8000]
+    twice = np.concatenate([far, far])
+    first = echo_path(8000, delay_ms=16, erl_db=10, seed=1)
+    second = echo_path(8000, delay_ms=56, erl_db=8, seed=2)
+    scenario = build_scenario(twice, [first, second])
+    out = run(EchoCanceller(suppress=False), scenario)
+    change_s = len(far) / 8000
+    assert erle_db(scenario, out, seconds(scenario, change_s - 2, change_s)) > 20.0
+    assert erle_db(scenario, out, seconds(scenario, change_s + 4)) > 15.0
+
+
+def test_converges_at_16_khz(speech: dict) -> None:
+    scenario = far_only(speech, 16000, delay_ms=20.0, erl_db=10.0, seed=3)
+    canceller = EchoCanceller(clock_rate=16000, frame=320, suppress=False)
+    assert canceller.tail_taps >= 2048
+    out = run(canceller, scenario)
+    assert erle_db(scenario, out, seconds(scenario, 4.0)) > 18.0
+
+
+def test_bank_equals_one_canceller_per_channel(speech: dict) -> None:
+    scenarios = [
+        far_only(speech, delay_ms=8.0, erl_db=6.0, seed=1),
+        double_talk(speech),
+        far_only(speech, delay_ms=60.0, erl_db=18.0, seed=2),
+    ]
+    singles = [run(EchoCanceller(), scenario) for scenario in scenarios]
+    bank = EchoCancellerBank(len(scenarios))
+    frames = len(singles[0]) // 160
+    near = np.stack([s.near[: frames * 160] for s in scenarios]).reshape(3, frames, 160)
+    far = np.stack([s.far[: frames * 160] for s in scenarios]).reshape(3, frames, 160)
+    together = np.concatenate([bank.process(near[:, i], far[:, i]) for i in range(frames)], axis=1)
+    for channel, single in enumerate(singles):
+        np.testing.assert_array_equal(together[channel], single)
+
+
+def test_rejects_frames_of_the_wrong_shape() -> None:
+    bank = EchoCancellerBank(2)
+    with pytest.raises(ValueError, match=r"near and far must have shape \(2, 160\)"):
+        bank.process(np.zeros((2, 80), np.int16), np.zeros((2, 80), np.int16))
+
+
+def test_importing_compiles_nothing() -> None:
+    probe = (
+        "import json, dsp.aec as a;"
+        "print(json.dumps({k: len(v.signatures) for k, v in vars(a).items()"
+        " if hasattr(v, 'signatures')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    kernels = json.loads(result.stdout)
+    assert "_cancel_bank" in kernels
+    assert set(kernels.values()) == {0}
