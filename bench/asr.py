@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         default=0.5,
         help="median lag (s) above which a step fails (or growth above half of it)",
     )
-    parser.add_argument("--workers", type=int, help="service decoding threads (default: CPUs)")
+    parser.add_argument("--workers", type=int, help="service decoding threads (its default)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--cache", type=Path, default=ROOT / "var" / "bench-prompts")
     args = parser.parse_args(argv)

