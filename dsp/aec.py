@@ -26,7 +26,7 @@ from numba import njit
 # spectra[c, plane, partition, bin] (complex64)
 FAR_HISTORY, BACKGROUND, FOREGROUND = 0, 1, 2
 # bins[c, plane, bin] (float32): slow averages for the leakage regressions, suppressor PSDs
-ERR_AVG, ECHO_AVG, OUT_AVG, OUT_ECHO_AVG, OUT_PSD, RESIDUAL_PSD, FAR_PSD = 0, 1, 2, 3, 4, 5, 6
+ERR_AVG, FAR_AVG, OUT_AVG, OUT_FAR_AVG, OUT_PSD, RESIDUAL_PSD, FAR_PSD = 0, 1, 2, 3, 4, 5, 6
 BIN_PLANES = 7
 # blocks[c, plane, sample] (float32): previous far block, previous output block
 FAR_PREVIOUS, OUT_PREVIOUS = 0, 1
@@ -41,7 +41,7 @@ SCALAR_SLOTS = 17
 
 # --- tuning ---------------------------------------------------------------------------------
 PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech is flatter
-CONSTRAINT_STRIDE = 2  # each partition is made causal again every this many frames
+CONSTRAINT_STRIDE = 3  # each partition is made causal again every this many frames
 MU_MAX = 1.5  # largest normalised step of the background filter
 STEP_GAIN = 1.0  # the optimal step (residual echo / error) scaled for our block gradient
 MU_WARMUP = 1.5  # fixed step until the filter has seen enough far-end speech
@@ -203,7 +203,6 @@ def _adapt_background(
     spectra: np.ndarray,
     head: int,
     err_spec: np.ndarray,
-    echo_power: np.ndarray,
     err_power: np.ndarray,
     far_power: np.ndarray,
     leak: float,
@@ -266,8 +265,8 @@ def _adapt(
 ) -> np.ndarray:
     """Adapt every channel's background filter; return the foreground errors (the output)."""
     channels, n = near.shape
-    # background error and echo estimate on the same zero-padded basis, all channels at once
-    padded = np.zeros((channels, 2, 2 * n), dtype=np.float32)
+    # the background's error, zero-padded in front, all channels in one FFT
+    padded = np.zeros((channels, 2 * n), dtype=np.float32)
     fg_errors = np.empty((channels, n), dtype=np.float32)
     energies = np.zeros((channels, 3), dtype=np.float64)  # background, foreground, near
     for c in range(channels):
@@ -277,23 +276,21 @@ def _adapt(
             last = near[c, i]
             bg_error = sample - echoes[c, 0, n + i]
             fg_error = sample - echoes[c, 1, n + i]
-            padded[c, 0, n + i] = bg_error
-            padded[c, 1, n + i] = echoes[c, 0, n + i]
+            padded[c, n + i] = bg_error
             fg_errors[c, i] = fg_error
             energies[c, 0] += bg_error * bg_error
             energies[c, 1] += fg_error * fg_error
             energies[c, 2] += sample * sample
         scalars[c, LAST_NEAR] = last
-    padded_spectra = np.fft.rfft(padded, axis=-1)
+    err_spectra = np.fft.rfft(padded, axis=-1)
     for c in range(channels):
-        err_spec = padded_spectra[c, 0]
+        err_spec = err_spectra[c]
         err_power = _power(err_spec)
-        echo_power = _power(padded_spectra[c, 1])
         leak = _update_leakage(
             err_power,
             far_power[c],
             bins[c, ERR_AVG],
-            bins[c, ECHO_AVG],
+            bins[c, FAR_AVG],
             scalars[c],
             LEAK,
             active[c],
@@ -302,9 +299,7 @@ def _adapt(
             warming_up = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
             scalars[c, ACTIVE_FRAMES] += 1
             head = int(scalars[c, HEAD])
-            _adapt_background(
-                spectra[c], head, err_spec, echo_power, err_power, far_power[c], leak, warming_up
-            )
+            _adapt_background(spectra[c], head, err_spec, err_power, far_power[c], leak, warming_up)
     _constrain(spectra, active, frame_index)
     for c in range(channels):
         if active[c]:
@@ -340,7 +335,7 @@ def _suppress(
             out_power,
             echo_power,
             bins[c, OUT_AVG],
-            bins[c, OUT_ECHO_AVG],
+            bins[c, OUT_FAR_AVG],
             scalars[c],
             OUT_LEAK,
             active[c],
@@ -385,6 +380,34 @@ def _cancel_bank(
             last = cleaned[c, i] + PRE_EMPHASIS * last
             out[c, i] = np.int16(min(32767.0, max(-32768.0, np.round(last))))
         scalars[c, LAST_OUT] = last
+
+
+@njit(cache=True, nogil=True)
+def _cancel_one(
+    near: np.ndarray,
+    far: np.ndarray,
+    spectra: np.ndarray,
+    bins: np.ndarray,
+    blocks: np.ndarray,
+    scalars: np.ndarray,
+    suppress: bool,
+    frame_index: int,
+) -> np.ndarray:
+    """One frame of a single channel (a bank of one, without the caller reshaping)."""
+    n = near.shape[0]
+    out = np.empty((1, n), dtype=np.int16)
+    _cancel_bank(
+        near.reshape(1, n),
+        far.reshape(1, n),
+        out,
+        spectra,
+        bins,
+        blocks,
+        scalars,
+        suppress,
+        frame_index,
+    )
+    return out[0]
 
 
 class EchoCancellerBank:
@@ -483,9 +506,25 @@ class EchoCanceller:
 
     def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
         """Cancel one frame: *near* (what came back) minus the echo of *far*; int16 [frame]."""
-        return self._bank.process(
-            np.reshape(near, (1, self.frame)), np.reshape(far, (1, self.frame))
-        )[0]
+        near = np.ascontiguousarray(near, dtype=np.int16)
+        far = np.ascontiguousarray(far, dtype=np.int16)
+        if near.shape != (self.frame,) or far.shape != (self.frame,):
+            raise ValueError(
+                f"near and far must have {self.frame} samples: {near.shape}, {far.shape}"
+            )
+        bank = self._bank
+        out = _cancel_one(
+            near,
+            far,
+            bank._spectra,
+            bank._bins,
+            bank._blocks,
+            bank._scalars,
+            bank.suppress,
+            bank._frame_index,
+        )
+        bank._frame_index += 1
+        return out
 
     @property
     def delay_samples(self) -> int:
