@@ -180,7 +180,7 @@ def measure(scenario: Scenario, out: np.ndarray) -> dict[str, float]:
         metrics["erle_far_only_db"] = ratio_db(echo[before], residual[before])
         metrics["erle_double_talk_db"] = ratio_db(echo[talking], residual[talking])
         metrics["near_snr_db"] = ratio_db(near[talking], out[talking] - near[talking])
-        metrics["far_only_attenuation_db"] = ratio_db(s.near[before], out[before])
+        metrics["far_only_attenuation_db"] = ratio_db(s.near[before].astype(float), out[before])
     if scenario.change_at_s is not None:
         change = int(scenario.change_at_s * rate)
         before = slice(change - 4 * rate, change)

@@ -54,7 +54,7 @@ FAR_PSD_RATE = 0.12  # per-bin far power is smoothed over about partitions / rat
 POWER_FLOOR_RMS = 10.0  # regularises the per-bin normalisation in silent bins
 TWO_PATH_SMOOTHING = 0.6  # smoothing of the two filters' error energies
 COPY_CANCELS = 0.25  # ... and removes at least 6 dB of what came back
-COPY_MARGIN, COPY_HOLD = 0.97, 4  # background this much better for this many frames: copy
+COPY_MARGIN, COPY_HOLD = 1.0, 2  # background this much better for this many frames: copy
 RESET_MARGIN, RESET_HOLD = 8.0, 6  # background this much worse for this long: reset
 OVER_SUBTRACTION = 4.0  # suppressor: residual echo estimate is scaled up by this
 RESIDUAL_DECAY = 0.6  # suppressor: residual estimate falls at most this much per frame
@@ -164,7 +164,7 @@ def _filter(spectra: np.ndarray, bins: np.ndarray, scalars: np.ndarray) -> tuple
                 fg_spec[b] += x * foreground[b]
                 tail_power[b] += x.real * x.real + x.imag * x.imag
         newest = spectra[c, FAR_HISTORY, head]
-        rate = max(far_rate, 1.0 / (scalars[c, ACTIVE_FRAMES] + 1.0))  # a plain mean at first
+        rate = max(far_rate, 1.0 / (scalars[c, FRAMES] + 1.0))  # a plain mean at first
         for b in range(nbins):
             x = newest[b]
             psd = bins[c, FAR_PSD, b]
@@ -231,13 +231,18 @@ def _two_path(spectra: np.ndarray, scalars: np.ndarray, energies: np.ndarray, ea
 
     A copy also needs the background to remove most of what came back: a background that
     looks better only because it learnt a little of the caller's voice (double talk) removes
-    little, since the caller's voice dominates what came back.
+    little, since the caller's voice dominates what came back. The exceptions are the first
+    frames and a foreground that makes things worse than no cancelling (a new echo path).
     """
     a = TWO_PATH_SMOOTHING
     scalars[BG_ERROR] = a * scalars[BG_ERROR] + (1 - a) * energies[0]
     scalars[FG_ERROR] = a * scalars[FG_ERROR] + (1 - a) * energies[1]
     scalars[MIC_ENERGY] = a * scalars[MIC_ENERGY] + (1 - a) * energies[2]
-    cancels = early or scalars[BG_ERROR] < COPY_CANCELS * scalars[MIC_ENERGY]
+    mic = scalars[MIC_ENERGY]
+    harmful = scalars[FG_ERROR] > mic  # the echo path changed: the foreground adds echo
+    if harmful:
+        scalars[ACTIVE_FRAMES] = 0  # learn the new path with the warm-up's fixed large step
+    cancels = early or harmful or scalars[BG_ERROR] < COPY_CANCELS * mic
     better = cancels and scalars[BG_ERROR] < COPY_MARGIN * scalars[FG_ERROR]
     scalars[COPY_RUN] = scalars[COPY_RUN] + 1 if better else 0
     if scalars[COPY_RUN] >= COPY_HOLD:
