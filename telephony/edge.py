@@ -8,6 +8,7 @@ root-owned path is needed.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import shutil
 import signal
@@ -167,9 +168,9 @@ class Edge:
         staged = self.dispatcher_list.with_suffix(".tmp")
         staged.write_text("".join(f"1 {uri} 0 0\n" for uri in destinations))
         staged.replace(self.dispatcher_list)
-        self.destinations = list(destinations)
         if self.process is not None and self.process.poll() is None:
             self.rpc("dispatcher.reload")
+        self.destinations = list(destinations)  # only once Kamailio routes to them
         log.info("switch workers: %s", ", ".join(destinations) or "none")
         return True
 
@@ -229,6 +230,7 @@ class Edge:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._log_thread = threading.Thread(target=self._pump_log, name="kamailio-log", daemon=True)
         self._log_thread.start()
@@ -281,6 +283,14 @@ class Edge:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM Kamailio if its parent dies, so a killed
+    supervisor or test run never leaves a Kamailio holding the SIP port."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _is_listening(address: str, port: int) -> bool:

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from store.kamailio_tables import location
-from store.models import SupportNumber
+from store.models import SupportNumber, Worker
 from telephony.edge import EdgeError, EdgeTuning, render_config
 from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
 from tests.harness.sipclient import SipClient, sdp_offer
@@ -133,7 +133,18 @@ def test_support_number_fails_over_to_the_next_worker(edge: EdgeUnderTest):
         sock.bind(("127.0.0.1", 0))
     with edge.db.session() as session:
         session.add(SupportNumber(number="881", name="failover line"))
-    edge.edge.set_workers([f"sip:127.0.0.1:{sock.getsockname()[1]}" for sock in workers])
+        for index, sock in enumerate(workers):  # what live workers write: fresh heartbeats
+            session.add(
+                Worker(
+                    name=f"fake-{index}",
+                    host="127.0.0.1",
+                    pid=0,
+                    sip_port=sock.getsockname()[1],
+                    api_url="http://127.0.0.1:9/",
+                )
+            )
+    wanted = sorted(f"sip:127.0.0.1:{sock.getsockname()[1]}" for sock in workers)
+    assert wait_until(lambda: sorted(edge.edge.destinations) == wanted)
     reached: list[socket.socket] = []
     with SipClient(edge.address) as caller:
         caller.send_raw(
@@ -156,7 +167,9 @@ def test_support_number_fails_over_to_the_next_worker(edge: EdgeUnderTest):
         final = caller.final_response(5)
     for sock in workers:
         sock.close()
-    edge.edge.set_workers([])
+    with edge.db.session() as session:
+        session.execute(delete(Worker))
+    assert wait_until(lambda: edge.edge.destinations == [])
     assert reached[0] is not reached[1], "failover went back to the full worker"
     assert final is not None and final.status == 486  # the second worker's answer came back
 
