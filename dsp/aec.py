@@ -36,14 +36,14 @@ LEAK, COVARIANCE, VARIANCE = 3, 4, 5  # background leakage regression
 OUT_LEAK = 6  # suppressor leakage regression (slots 6, 7, 8)
 FG_ERROR, BG_ERROR, COPY_RUN, RESET_RUN = 9, 10, 11, 12
 LAST_FAR, LAST_NEAR, LAST_OUT = 13, 14, 15  # pre-emphasis and de-emphasis memories
-MIC_ENERGY = 16
-SCALAR_SLOTS = 17
+MIC_ENERGY, HARMFUL_RUN, ESTABLISHED = 16, 17, 18
+SCALAR_SLOTS = 19
 
 # --- tuning ---------------------------------------------------------------------------------
 PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech is flatter
 CONSTRAINT_STRIDE = 3  # each partition is made causal again every this many frames
 MU_MAX = 1.5  # largest normalised step of the background filter
-STEP_GAIN = 1.0  # the optimal step (residual echo / error) scaled for our block gradient
+STEP_GAIN = 3.0  # the optimal step (residual echo / error) scaled for our block gradient
 MU_WARMUP = 1.5  # fixed step until the filter has seen enough far-end speech
 WARMUP_FRAMES = 150  # frames with far-end activity before the adaptive step takes over
 LEAK_MIN, LEAK_MAX, LEAK_INITIAL = 1e-4, 1.0, 0.25
@@ -54,7 +54,8 @@ FAR_PSD_RATE = 0.12  # per-bin far power is smoothed over about partitions / rat
 POWER_FLOOR_RMS = 10.0  # regularises the per-bin normalisation in silent bins
 TWO_PATH_SMOOTHING = 0.6  # smoothing of the two filters' error energies
 COPY_CANCELS = 0.25  # ... and removes at least 6 dB of what came back
-COPY_MARGIN, COPY_HOLD = 1.0, 2  # background this much better for this many frames: copy
+COPY_MARGIN, COPY_HOLD = 0.97, 4  # background this much better for this many frames: copy
+HARMFUL_MARGIN, HARMFUL_HOLD = 1.5, 4  # foreground this much worse than nothing: new path
 RESET_MARGIN, RESET_HOLD = 8.0, 6  # background this much worse for this long: reset
 OVER_SUBTRACTION = 4.0  # suppressor: residual echo estimate is scaled up by this
 RESIDUAL_DECAY = 0.6  # suppressor: residual estimate falls at most this much per frame
@@ -226,23 +227,31 @@ def _adapt_background(
 
 
 @njit(cache=True, nogil=True)
-def _two_path(spectra: np.ndarray, scalars: np.ndarray, energies: np.ndarray, early: bool) -> None:
+def _two_path(spectra: np.ndarray, scalars: np.ndarray, energies: np.ndarray) -> None:
     """Copy the background into the foreground when better; reset it when it has diverged.
 
     A copy also needs the background to remove most of what came back: a background that
     looks better only because it learnt a little of the caller's voice (double talk) removes
     little, since the caller's voice dominates what came back. The exceptions are the first
-    frames and a foreground that makes things worse than no cancelling (a new echo path).
+    foreground that has never cancelled well (the first frames) and a foreground that makes
+    things worse than no cancelling (a new echo path).
     """
     a = TWO_PATH_SMOOTHING
     scalars[BG_ERROR] = a * scalars[BG_ERROR] + (1 - a) * energies[0]
     scalars[FG_ERROR] = a * scalars[FG_ERROR] + (1 - a) * energies[1]
     scalars[MIC_ENERGY] = a * scalars[MIC_ENERGY] + (1 - a) * energies[2]
     mic = scalars[MIC_ENERGY]
-    harmful = scalars[FG_ERROR] > mic  # the echo path changed: the foreground adds echo
-    if harmful:
+    # the echo path changed when the foreground adds echo instead of removing it
+    harmful = scalars[FG_ERROR] > HARMFUL_MARGIN * mic
+    scalars[HARMFUL_RUN] = scalars[HARMFUL_RUN] + 1 if harmful else 0
+    if scalars[HARMFUL_RUN] >= HARMFUL_HOLD:
         scalars[ACTIVE_FRAMES] = 0  # learn the new path with the warm-up's fixed large step
-    cancels = early or harmful or scalars[BG_ERROR] < COPY_CANCELS * mic
+        scalars[HARMFUL_RUN] = 0
+        scalars[ESTABLISHED] = 0
+    cancels = scalars[BG_ERROR] < COPY_CANCELS * mic
+    if cancels:
+        scalars[ESTABLISHED] = 1
+    cancels = cancels or harmful or scalars[ESTABLISHED] == 0
     better = cancels and scalars[BG_ERROR] < COPY_MARGIN * scalars[FG_ERROR]
     scalars[COPY_RUN] = scalars[COPY_RUN] + 1 if better else 0
     if scalars[COPY_RUN] >= COPY_HOLD:
@@ -308,8 +317,7 @@ def _adapt(
     _constrain(spectra, active, frame_index)
     for c in range(channels):
         if active[c]:
-            early = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
-            _two_path(spectra[c], scalars[c], energies[c], early)
+            _two_path(spectra[c], scalars[c], energies[c])
     return fg_errors
 
 
