@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import pjsua2 as pj
 
+from telephony.endpoint import pjsip_log_muted
+
 #: What the worker asks pjsua for; the library caps it at its compiled maximum.
 REQUESTED_MAX_CALLS = 1024
 
@@ -48,15 +50,16 @@ def probe_max_calls(
     uri = f"sip:capacity-probe@127.0.0.1:{sink.getsockname()[1]}"
     calls: list[pj.Call] = []
     try:
-        while len(calls) < REQUESTED_MAX_CALLS:
-            call = make_call(account)
-            try:
-                call.makeCall(uri, pj.CallOpParam(True))
-            except pj.Error as error:
-                if "ETOOMANY" in error.reason or error.status == 70010:
-                    break
-                raise
-            calls.append(call)
+        with pjsip_log_muted():
+            while len(calls) < REQUESTED_MAX_CALLS:
+                call = make_call(account)
+                try:
+                    call.makeCall(uri, pj.CallOpParam(True))
+                except pj.Error as error:
+                    if "ETOOMANY" in error.reason or error.status == 70010:
+                        break
+                    raise
+                calls.append(call)
         deadline = time.monotonic() + settle_seconds
         while time.monotonic() < deadline and any(c.isActive() for c in calls):
             pump(10)

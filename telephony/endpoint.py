@@ -8,14 +8,44 @@ address we mean (so Contact and SDP carry it), and an RTP port range per process
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pjsua2 as pj
 
 CLOCK_RATE = 8000
 FRAME_MS = 20
+
+_PJ_TO_LOGGING = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
+
+
+class _PjsipLog(pj.LogWriter):
+    """pjsip's log lines into Python logging (logger ``pjsip``), so they read like ours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.muted = False
+
+    def write(self, entry: pj.LogEntry) -> None:
+        if not self.muted:
+            level = _PJ_TO_LOGGING.get(entry.level, logging.DEBUG)
+            logging.getLogger("pjsip").log(level, "%s", entry.msg.strip())
+
+
+#: One writer per process; pjsua2 needs it alive until ``libDestroy``.
+_PJSIP_LOG = _PjsipLog()
+
+
+@contextlib.contextmanager
+def pjsip_log_muted() -> Iterator[None]:
+    """Silence pjsip's log while we provoke errors on purpose (the capacity probe)."""
+    _PJSIP_LOG.muted = True
+    try:
+        yield
+    finally:
+        _PJSIP_LOG.muted = False
 
 
 @dataclass
@@ -57,6 +87,8 @@ def start_endpoint(
     config.uaConfig.userAgent = "Centralino"
     config.logConfig.level = log_level
     config.logConfig.consoleLevel = log_level
+    config.logConfig.writer = _PJSIP_LOG
+    config.logConfig.decor = 0  # our formatter adds time, level and process
     config.medConfig.clockRate = CLOCK_RATE
     config.medConfig.sndClockRate = CLOCK_RATE
     config.medConfig.audioFramePtime = FRAME_MS
