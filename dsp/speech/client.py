@@ -68,6 +68,11 @@ GapCallback = Callable[[SpeechGap], None]
 ErrorCallback = Callable[[str], None]
 
 
+def service_url(host: str, port: int, locale: str) -> str:
+    """The stream URL for *locale* on a speech service (``speech_address``, ``speech_port``)."""
+    return f"ws://{host}:{port}/{locale}"
+
+
 def _pcm(frame: np.ndarray | bytes | bytearray | memoryview) -> bytes:
     if isinstance(frame, np.ndarray):
         return frame.astype("<i2", copy=False).tobytes()

@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from dsp.speech import models, server
-from dsp.speech.client import SpeechClient, SpeechGap, Transcript
+from dsp.speech.client import SpeechClient, SpeechGap, Transcript, service_url
 from dsp.speech.models import ModelError, SpeechModel, check_model_dir, load_model
 from dsp.speech.protocol import (
     EOF_MESSAGE,
@@ -175,6 +175,25 @@ def test_feed_drops_the_oldest_frame_when_the_queue_is_full():
         client.feed(frame)
     assert client.dropped_frames == 5
     assert client.fed_seconds == pytest.approx(0.2)
+
+
+def test_frames_dropped_from_a_full_queue_are_reported_as_a_gap(speech_service, korean_speech):
+    seen = Collector()
+    client = SpeechClient(
+        service_url("127.0.0.1", speech_service.port, "ko"),
+        on_result=seen.on_result,
+        on_gap=seen.on_gap,
+        queue_ms=1000,  # 50 frames
+    )
+    speech = np.concatenate([np.zeros(1600, dtype=np.int16), korean_speech["thanks"], SILENCE])
+    for frame in frames(speech):  # before start(): everything but the last second is dropped
+        client.feed(frame)
+    client.start()
+    assert client.close(timeout=60)
+    dropped = frames(speech)[:-50]
+    assert client.dropped_frames == len(dropped)
+    assert [(g.start, g.reason) for g in seen.gaps] == [(0.0, "queue full")]
+    assert seen.gaps[0].duration_ms == pytest.approx(1000 * sum(map(len, dropped)) / 8000)
 
 
 def test_garbage_from_a_client_gets_an_error_reply_not_a_crash(speech_service, korean_speech):
