@@ -29,6 +29,7 @@ from dsp.speech.protocol import (
     Recognition,
     StreamConfig,
     Word,
+    as_pcm,
     parse_reply,
 )
 
@@ -71,12 +72,6 @@ ErrorCallback = Callable[[str], None]
 def service_url(host: str, port: int, locale: str) -> str:
     """The stream URL for *locale* on a speech service (``speech_address``, ``speech_port``)."""
     return f"ws://{host}:{port}/{locale}"
-
-
-def _pcm(frame: np.ndarray | bytes | bytearray | memoryview) -> bytes:
-    if isinstance(frame, np.ndarray):
-        return frame.astype("<i2", copy=False).tobytes()
-    return bytes(frame)
 
 
 class _Stream:
@@ -166,7 +161,7 @@ class SpeechClient:
 
     def feed(self, frame: np.ndarray | bytes | bytearray | memoryview) -> None:
         """Queue one frame of 16-bit mono PCM; drops the oldest queued frame when full."""
-        pcm = _pcm(frame)
+        pcm = as_pcm(frame)
         with self._lock:
             start = self._fed
             self._fed += len(pcm) // 2

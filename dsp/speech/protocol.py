@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 #: The end-of-stream message, spelled exactly as vosk-server compares it (string equality).
 EOF_MESSAGE = '{"eof" : 1}'
 #: Newer vosk-server builds also accept this: finish the utterance and keep the stream open.
@@ -108,6 +110,18 @@ def _parse_config(fields: object) -> StreamConfig:
         phrase_list=tuple(phrases) if phrases is not None else None,
         max_alternatives=alternatives,
     )
+
+
+def as_pcm(frame: np.ndarray | bytes | bytearray | memoryview) -> bytes:
+    """16-bit little-endian PCM bytes from an int16 array or a bytes-like frame."""
+    if isinstance(frame, np.ndarray):
+        if frame.dtype != np.int16:
+            raise TypeError(f"frames must be int16 samples, not {frame.dtype}")
+        return frame.astype("<i2", copy=False).tobytes()
+    data = bytes(frame)
+    if len(data) % 2:
+        raise ValueError(f"a 16-bit PCM frame has an even number of bytes, not {len(data)}")
+    return data
 
 
 def error_message(reason: str) -> str:

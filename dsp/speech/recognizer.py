@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dsp.speech.models import SpeechModel
-from dsp.speech.protocol import Recognition, parse_reply
+from dsp.speech.protocol import Recognition, as_pcm, parse_reply
 
 SUPPORTED_RATES = (8000, 16000)
 #: Vosk's own garbage word; dropped silently from a phrase list when the model lacks it.
@@ -43,18 +43,6 @@ def grammar_json(model: SpeechModel, phrases: Sequence[str]) -> str:
         )
     kept = [p for p in phrases if not (p == UNKNOWN_WORD and UNKNOWN_WORD in missing)]
     return json.dumps(kept, ensure_ascii=False)  # Vosk needs the words unescaped
-
-
-def as_pcm(frame: np.ndarray | bytes | bytearray | memoryview) -> bytes:
-    """16-bit little-endian PCM bytes from an int16 array or a bytes-like frame."""
-    if isinstance(frame, np.ndarray):
-        if frame.dtype != np.int16:
-            raise TypeError(f"frames must be int16 samples, not {frame.dtype}")
-        return frame.astype("<i2", copy=False).tobytes()
-    data = bytes(frame)
-    if len(data) % 2:
-        raise ValueError(f"a 16-bit PCM frame has an even number of bytes, not {len(data)}")
-    return data
 
 
 class StreamingRecognizer:

@@ -22,6 +22,7 @@ from dsp.speech.protocol import (
     ProtocolError,
     Recognition,
     StreamConfig,
+    as_pcm,
     parse_client_text,
     parse_reply,
 )
@@ -353,3 +354,12 @@ def test_protocol_messages_round_trip():
     assert final.shifted(2.0).words[0].end == pytest.approx(2.8)
     assert parse_reply('{"partial": "네"}') == Recognition("네", final=False)
     assert parse_reply('{"error": "bad"}') == "bad"
+
+
+def test_frames_must_be_16_bit_pcm():
+    samples = np.array([1, -2], dtype=np.int16)
+    assert as_pcm(samples) == b"\x01\x00\xfe\xff" == as_pcm(samples.tobytes())
+    with pytest.raises(TypeError, match="int16"):
+        as_pcm(samples.astype(np.float32))
+    with pytest.raises(ValueError, match="even number of bytes"):
+        as_pcm(b"\x01\x02\x03")
