@@ -43,7 +43,7 @@ SCALAR_SLOTS = 19
 PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech is flatter
 CONSTRAINT_STRIDE = 3  # each partition is made causal again every this many frames
 MU_MAX = 1.5  # largest normalised step of the background filter
-STEP_GAIN = 3.0  # the optimal step (residual echo / error) scaled for our block gradient
+STEP_GAIN = 1.5  # the optimal step (residual echo / error) scaled for our block gradient
 MU_WARMUP = 1.5  # fixed step until the filter has seen enough far-end speech
 WARMUP_FRAMES = 150  # frames with far-end activity before the adaptive step takes over
 LEAK_MIN, LEAK_MAX, LEAK_INITIAL = 1e-4, 1.0, 0.25
@@ -51,6 +51,7 @@ LEAK_RATE = 0.08  # how fast the leakage regression follows (per active frame)
 AVERAGE_RATE = 0.05  # slow spectra the regression measures fluctuations against
 FAR_ACTIVE_RMS = 30.0  # far-end frames below this RMS (about -60 dBFS) do not adapt
 FAR_PSD_RATE = 0.12  # per-bin far power is smoothed over about partitions / rate frames
+REGULARISATION = 0.1  # per-bin normalisation never below this share of the mean bin power
 POWER_FLOOR_RMS = 10.0  # regularises the per-bin normalisation in silent bins
 TWO_PATH_SMOOTHING = 0.6  # smoothing of the two filters' error energies
 COPY_CANCELS = 0.25  # ... and removes at least 6 dB of what came back
@@ -213,6 +214,7 @@ def _adapt_background(
     partitions, nbins = spectra.shape[1], spectra.shape[2]
     gradient = np.empty(nbins, dtype=np.complex64)
     floor = 2.0 * (nbins - 1) * POWER_FLOOR_RMS * POWER_FLOOR_RMS * partitions
+    floor += REGULARISATION * far_power.mean()
     for b in range(nbins):
         mu = STEP_GAIN * leak * far_power[b] / (err_power[b] + 1e-3)
         if warming_up:
