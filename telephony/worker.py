@@ -40,6 +40,8 @@ from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
 from telephony.events import EventBus
 from telephony.flow import GREETING, CallContext, FlowFactory, greeting_then_agent
 from telephony.leg import CUSTOMER, Leg
+from telephony.queueing import Callbacks
+from telephony.router import Offer, end_due_wrap_ups
 from telephony.tap import TapFrame, TapPump
 
 log = logging.getLogger("centralino.switch")
@@ -105,6 +107,7 @@ class Worker:
         self.endpoint: Endpoint | None = None
         self.account: pj.Account | None = None
         self._api: Any = None
+        self.callbacks = Callbacks(self, self.call_back)
 
     # -- threads talking to the loop --------------------------------------------------------
     def post(self, action: Callable[[], None]) -> None:
@@ -171,6 +174,7 @@ class Worker:
             self.capacity,
         )
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        self.callbacks.start()
         self._api.start()
         greeting = GREETING.format(company=self.settings.company_name)
         threading.Thread(  # not on the store thread: espeak-ng must not delay CDR writes
@@ -206,6 +210,7 @@ class Worker:
             try:
                 if self.worker_id is not None:
                     registry.heartbeat(self.db, self.worker_id, self.load)
+                end_due_wrap_ups(self.db)
                 reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
                 if reaped:
                     log.warning("closed the open calls of dead worker(s) %s", ", ".join(reaped))
@@ -298,6 +303,16 @@ class Worker:
             conversation.end("originate failed")
             raise RuntimeError(error.info()) from error
         return call_id
+
+    def call_back(self, offer: Offer, auto_answer: bool) -> None:
+        """Place a claimed callback request (see `telephony.queueing.Callbacks`)."""
+        number = offer.callback_number or ""
+        conversation = self._conversation(str(uuid.uuid4()), self.name, number, "outbound")
+        try:
+            conversation.call_back(offer, auto_answer)
+        except pj.Error as error:
+            log.warning("callback to %s failed: %s", number, error.info())
+            conversation.end("callback failed")
 
     def finished(self, conversation: Conversation) -> None:
         def forget() -> None:
@@ -392,14 +407,22 @@ class Worker:
         log.info("%s stopped", self.name)
 
 
-def load_flow_factory(spec: str | None) -> FlowFactory:
-    """The `FlowFactory` named ``"package.module:function"`` (the IVR's), or the placeholder."""
-    if not spec:
-        return greeting_then_agent
+#: The flow every worker runs unless ``extra.flow`` names another (the placeholder is
+#: ``telephony.flow:greeting_then_agent``).
+DEFAULT_FLOW = "telephony.ivr_call:IvrFlows"
+
+
+def load_flow_factory(spec: str | None, settings: Settings | None = None) -> FlowFactory:
+    """The `FlowFactory` named ``"package.module:name"`` (default: the IVR). A class with a
+    ``from_settings`` constructor (a flow that needs the store or the speech service) is built
+    once here, with the worker's settings, before the worker takes calls."""
+    spec = spec or DEFAULT_FLOW
     module_name, _, attribute = spec.partition(":")
     if not attribute:
         raise ValueError(f"flow {spec!r}: expected 'package.module:function'")
     factory = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(factory, type) and hasattr(factory, "from_settings"):
+        factory = factory.from_settings(settings or Settings())
     if not callable(factory):
         raise ValueError(f"flow {spec!r} is not callable")
     return factory  # type: ignore[no-any-return]
@@ -440,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         sip_port=args.sip_port if args.sip_port is not None else settings.worker_sip_base_port + n,
         rtp_port=args.rtp_port or settings.worker_rtp_base_port + 100 * n,
         api_port=args.api_port if args.api_port is not None else settings.worker_api_base_port + n,
-        flow_factory=load_flow_factory(settings.extra.get("flow")),
+        flow_factory=load_flow_factory(settings.extra.get("flow"), settings),
     )
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())

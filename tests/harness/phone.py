@@ -1,9 +1,13 @@
 """A pjsua2 test phone run as its own process, driven by JSON lines on stdin, reporting on stdout.
 
 Commands (``{"id": n, "cmd": ..., ...}``; every command gets ``{"reply": n, "ok": ...}``):
-``register`` (registrar, user, password, realm), ``call`` (uri), ``answer`` (call, code),
+``register`` (registrar, user, password, realm), ``call`` (uri), ``answer`` (call, code; an
+INVITE with ``Call-Info: ...;answer-after=0`` or ``Alert-Info: ...alert-autoanswer`` is
+answered at once, like a desk phone's intercom),
 ``hangup`` (call), ``dtmf`` (call, digits, method ``rfc4733``|``info``), ``play`` (call, wav,
-loop), ``tone`` (call, freq), ``silence`` (call), ``hold``/``unhold`` (call), ``quit``.
+loop), ``tone`` (call, freq), ``silence`` (call), ``hold``/``unhold`` (call), ``echo`` (call,
+delay_ms, gain_db: what the phone hears goes back into its microphone, delayed, low-passed and
+attenuated, mixed with what it plays; gain_db null switches it off), ``quit``.
 Events (``{"event": ...}``): ``ready``, ``registered``, ``incoming``, ``state``, ``media``,
 ``dtmf``, ``recorded`` (every call is recorded from media start to disconnect when
 ``--record-dir`` is given).
@@ -19,6 +23,7 @@ import queue
 import sys
 import tempfile
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +53,45 @@ def emit(event: dict[str, Any]) -> None:
     _OUT.flush()
 
 
+class EchoPath(pj.AudioMediaPort):
+    """A handset's acoustic echo: the far end's audio comes back delayed, low-passed, quieter."""
+
+    KERNEL = np.array([0.25, 0.5, 0.25])  # a gentle low-pass, like a small loudspeaker
+
+    def __init__(self, delay_ms: int, gain_db: float) -> None:
+        super().__init__()
+        self.samples = CLOCK_RATE // 50
+        self.delay_frames = max(1, delay_ms // 20)
+        self.gain = 10 ** (gain_db / 20)
+        self.frames: deque[bytes] = deque()
+        self.tail = np.zeros(len(self.KERNEL) - 1)
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, CLOCK_RATE, 1, 20000, 16)
+        self.createPort(f"echo-{id(self):x}", fmt)
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        if frame.type != pj.PJMEDIA_FRAME_TYPE_AUDIO or frame.size == 0:
+            heard = np.zeros(self.samples)
+        else:
+            heard = np.frombuffer(bytes(frame.buf), dtype="<i2").astype(np.float64)
+        filtered = np.convolve(np.concatenate([self.tail, heard]), self.KERNEL, "valid")
+        self.tail = heard[-(len(self.KERNEL) - 1) :]
+        echo = np.clip(filtered * self.gain, -32768, 32767).astype("<i2")
+        self.frames.append(echo.tobytes())
+        while len(self.frames) > self.delay_frames + 10:  # never let the delay grow
+            self.frames.popleft()
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        if len(self.frames) <= self.delay_frames:
+            frame.type = pj.PJMEDIA_FRAME_TYPE_NONE
+            frame.size = 0
+            return
+        data = self.frames.popleft()
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frame.buf = pj.ByteVector(data)
+        frame.size = len(data)
+
+
 class PhoneCall(pj.Call):
     def __init__(self, phone: Phone, number: int, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         if call_id == pj.PJSUA_INVALID_ID:
@@ -59,6 +103,7 @@ class PhoneCall(pj.Call):
         self.media: pj.AudioMedia | None = None
         self.recorder: pj.AudioMediaRecorder | None = None
         self.player: pj.AudioMediaPlayer | None = None
+        self.echo: EchoPath | None = None
         self.record_path: str | None = None
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
@@ -87,6 +132,8 @@ class PhoneCall(pj.Call):
                     self._start_recording()
                     if self.player is not None:
                         self.player.startTransmit(self.media)
+                    if self.echo is not None:
+                        self._connect_echo()
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         method = DTMF_NAMES.get(prm.method, str(prm.method))
@@ -111,6 +158,20 @@ class PhoneCall(pj.Call):
         if self.media is not None:
             self.player.startTransmit(self.media)
 
+    def set_echo(self, delay_ms: int, gain_db: float | None) -> None:
+        if self.echo is not None and self.media is not None:
+            with contextlib.suppress(pj.Error):
+                self.media.stopTransmit(self.echo)
+                self.echo.stopTransmit(self.media)
+        self.echo = None if gain_db is None else EchoPath(delay_ms, gain_db)
+        if self.echo is not None and self.media is not None:
+            self._connect_echo()
+
+    def _connect_echo(self) -> None:
+        assert self.echo is not None and self.media is not None
+        self.media.startTransmit(self.echo)
+        self.echo.startTransmit(self.media)
+
     def silence(self) -> None:
         if self.player is not None and self.media is not None:
             with contextlib.suppress(pj.Error):
@@ -119,10 +180,24 @@ class PhoneCall(pj.Call):
 
     def finish(self) -> None:
         self.silence()
+        if self.echo is not None:
+            self.phone.echoes.append(self.echo)  # ports die with the endpoint, not mid-clock
+            self.echo = None
         if self.recorder is not None:
             self.recorder = None  # closing the recorder completes the WAV header
             emit({"event": "recorded", "call": self.number, "path": self.record_path})
         self.media = None
+
+
+def asks_auto_answer(message: str) -> bool:
+    """Whether an INVITE carries an intercom hint that desk phones answer at once."""
+    for line in message.split("\r\n\r\n", 1)[0].splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "call-info" and "answer-after=0" in value.replace(" ", ""):
+            return True
+        if name.strip().lower() == "alert-info" and "alert-autoanswer" in value:
+            return True
+    return False
 
 
 class PhoneAccount(pj.Account):
@@ -133,9 +208,12 @@ class PhoneAccount(pj.Account):
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         call = self.phone.adopt(prm.callId)
         info = call.getInfo()
-        emit({"event": "incoming", "call": call.number, "from": info.remoteUri})
+        intercom = asks_auto_answer(prm.rdata.wholeMsg)
+        emit(
+            {"event": "incoming", "call": call.number, "from": info.remoteUri, "intercom": intercom}
+        )
         answer = pj.CallOpParam()
-        answer.statusCode = 200 if self.phone.auto_answer else 180
+        answer.statusCode = 200 if self.phone.auto_answer or intercom else 180
         call.answer(answer)
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:
@@ -152,6 +230,7 @@ class Phone:
         self._configure_account(None)
         self.calls: dict[int, PhoneCall] = {}
         self.ended: list[PhoneCall] = []
+        self.echoes: list[EchoPath] = []
         self.next_number = 1
         self.commands: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.deferred: list[Any] = []
@@ -273,6 +352,12 @@ class Phone:
             write_wav(path, (8000 * np.sin(2 * np.pi * freq * t)).astype(np.int16), CLOCK_RATE)
         self._call(command).play(str(path), True)
 
+    def do_echo(self, command: dict[str, Any]) -> None:
+        gain = command.get("gain_db")
+        self._call(command).set_echo(
+            int(command.get("delay_ms", 60)), None if gain is None else float(gain)
+        )
+
     def do_silence(self, command: dict[str, Any]) -> None:
         self._call(command).silence()
 
@@ -294,6 +379,7 @@ class Phone:
         def drop() -> None:
             self.calls.clear()
             self.ended.clear()
+            self.echoes.clear()
             self.account.shutdown()
 
         stop_endpoint(self.endpoint, drop, drain_seconds=0.5)

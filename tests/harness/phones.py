@@ -156,6 +156,10 @@ class Phone:
     def tone(self, call: int, freq: float = 1000.0) -> None:
         self.command("tone", call=call, freq=freq)
 
+    def echo(self, call: int, delay_ms: int = 60, gain_db: float | None = -12.0) -> None:
+        """Send back what the phone hears (delayed, low-passed, attenuated); None: stop."""
+        self.command("echo", call=call, delay_ms=delay_ms, gain_db=gain_db)
+
     def silence(self, call: int) -> None:
         self.command("silence", call=call)
 

@@ -33,8 +33,12 @@ def write_config(
     heartbeat_seconds: float = 0.5,
     stale_after_seconds: float = 2.0,
     sip_domain: str | None = None,
+    flow: str = "telephony.flow:greeting_then_agent",
+    speech: tuple[str, int] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """A TOML configuration for test workers (edge address = where agents are dialled)."""
+    """A TOML configuration for test workers (edge address = where agents are dialled); they run
+    the placeholder flow unless *flow* names another (the IVR: `telephony.ivr_call:IvrFlows`)."""
     host, port = edge or ("127.0.0.1", free_port())
     lines = [
         f'var_dir = "{var_dir}"',
@@ -46,8 +50,12 @@ def write_config(
     ]
     if sip_domain:
         lines.append(f'sip_domain = "{sip_domain}"')
+    if speech:
+        lines += [f'speech_address = "{speech[0]}"', f"speech_port = {speech[1]}"]
     lines.append("[extra]")
     lines.append("auto_answer = true")
+    lines.append(f'flow = "{flow}"')
+    lines += [f"{key} = {json.dumps(value)}" for key, value in (extra or {}).items()]
     if agent_uris:
         lines.append("[extra.agent_uris]")
         lines += [f'"{ext}" = "{uri}"' for ext, uri in agent_uris.items()]

@@ -7,7 +7,7 @@ import pytest
 from telephony.capacity import _reply_503
 from telephony.events import EventBus
 from telephony.flow import greeting_then_agent
-from telephony.worker import _user_of, load_flow_factory
+from telephony.worker import DEFAULT_FLOW, _user_of, load_flow_factory
 
 
 def test_event_bus_stamps_events_and_never_blocks_on_a_slow_subscriber() -> None:
@@ -53,7 +53,7 @@ def test_capacity_probe_answers_invites_with_503_and_ignores_the_rest() -> None:
 
 
 def test_the_flow_factory_is_named_in_the_configuration() -> None:
-    assert load_flow_factory(None) is greeting_then_agent
+    assert DEFAULT_FLOW == "telephony.ivr_call:IvrFlows"
     assert load_flow_factory("telephony.flow:greeting_then_agent") is greeting_then_agent
     with pytest.raises(ValueError, match=r"expected 'package\.module:function'"):
         load_flow_factory("telephony.flow")

