@@ -184,6 +184,8 @@ def _constrain(spectra: np.ndarray, active: np.ndarray, frame_index: int) -> Non
     is constrained every CONSTRAINT_STRIDE frames; all channels share one batched FFT.
     """
     channels, _, partitions, nbins = spectra.shape
+    if not active.any():
+        return
     n = nbins - 1
     first = frame_index % CONSTRAINT_STRIDE
     chosen = np.arange(first, partitions, CONSTRAINT_STRIDE)
@@ -298,20 +300,16 @@ def _adapt(
             energies[c, 1] += fg_error * fg_error
             energies[c, 2] += sample * sample
         scalars[c, LAST_NEAR] = last
+    if not active.any():
+        return fg_errors  # nothing to learn from: the far end is silent on every channel
     err_spectra = np.fft.rfft(padded, axis=-1)
     for c in range(channels):
-        err_spec = err_spectra[c]
-        err_power = _power(err_spec)
-        leak = _update_leakage(
-            err_power,
-            far_power[c],
-            bins[c, ERR_AVG],
-            bins[c, FAR_AVG],
-            scalars[c],
-            LEAK,
-            active[c],
-        )
         if active[c]:
+            err_spec = err_spectra[c]
+            err_power = _power(err_spec)
+            leak = _update_leakage(
+                err_power, far_power[c], bins[c, ERR_AVG], bins[c, FAR_AVG], scalars[c], LEAK, True
+            )
             warming_up = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
             scalars[c, ACTIVE_FRAMES] += 1
             head = int(scalars[c, HEAD])
