@@ -184,7 +184,10 @@ class SpeechClient:
         return self
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Send what is queued, ask for the last final result, and stop; False on timeout."""
+        """Send what is queued, ask for the last final result, and stop; False on timeout.
+
+        With ``timeout=0`` it returns at once and the flush goes on in the background.
+        """
         self._closing.set()
         if self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):

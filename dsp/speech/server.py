@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -61,7 +61,7 @@ class Stream:
     max_alternatives: int = 0
     recognizer: StreamingRecognizer | None = None
     chunks: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: int = 0
 
     def configure(self, config: StreamConfig) -> None:
         if self.recognizer is not None:
@@ -160,7 +160,7 @@ class SpeechService:
                 locale=locale,
                 audio_s=round(audio, 3),
                 chunks=stream.chunks,
-                errors=len(stream.errors),
+                errors=stream.errors,
                 wall_s=round(time.monotonic() - started, 3),
                 streams=self.streams,
             )
@@ -179,7 +179,7 @@ class SpeechService:
                 return True
             request = parse_client_text(str(message))
         except (ProtocolError, GrammarError) as exc:
-            stream.errors.append(str(exc))
+            stream.errors += 1
             event("stream.error", logging.WARNING, reason=str(exc))
             await connection.send(error_message(str(exc)))
             return True
@@ -187,7 +187,7 @@ class SpeechService:
             try:
                 stream.configure(request)
             except (ProtocolError, GrammarError) as exc:
-                stream.errors.append(str(exc))
+                stream.errors += 1
                 event("stream.error", logging.WARNING, reason=str(exc))
                 await connection.send(error_message(str(exc)))
             return True
