@@ -1,10 +1,11 @@
-"""One customer call inside a worker: its legs, bridge, prompt, flow, agent claim and CDR.
+"""One customer call inside a worker: its legs, bridge, prompt, flow, agent offer and CDR.
 
 Read top to bottom it is the path of a call: the customer leg rings and is answered, the
-`CallFlow` runs (greeting, later the IVR), `route_to_agent` claims an agent and rings their
-device through the edge, the legs are bridged, hold/transfer re-wire them, and the first
-hang-up ends every leg, releases the agent and closes the CDR. Everything here runs on the
-worker's loop thread, except the `CallControl` actions, which post themselves there.
+`CallFlow` runs (greeting, later the IVR), `route_to_agent` puts the caller in line
+(`telephony.queueing`) and rings the agent offered to them through the edge, the legs are
+bridged, hold/transfer re-wire them, and the first hang-up ends every leg, releases the agent
+and closes the CDR. Everything here runs on the worker's loop thread, except the `CallControl`
+actions, which post themselves there.
 """
 
 from __future__ import annotations
@@ -25,13 +26,18 @@ from telephony.events import EventBus
 from telephony.flow import CallContext, CallFlow, FlowFactory
 from telephony.leg import AGENT, CONSULT, CUSTOMER, Leg
 from telephony.playback import PromptPlayer
-from telephony.router import claim_agent, release_agent
+from telephony.queueing import RINGING, Line
+from telephony.router import CALLBACK, DEFAULT_RING_TIMEOUT_SECONDS, Offer, release_agent
 from telephony.tap import TapFrame, TapPump
 
 log = logging.getLogger(__name__)
 
-CLAIM_RETRY_SECONDS = 1.0
-RING_TIMEOUT_SECONDS = 20.0
+QUEUE_PREFIX = "queue:"
+# An intercom hint that desk phones honour by answering at once (Polycom/Yealink/Snom alike).
+AUTO_ANSWER_HEADERS = (
+    ("Call-Info", "<sip:centralino>;answer-after=0"),
+    ("Alert-Info", "<http://centralino/auto>;info=alert-autoanswer"),
+)
 
 
 class Switch(Protocol):
@@ -91,12 +97,16 @@ class Conversation:
         self.player: PromptPlayer | None = None
         self.agent_id: int | None = None
         self.routing = False
+        self.line: Line | None = None
+        self.intercom_legs: set[str] = set()  # legs dialled with the auto-answer hint
+        self.after_prompt: Callable[[], None] | None = None
+        self.ring_seconds = float(DEFAULT_RING_TIMEOUT_SECONDS)
         self.was_bridged = False
         self.ended = False
         self.end_reason = ""
 
     # -- bookkeeping -----------------------------------------------------------------------
-    def publish(self, kind: str, leg: Leg | None = None, **data: Any) -> None:
+    def publish(self, kind: str, leg: Leg | None = None, /, **data: Any) -> None:
         self.switch.events.publish(kind, self.id, leg.id if leg else None, **data)
 
     def _set_state(self, state: CallState, **columns: Any) -> None:
@@ -135,8 +145,11 @@ class Conversation:
         return self.customer
 
     def answer(self) -> None:
+        """Answer the ringing customer leg, else the agent's ringing phone (desk phones too)."""
         if self.customer is not None and self.customer.state not in ("confirmed", "disconnected"):
             self._answer(self.customer, 200)
+        elif self.agent is not None:
+            self._answer_agent_leg()
 
     @staticmethod
     def _answer(leg: Leg, code: int) -> None:
@@ -157,11 +170,18 @@ class Conversation:
         else:
             self.customer = self._dial(CUSTOMER, to)
 
-    def _dial(self, role: str, target: str) -> Leg:
+    def _dial(self, role: str, target: str, intercom: bool = False) -> Leg:
         uri = self.switch.resolve(target)
         leg = self._open_leg(role, uri)
+        prm = pj.CallOpParam(True)
+        if intercom:
+            self.intercom_legs.add(leg.id)
+            for name, value in AUTO_ANSWER_HEADERS:
+                header = pj.SipHeader()
+                header.hName, header.hValue = name, value
+                prm.txOption.headers.append(header)
         try:
-            leg.makeCall(uri, pj.CallOpParam(True))
+            leg.makeCall(uri, prm)
         except pj.Error:
             leg.state = "disconnected"
             raise
@@ -196,6 +216,8 @@ class Conversation:
 
     def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
         self.publish("dtmf", leg, digit=digit, method=method, role=leg.role)
+        if leg is self.customer and self.line is not None and self.line.on_dtmf(digit):
+            return
         if leg is self.customer and self.flow is not None and not self.ended:
             self.flow.on_dtmf(self.control, digit, method)
 
@@ -224,10 +246,12 @@ class Conversation:
         self.flow = self.flow_factory(self.context)
         self.flow.on_answered(self.control)
 
-    def play(self, wav: Path) -> None:
+    def play(self, wav: Path, then: Callable[[], None] | None = None) -> None:
+        """Play *wav* to the caller; at its end *then* runs (else the flow hears of it)."""
         self.stop_prompt()
         if self.customer is None or self.ended:
             return
+        self.after_prompt = then
         self.player = PromptPlayer(wav, self.switch.post, self._prompt_finished)
         if self.customer.media is not None:
             feed(self.player, self.customer)
@@ -235,8 +259,11 @@ class Conversation:
     def _prompt_finished(self) -> None:
         if self.player is None or not self.player.done:
             return
+        then, self.after_prompt = self.after_prompt, None
         self.stop_prompt()
-        if self.flow is not None and not self.ended:
+        if then is not None:
+            then()
+        elif self.flow is not None and not self.ended:
             self.flow.on_prompt_finished(self.control)
 
     def stop_prompt(self) -> None:
@@ -244,94 +271,112 @@ class Conversation:
         if player is not None and self.customer is not None:
             unfeed(player, self.customer)
 
-    # -- the agent side ---------------------------------------------------------------------
+    # -- the agent side: wait in line, ring the offered agent --------------------------------
     def route_to_agent(
         self,
         skill: str | None = None,
         preferred: list[int] | None = None,
         customer_id: int | None = None,
+        queue: str | None = None,
     ) -> None:
+        """Put the caller in line: *queue*, else the flow's ``call_data["queue"]``, else the
+        support number's queue; see `telephony.queueing.Line`."""
         if self.ended or self.routing:
             return
         self.routing = True
         self.call_data.setdefault("route", {"skill": skill, "preferred": preferred})
         if customer_id is not None:
             self.call_data["customer_id"] = customer_id
+            db, cid = self.switch.db, self.id
+            self.switch.store(lambda: cdr.update_call(db, cid, customer_id=customer_id))
         self._set_state(CallState.QUEUED)
-        self._claim(skill, preferred, customer_id)
+        context = self.context
+        queue = queue or self.call_data.get("queue") or context.queue
+        self.line = Line(self, queue, context.locale, context.prompt_dir)
+        self.line.join(self.caller, self.call_data.get("customer_id"), skill, preferred)
 
-    def _claim(
-        self, skill: str | None, preferred: list[int] | None, customer_id: int | None
-    ) -> None:
-        if self.ended:
-            return
-        if not self.switch.has_room():
-            self.switch.later(
-                CLAIM_RETRY_SECONDS, lambda: self._claim(skill, preferred, customer_id)
-            )
-            return
-        db, cid = self.switch.db, self.id
-
-        def claimed(agent: Any) -> None:
-            if agent is None:
-                self.switch.later(
-                    CLAIM_RETRY_SECONDS, lambda: self._claim(skill, preferred, customer_id)
-                )
-            elif self.ended or not self.switch.has_room():
-                self.switch.store(lambda: release_agent(db, agent.agent_id, AgentState.AVAILABLE))
-                if not self.ended:
-                    self.switch.later(
-                        CLAIM_RETRY_SECONDS, lambda: self._claim(skill, preferred, customer_id)
-                    )
-            else:
-                self._ring_agent(agent.agent_id, agent.extension, agent.reason, customer_id)
-
+    def call_back(self, offer: Offer, auto_answer: bool) -> None:
+        """Place a claimed callback: ring the agent (same screen pop), then call the customer."""
+        db, cid, worker_id = self.switch.db, self.id, self.switch.worker_id
+        customer_id = offer.customer_id
         self.switch.store(
-            lambda: claim_agent(db, cid, skill=skill, preferred=preferred, customer_id=customer_id),
-            claimed,
+            lambda: cdr.open_call(db, cid, self.caller, self.dialled, worker_id, "outbound")
         )
+        if customer_id is not None:
+            self.switch.store(lambda: cdr.update_call(db, cid, customer_id=customer_id))
+        self.call_data.update(
+            kind=CALLBACK,
+            customer_id=customer_id,
+            callback_number=offer.callback_number,
+            requested_on_call=offer.call_id,
+            originate_to=offer.callback_number,
+        )
+        self.routing = True
+        self.line = Line.for_callback(self, offer, self.context.prompt_dir)
+        self.ring_offer(offer, auto_answer)
 
-    def _ring_agent(
-        self, agent_id: int, extension: str, reason: str, customer_id: int | None
-    ) -> None:
-        self.agent_id = agent_id
-        self.call_data["agent_reason"] = reason
+    def ring_offer(self, offer: Offer, auto_answer: bool) -> None:
+        """Ring the agent the router offered (screen pop first); the ring times out."""
+        agent = offer.agent
+        self.agent_id = agent.agent_id
+        self.call_data["agent_reason"] = agent.reason
         self.publish(
             "agent.ringing",
-            agent_id=agent_id,
-            customer_id=customer_id,
-            extension=extension,
+            agent_id=agent.agent_id,
+            customer_id=offer.customer_id,
+            extension=agent.extension,
+            kind=offer.kind,
+            reason=agent.reason,
+            caller=offer.callback_number if offer.kind == CALLBACK else self.caller,
             call_data=dict(self.call_data),
         )
-        db, cid = self.switch.db, self.id
+        db, cid, agent_id = self.switch.db, self.id, agent.agent_id
         self.switch.store(lambda: cdr.update_call(db, cid, agent_id=agent_id))
+        self.ring_seconds = float(offer.ring_timeout_seconds)
         try:
-            leg = self._dial(AGENT, extension)
+            self.agent = self._dial(AGENT, agent.extension, intercom=auto_answer)
         except pj.Error as error:
-            log.warning("call %s: cannot ring agent %s: %s", self.id, extension, error.info())
-            self._agent_failed(agent_id, "unreachable")
+            log.warning("call %s: cannot ring agent %s: %s", self.id, agent.extension, error.info())
+            self._agent_missed()
             return
-        self.agent = leg
-        self.switch.later(RING_TIMEOUT_SECONDS, lambda: self._ring_timeout(leg))
+        self._time_ring(self.agent)
+
+    def _time_ring(self, leg: Leg) -> None:
+        self.switch.later(self.ring_seconds, lambda: self._ring_timeout(leg))
 
     def _ring_timeout(self, leg: Leg) -> None:
         if leg.state not in ("confirmed", "disconnected"):
             leg.end(408)
 
-    def _agent_failed(self, agent_id: int, why: str) -> None:
-        db = self.switch.db
-        self.switch.store(lambda: release_agent(db, agent_id, AgentState.NOT_READY, why))
+    def _agent_missed(self) -> None:
+        """The offered agent did not answer (or could not be rung): next agent, same place."""
         self.agent = None
         self.agent_id = None
+        if self.line is not None:
+            self.line.agent_missed()
+
+    def _requeue(self, queue: str | None = None) -> None:
+        """Back in line (a transfer to a queue, or a transfer target that did not answer)."""
         self.routing = False
+        self.line = None
         route = self.call_data.get("route") or {}
-        if not self.ended:
-            self.switch.later(
-                CLAIM_RETRY_SECONDS,
-                lambda: self.route_to_agent(route.get("skill"), route.get("preferred")),
-            )
+        self.route_to_agent(route.get("skill"), route.get("preferred"), queue=queue)
+
+    def _answer_agent_leg(self) -> None:
+        """Answer from the page: ring the agent's phone again with an auto-answer hint."""
+        old = self.agent
+        if old is None or old.id in self.intercom_legs:
+            return
+        if old.state in ("confirmed", "disconnected", "null"):
+            return
+        old.released = True
+        old.end()
+        self.agent = self._dial(AGENT, old.peer, intercom=True)
+        self._time_ring(self.agent)
 
     def _agent_answered(self, leg: Leg) -> None:
+        if self.line is not None:
+            self.line.agent_answered()
         if self.direction == "outbound" and self.customer is None:
             self.customer = self._dial(CUSTOMER, self.call_data["originate_to"])
             return
@@ -373,7 +418,11 @@ class Conversation:
     def transfer(self, to: str, mode: str) -> None:
         if self.customer is None or self.ended:
             raise ValueError("no customer leg to transfer")
-        if mode == "blind":
+        if to.startswith(QUEUE_PREFIX):
+            self._drop_agent("transferred")
+            self.publish("transferred", None, mode="blind", to=to)
+            self._requeue(to.removeprefix(QUEUE_PREFIX) or None)
+        elif mode == "blind":
             self._drop_agent("transferred")
             self.agent = self._dial(AGENT, to)
             self.publish("transferred", self.agent, mode="blind", to=self.agent.peer)
@@ -454,13 +503,13 @@ class Conversation:
         elif leg is self.agent:
             if self.was_bridged and self.bridge is not None:
                 self.end("agent hung up")
+            elif self.line is not None and self.line.state == RINGING:
+                self._agent_missed()
             elif self.agent_id is not None:
-                self._agent_failed(self.agent_id, f"no answer ({code})")
+                self.end("agent hung up")  # a callback's agent, before the customer answered
             elif self.customer is not None and self.customer.state == "confirmed":
                 self.agent = None  # a transfer target did not answer: back to the queue
-                self.routing = False
-                route = self.call_data.get("route") or {}
-                self.route_to_agent(route.get("skill"), route.get("preferred"))
+                self._requeue()
             else:
                 self.agent = None
                 self.end(f"agent leg failed ({code})")
@@ -473,6 +522,8 @@ class Conversation:
             return
         self.ended = True
         self.end_reason = reason
+        if self.line is not None:
+            self.line.leave()
         self.stop_prompt()
         for bridge in (self.bridge, self.consult_bridge):
             if bridge is not None:
@@ -482,7 +533,7 @@ class Conversation:
         db, cid = self.switch.db, self.id
         if self.agent_id is not None:
             agent_id = self.agent_id
-            after = AgentState.WRAP_UP if self.was_bridged else AgentState.AVAILABLE
+            after = AgentState.WRAP_UP if self.bridge is not None else AgentState.AVAILABLE
             self.switch.store(lambda: release_agent(db, agent_id, after, reason))
         outcome = (
             "completed"

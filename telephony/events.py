@@ -65,7 +65,7 @@ class EventBus:
                 self._subscriptions.remove(subscription)
 
     def publish(
-        self, kind: str, call_id: str | None, leg_id: str | None = None, **data: Any
+        self, kind: str, call_id: str | None, leg_id: str | None = None, /, **data: Any
     ) -> Event:
         event: Event = {"type": kind, "call_id": call_id, "worker": self.worker, "at": now_iso()}
         if leg_id is not None:

@@ -23,6 +23,7 @@ from store.models import (
     Customer,
     Device,
     Interaction,
+    Queue,
     SupportNumber,
     Worker,
     utcnow,
@@ -110,19 +111,16 @@ def bind_device():  # type: ignore[no-untyped-def]
 
 
 def _transfer_target(body: dict[str, Any]) -> str | None:
-    """What the worker dials: a colleague's extension, or the support number of a queue.
-
-    The page offers ``queue:<name>``; the worker's transfer takes an extension or URI, so a
-    queue is reached through the support number that feeds it.
-    """
+    """What the worker dials: a colleague's extension, or ``queue:<name>`` of a known queue
+    (the worker puts the caller back in that line)."""
     target = _text(body, "to", 64)
     with database().session() as session:
         if target.startswith("queue:"):
-            return session.scalar(
-                select(SupportNumber.number)
-                .where(SupportNumber.queue == target.removeprefix("queue:"))
-                .limit(1)
+            name = target.removeprefix("queue:")
+            known = session.scalar(select(Queue.id).where(Queue.name == name)) or session.scalar(
+                select(SupportNumber.id).where(SupportNumber.queue == name).limit(1)
             )
+            return target if name and known is not None else None
         device = session.scalar(select(Device).where(Device.extension == target))
     return target if device is not None else None
 

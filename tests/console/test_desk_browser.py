@@ -116,7 +116,7 @@ def test_screen_pop_controls_credits_and_wrap_up(page: Any, live_console: LiveCo
         (call_id, "transfer"),
         (call_id, "transfer/complete"),
     ]
-    assert live.worker.actions[2][2] == {"to": "800", "mode": "blind"}  # the queue's number
+    assert live.worker.actions[2][2] == {"to": "queue:support", "mode": "blind"}
     assert live.worker.actions[3][2] == {"to": "1002", "mode": "attended"}  # Bruno's phone
 
     def issue(amount: str, reason: str) -> None:

@@ -1,0 +1,344 @@
+"""Waiting in line on a worker: a caller's queue entry, comfort messages, offers and callbacks.
+
+A `Line` is one caller (or one callback) in a queue, driven from the worker's loop: it joins
+the queue on the store thread, polls `router.offer_next` while the caller hears their position
+and music, hands an offer to its conversation to ring the agent, and reports the ring's fate
+(`answered` or `no_answer`, which keeps the caller's place). Pressing 1 turns the wait into a
+callback. `Callbacks` is the worker's periodic side: it claims callback requests whose turn has
+come and starts an outbound conversation for each (agent first, then the customer).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import select, update
+
+from ivr.prompts import render_prompt, write_wav
+from store.db import Database
+from store.models import Device, QueueEntry
+from telephony import router
+from telephony.router import Offer
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.2
+MUSIC_SECONDS = 6.0
+CALLBACK_POLL_SECONDS = 1.0
+CALLBACK_KEY = "1"
+POSITION_TEXT = (
+    "Thank you for waiting. You are number {position} in line. "
+    "Press 1 if you would rather be called back."
+)
+CALLBACK_TEXT = "Thank you. We will call you back as soon as someone is free. Goodbye."
+# A soft C major arpeggio, away from the frequencies tests use as tones (1000, 1500 Hz).
+_MELODY_HZ = (523.25, 659.25, 783.99, 659.25)
+_NOTE_SECONDS = 0.5
+
+# Prompt rendering (espeak-ng) must delay neither the loop nor the store thread's CDR writes.
+_renderer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="queue-prompts")
+
+WAITING, RINGING, CONNECTED, CALLBACK, LEFT = "waiting", "ringing", "connected", "callback", "left"
+
+
+class Waiter(Protocol):
+    """What a line needs from its conversation (a `telephony.conversation.Conversation`)."""
+
+    id: str
+    caller: str
+    ended: bool
+
+    @property
+    def switch(self) -> Any: ...
+
+    def play(self, wav: Path, then: Callable[[], None] | None = None) -> None: ...
+
+    def stop_prompt(self) -> None: ...
+
+    def ring_offer(self, offer: Offer, auto_answer: bool) -> None: ...
+
+    def end(self, reason: str) -> None: ...
+
+    def publish(self, kind: str, leg: Any = None, /, **data: Any) -> None: ...
+
+
+def device_auto_answers(db: Database, extension: str) -> bool:
+    """Whether the device behind *extension* answers on its own (headset, intercom desk phone)."""
+    with db.session() as session:
+        return bool(session.scalar(select(Device.auto_answer).where(Device.extension == extension)))
+
+
+def _join(
+    db: Database,
+    call_id: str,
+    queue: str,
+    caller: str,
+    customer_id: int | None,
+    skill: str | None,
+    preferred: list[int] | None,
+    worker: str,
+) -> int:
+    """Enqueue the caller; agents the flow prefers go before the ones the router found."""
+    entry_id = router.enqueue(
+        db, call_id, queue, customer_id=customer_id, caller=caller, skill=skill, worker=worker
+    )
+    if preferred:
+        with db.session() as session:
+            entry = session.get(QueueEntry, entry_id)
+            assert entry is not None
+            known = [pair for pair in entry.relationship_agents or [] if pair[0] not in preferred]
+            session.execute(
+                update(QueueEntry)
+                .where(QueueEntry.id == entry_id)
+                .values(
+                    relationship_agents=[[a, "preferred by the call flow"] for a in preferred]
+                    + known
+                )
+            )
+    return entry_id
+
+
+def _next_offer(db: Database, entry_id: int) -> tuple[Offer, bool] | None:
+    offer = router.offer_next(db, entry_id)
+    if offer is None:
+        return None
+    return offer, device_auto_answers(db, offer.agent.extension)
+
+
+def caller_number(uri: str) -> str:
+    """The number to call back: the user part of the caller's URI (``2001`` of
+    ``"Ann" <sip:2001@pbx>``), or the bare URI when it has no user part."""
+    text = uri.split("<", 1)[-1].split(">", 1)[0].strip()
+    address = text.split(":", 1)[1] if text.startswith(("sip:", "sips:", "tel:")) else text
+    user = address.split("@", 1)[0] if "@" in address else ""
+    return user.split(";", 1)[0] or text
+
+
+def music_wav(directory: Path) -> Path:
+    """A short generated melody for callers on hold in line (made once per directory)."""
+    path = directory / "queue-music-8000.wav"
+    if path.exists():
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    rate = 8000
+    t = np.arange(int(rate * _NOTE_SECONDS)) / rate
+    envelope = np.minimum(1.0, np.minimum(t, _NOTE_SECONDS - t) / 0.05)
+    notes = [np.sin(2 * np.pi * hz * t) * envelope for hz in _MELODY_HZ]
+    bars = int(MUSIC_SECONDS / (_NOTE_SECONDS * len(notes)))
+    melody = np.concatenate(notes * max(1, bars))
+    partial = directory / f".{path.name}.tmp"
+    write_wav(partial, (3000 * melody).astype(np.int16), rate)
+    partial.replace(path)  # atomic: two calls may make it at once
+    return path
+
+
+class Line:
+    """One caller in a queue, from joining to an agent answering (or leaving the line)."""
+
+    def __init__(self, waiter: Waiter, queue: str, locale: str, prompt_dir: Path) -> None:
+        self.waiter = waiter
+        self.queue = queue
+        self.locale = locale
+        self.prompt_dir = prompt_dir
+        self.entry_id: int | None = None
+        self.state = WAITING
+        self.kind = router.CALL
+        self._comforting = False
+        self._polling = False
+
+    @classmethod
+    def for_callback(cls, waiter: Waiter, offer: Offer, prompt_dir: Path) -> Line:
+        """The line of a claimed callback request, already ringing its agent."""
+        line = cls(waiter, "callback", "en", prompt_dir)
+        line.entry_id, line.state, line.kind = offer.entry_id, RINGING, router.CALLBACK
+        return line
+
+    # -- joining and waiting ---------------------------------------------------------------
+    def join(
+        self,
+        caller: str,
+        customer_id: int | None,
+        skill: str | None,
+        preferred: list[int] | None,
+    ) -> None:
+        switch, waiter = self.waiter.switch, self.waiter
+        db, cid, queue, name = switch.db, waiter.id, self.queue, switch.name
+
+        def joined(entry_id: int) -> None:
+            self.entry_id = entry_id
+            if self.state == LEFT:  # the caller hung up before the row existed
+                switch.store(lambda: router.abandon(db, entry_id))
+                return
+            waiter.publish("queued", None, queue=queue, entry_id=entry_id)
+            self._wait()
+
+        switch.store(
+            lambda: _join(db, cid, queue, caller, customer_id, skill, preferred, name), joined
+        )
+
+    def _wait(self) -> None:
+        """Back in line (first time or after a missed ring): comfort and poll."""
+        self.state = WAITING
+        self._comfort()
+        self._poll()
+
+    def _poll(self) -> None:
+        if self.state != WAITING or self._polling or self.entry_id is None:
+            return
+        switch, entry_id = self.waiter.switch, self.entry_id
+        if not switch.has_room():
+            switch.later(POLL_SECONDS, self._poll)
+            return
+        self._polling = True
+        db = switch.db
+
+        def polled(result: tuple[Offer, bool] | None) -> None:
+            self._polling = False
+            if self.state != WAITING:
+                return  # the store job queued after the poll (abandon, callback) cleans up
+            if result is None:
+                switch.later(POLL_SECONDS, self._poll)
+            else:
+                self._offered(*result)
+
+        switch.store(lambda: _next_offer(db, entry_id), polled)
+
+    def _offered(self, offer: Offer, auto_answer: bool) -> None:
+        self.state = RINGING
+        self._comforting = False
+        self.waiter.stop_prompt()
+        self.waiter.ring_offer(offer, auto_answer)
+
+    # -- comfort: position message, then music, repeated -------------------------------------
+    def _comfort(self) -> None:
+        if self.state != WAITING or self._comforting or self.entry_id is None:
+            return
+        self._comforting = True
+        self._announce()
+
+    def _announce(self) -> None:
+        if not self._still_comforting() or self.entry_id is None:
+            return
+        switch, entry_id = self.waiter.switch, self.entry_id
+        db, locale, prompts = switch.db, self.locale, self.prompt_dir
+
+        def render(place: int) -> None:
+            if not self._still_comforting():
+                return
+            text = POSITION_TEXT.format(position=place)
+            job = _renderer.submit(render_prompt, text, locale, prompts, 8000)
+            job.add_done_callback(lambda done: switch.post(lambda: self._speak(done, place)))
+
+        switch.store(lambda: router.position(db, entry_id), render)
+
+    def _speak(self, rendered: concurrent.futures.Future[Path], place: int) -> None:
+        if not self._still_comforting():
+            return
+        try:
+            wav = rendered.result()
+        except Exception:
+            log.exception("call %s: cannot render the position message", self.waiter.id)
+            self._music()
+            return
+        self.waiter.publish("queue.position", None, position=place, queue=self.queue)
+        self.waiter.play(wav, then=self._music)
+
+    def _music(self) -> None:
+        if self._still_comforting():
+            self.waiter.play(music_wav(self.prompt_dir), then=self._announce)
+
+    def _still_comforting(self) -> bool:
+        return self._comforting and self.state == WAITING and not self.waiter.ended
+
+    # -- what the caller and the agent do ----------------------------------------------------
+    def on_dtmf(self, digit: str) -> bool:
+        """Press 1 while waiting: call me back instead. True when the digit was ours."""
+        if digit != CALLBACK_KEY or self.state != WAITING or self.entry_id is None:
+            return False
+        self.state = CALLBACK
+        self._comforting = False
+        switch, waiter, entry_id = self.waiter.switch, self.waiter, self.entry_id
+        number = caller_number(waiter.caller)
+        db, locale, prompts = switch.db, self.locale, self.prompt_dir
+        waiter.publish("queue.callback", None, number=number, queue=self.queue)
+        switch.store(lambda: router.request_callback(db, entry_id, number))
+        job = _renderer.submit(render_prompt, CALLBACK_TEXT, locale, prompts, 8000)
+
+        def goodbye(done: concurrent.futures.Future[Path]) -> None:
+            if waiter.ended:
+                return
+            try:
+                waiter.play(done.result(), then=lambda: waiter.end("callback requested"))
+            except Exception:
+                waiter.end("callback requested")
+
+        job.add_done_callback(lambda done: switch.post(lambda: goodbye(done)))
+        return True
+
+    def agent_answered(self) -> None:
+        if self.state == RINGING and self.entry_id is not None:
+            self.state = CONNECTED
+            db, entry_id = self.waiter.switch.db, self.entry_id
+            self.waiter.switch.store(lambda: router.answered(db, entry_id))
+
+    def agent_missed(self) -> None:
+        """The offered agent did not answer: they go not ready, the caller keeps their place."""
+        if self.state != RINGING or self.entry_id is None:
+            return
+        switch, entry_id = self.waiter.switch, self.entry_id
+        switch.store(lambda: router.no_answer(switch.db, entry_id))
+        if self.kind == router.CALLBACK:
+            self.state = LEFT  # back in line in the store; some worker claims it again
+            self.waiter.end("callback agent did not answer")
+        elif not self.waiter.ended:
+            self._wait()
+
+    def leave(self) -> None:
+        """The call ended: a caller still waiting or ringing abandons their place."""
+        was, self.state = self.state, LEFT
+        self._comforting = False
+        if was in (WAITING, RINGING) and self.entry_id is not None:
+            db, entry_id = self.waiter.switch.db, self.entry_id
+            self.waiter.switch.store(lambda: router.abandon(db, entry_id))
+
+
+class Callbacks:
+    """The worker's callback desk: claims due callbacks and places them, agent first."""
+
+    def __init__(self, switch: Any, place: Callable[[Offer, bool], None]) -> None:
+        self.switch = switch
+        self.place = place
+        self._busy = False
+
+    def start(self) -> None:
+        self.switch.later(CALLBACK_POLL_SECONDS, self.tick)
+
+    def tick(self) -> None:
+        self.switch.later(CALLBACK_POLL_SECONDS, self.tick)
+        if self._busy or not self.switch.has_room(2):
+            return
+        self._busy = True
+        db, name = self.switch.db, self.switch.name
+
+        def claim() -> list[tuple[Offer, bool]]:
+            return [
+                (offer, device_auto_answers(db, offer.agent.extension))
+                for offer in router.claim_callbacks(db, name)
+            ]
+
+        self.switch.store(claim, self._claimed)
+
+    def _claimed(self, offers: list[tuple[Offer, bool]]) -> None:
+        self._busy = False
+        db = self.switch.db
+        for offer, auto_answer in offers:
+            if self.switch.has_room(2):
+                self.place(offer, auto_answer)
+            else:  # no room after all: give the agent back, the request keeps its place
+                entry_id, number = offer.entry_id, offer.callback_number or ""
+                self.switch.store(lambda e=entry_id, n=number: router.request_callback(db, e, n))

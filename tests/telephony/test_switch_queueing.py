@@ -1,0 +1,285 @@
+"""Callers in line through the edge and a real worker: position, ring timeout, callback, and
+relationship-first routing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select, update
+
+from ivr.prompts import read_wav, render_prompt
+from store.models import (
+    Account,
+    Agent,
+    AgentState,
+    Customer,
+    Interaction,
+    Queue,
+    QueueEntry,
+    RouteDecision,
+    utcnow,
+)
+from telephony.queueing import POSITION_TEXT
+from tests.harness.audio import correlation_peak, recording, tone_share
+from tests.harness.deployment import Deployment
+from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
+from tests.harness.phones import Phone
+from tests.harness.workers import EventStream, wait_until
+from tests.telephony.test_switch_behind_edge import kamailio_has, support_uri
+
+pytestmark = pytest.mark.e2e
+
+KEYED_FLOW = "tests.harness.flows:keyed_account"
+
+
+@pytest.fixture
+def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
+    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
+    with running_edge(tmp_path, settings=settings) as running:
+        yield running
+
+
+@pytest.fixture
+def deployment(
+    edge: EdgeUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Deployment]:
+    monkeypatch.setenv("CENTRALINO_DATABASE_URL", edge.settings.database_url)  # for the flow
+    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
+    yield setup
+    setup.close()
+
+
+def start_worker(
+    deployment: Deployment, edge: EdgeUnderTest, flow: str | None = None
+) -> EventStream:
+    options = {"flow": flow} if flow else {}
+    config = deployment.config(edge=edge.address, sip_domain=edge.settings.sip_domain, **options)
+    worker = deployment.worker(1, config)
+    wait_until(lambda: kamailio_has(edge, [f"sip:{worker.sip_uri_host}"]), 12, "edge has it", 0.5)
+    return worker.events()
+
+
+def phone_on_edge(
+    deployment: Deployment, edge: EdgeUnderTest, extension: str, auto_answer: bool
+) -> Phone:
+    password = edge.add_device(extension)
+    phone = deployment.phone(f"phone{extension}", auto_answer=auto_answer)
+    registration = phone.register(
+        edge.uri_host, extension, password, domain=edge.settings.sip_domain
+    )
+    assert registration["code"] == 200, registration
+    return phone
+
+
+def agent(
+    deployment: Deployment,
+    edge: EdgeUnderTest,
+    extension: str,
+    state: AgentState = AgentState.AVAILABLE,
+    auto_answer: bool = True,
+) -> tuple[int, Phone]:
+    phone = phone_on_edge(deployment, edge, extension, auto_answer)
+    agent_id = deployment.add_agent(extension)
+    set_state(deployment, agent_id, state)
+    return agent_id, phone
+
+
+def set_state(
+    deployment: Deployment, agent_id: int, state: AgentState, idle_for: float = 0.0
+) -> None:
+    """What the console does when an agent changes state (older *idle_for*: idle longer)."""
+    with deployment.db.session() as session:
+        session.execute(
+            update(Agent)
+            .where(Agent.id == agent_id)
+            .values(state=state, state_since=utcnow() - timedelta(seconds=idle_for))
+        )
+
+
+def let_audio_flow(seconds: float) -> None:
+    """Audio needs real time to pass; this is a duration of media, not a wait for an event."""
+    time.sleep(seconds)
+
+
+def assert_talking(caller: Phone, call: int, agent_phone: Phone, agent_call: int) -> np.ndarray:
+    """Tones both ways, then the caller hangs up; each side recorded the other's tone.
+    Returns what the caller heard."""
+    agent_phone.tone(agent_call, 1000)
+    caller.tone(call, 1500)
+    let_audio_flow(0.8)
+    caller.hangup(call)
+    agent_phone.wait_for("state", call=agent_call, state="disconnected")
+    caller_heard = recording(caller.wait_for("recorded", call=call)["path"])
+    assert tone_share(caller_heard, 1000) > 0.5
+    heard = recording(agent_phone.wait_for("recorded", call=agent_call)["path"])
+    assert tone_share(heard, 1500) > 0.5
+    return caller_heard
+
+
+def test_caller_waits_hears_position_and_gets_the_agent_who_becomes_free(
+    edge: EdgeUnderTest, deployment: Deployment, tmp_path: Path
+) -> None:
+    agent_id, headset = agent(deployment, edge, "1001", AgentState.PAUSED)
+    events = start_worker(deployment, edge)
+    caller = deployment.phone("caller")
+    call = caller.call(support_uri(edge))
+    caller.wait_for("state", call=call, state="confirmed")
+    queued = events.wait_for("queued", timeout=20)
+    assert events.wait_for("queue.position", timeout=20)["position"] == 1
+    events.wait_for("queue.position", timeout=30)  # the message again, after the music
+
+    set_state(deployment, agent_id, AgentState.AVAILABLE)
+    ringing = events.wait_for("agent.ringing", timeout=10)
+    assert (ringing["call_id"], ringing["agent_id"]) == (queued["call_id"], agent_id)
+    assert ringing["kind"] == "call" and ringing["reason"].startswith("longest idle")
+    events.wait_for("bridged", timeout=10)
+    agent_call = headset.wait_for("incoming")["call"]
+    headset.wait_for("state", call=agent_call, state="confirmed")
+    heard = assert_talking(caller, call, headset, agent_call)
+    text = POSITION_TEXT.format(position=1)
+    message, _ = read_wav(render_prompt(text, "en", tmp_path / "prompts"))
+    assert correlation_peak(heard, message.astype(float))[0] > 0.6
+    cdr = deployment.ended_call(queued["call_id"])
+    assert cdr.outcome == "completed" and cdr.agent_id == agent_id
+    with deployment.db.session() as session:
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_id == cdr.id))
+        assert entry is not None and entry.state == "connected"
+
+
+def test_ring_timeout_sends_the_caller_on_keeping_their_place(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    with deployment.db.session() as session:
+        session.add(Queue(name="support", ring_timeout_seconds=2))
+    sleepy, sleepy_phone = agent(deployment, edge, "1001", AgentState.PAUSED, auto_answer=False)
+    awake, awake_phone = agent(deployment, edge, "1002", AgentState.PAUSED)
+    events = start_worker(deployment, edge)
+    first, second = deployment.phone("first"), deployment.phone("second", record=False)
+    first_call = first.call(support_uri(edge))
+    first_id = events.wait_for("queued", timeout=20)["call_id"]
+    second_call = second.call(support_uri(edge))
+    second_id = events.wait_for("queued", timeout=20)["call_id"]
+
+    set_state(deployment, sleepy, AgentState.AVAILABLE)
+    assert events.wait_for("agent.ringing", timeout=10, agent_id=sleepy)["call_id"] == first_id
+    sleepy_phone.wait_for("incoming")
+    wait_until(
+        lambda: deployment.agent_state(sleepy) == AgentState.NOT_READY, 15, "sleepy not ready"
+    )
+    set_state(deployment, awake, AgentState.AVAILABLE)
+    ringing = events.wait_for("agent.ringing", timeout=10, agent_id=awake)
+    assert ringing["call_id"] == first_id  # the second caller waited behind the first
+    events.wait_for("bridged", timeout=10, agent_id=awake)
+    agent_call = awake_phone.wait_for("incoming")["call"]
+    awake_phone.wait_for("state", call=agent_call, state="confirmed")
+    assert_talking(first, first_call, awake_phone, agent_call)
+
+    with deployment.db.session() as session:
+        outcomes = session.execute(
+            select(RouteDecision.agent_id, RouteDecision.outcome)
+            .where(RouteDecision.call_id == first_id)
+            .order_by(RouteDecision.id)
+        ).all()
+    assert [tuple(row) for row in outcomes] == [(sleepy, "no_answer"), (awake, "answered")]
+    assert deployment.agent_state(sleepy) == AgentState.NOT_READY
+    second.hangup(second_call)
+    assert deployment.ended_call(second_id).outcome == "abandoned"
+    with deployment.db.session() as session:
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_id == second_id))
+        assert entry is not None and entry.state == "abandoned"
+
+
+def test_press_1_for_a_callback_rings_the_agent_then_the_customer(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    agent_id, headset = agent(deployment, edge, "1001", AgentState.PAUSED)
+    customer = phone_on_edge(deployment, edge, "2001", auto_answer=False)
+    events = start_worker(deployment, edge)
+    call = customer.call(support_uri(edge))
+    customer.wait_for("state", call=call, state="confirmed")
+    queued = events.wait_for("queued", timeout=20)
+    events.wait_for("queue.position", timeout=20)
+    customer.dtmf(call, "1")
+    assert events.wait_for("queue.callback", timeout=10)["number"] == "2001"
+    customer.wait_for("state", call=call, state="disconnected", timeout=20)
+    assert deployment.ended_call(queued["call_id"]).outcome == "callback requested"
+
+    set_state(deployment, agent_id, AgentState.AVAILABLE)
+    ringing = events.wait_for("agent.ringing", timeout=10)
+    assert ringing["kind"] == "callback"
+    assert (ringing["agent_id"], ringing["caller"]) == (agent_id, "2001")
+    agent_call = headset.wait_for("incoming")["call"]
+    headset.wait_for("state", call=agent_call, state="confirmed")
+    back = customer.wait_for("incoming", timeout=10)["call"]  # only once the agent is there
+    customer.answer(back)
+    events.wait_for("bridged", timeout=10, agent_id=agent_id)
+    customer.wait_for("state", call=back, state="confirmed")
+    assert_talking(customer, back, headset, agent_call)
+    with deployment.db.session() as session:
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_id == queued["call_id"]))
+        assert entry is not None and (entry.kind, entry.state) == ("callback", "connected")
+    assert deployment.ended_call(ringing["call_id"]).outcome == "completed"
+
+
+def test_known_customer_goes_to_their_last_agent_even_if_another_idled_longer(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    known, known_phone = agent(deployment, edge, "1001")
+    idle, _ = agent(deployment, edge, "1002")
+    set_state(deployment, idle, AgentState.AVAILABLE, idle_for=600)
+    with deployment.db.session() as session:
+        customer = Customer(name="Ada Rossi", preferences={})
+        session.add(customer)
+        session.flush()
+        session.add(Account(number="4417", customer_id=customer.id))
+        session.add(
+            Interaction(
+                customer_id=customer.id,
+                agent_id=known,
+                at=utcnow() - timedelta(days=3),
+                outcome="resolved",
+            )
+        )
+        customer_id = customer.id
+    events = start_worker(deployment, edge, flow=KEYED_FLOW)
+    caller = deployment.phone("caller")
+    call = caller.call(support_uri(edge))
+    caller.wait_for("state", call=call, state="confirmed")
+    events.wait_for("ivr.step", timeout=10, step="account")
+    caller.dtmf(call, "4417#")
+    ringing = events.wait_for("agent.ringing", timeout=15)
+    assert (ringing["agent_id"], ringing["customer_id"]) == (known, customer_id)
+    assert ringing["reason"].startswith("last served this customer")
+    assert ringing["call_data"]["account_number"] == "4417"
+    events.wait_for("bridged", timeout=10, agent_id=known)
+    agent_call = known_phone.wait_for("incoming")["call"]
+    known_phone.wait_for("state", call=agent_call, state="confirmed")
+    assert_talking(caller, call, known_phone, agent_call)
+    assert deployment.agent_state(idle) == AgentState.AVAILABLE
+
+
+def test_answer_from_the_page_picks_up_a_desk_phone_with_an_intercom_hint(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    agent_id, desk_phone = agent(deployment, edge, "1001", auto_answer=False)
+    with deployment.db.session() as session:
+        session.execute(update(Agent).where(Agent.id == agent_id).values(wrapup_seconds=1))
+    events = start_worker(deployment, edge)
+    worker = deployment.workers[0]
+    caller = deployment.phone("caller")
+    call = caller.call(support_uri(edge))
+    call_id = events.wait_for("agent.ringing", timeout=20, agent_id=agent_id)["call_id"]
+    assert desk_phone.wait_for("incoming")["intercom"] is False  # it just rings
+    assert worker.post(f"/calls/{call_id}/answer").status_code == 200
+    picked_up = desk_phone.wait_for("incoming", intercom=True)["call"]
+    desk_phone.wait_for("state", call=picked_up, state="confirmed")
+    events.wait_for("bridged", timeout=10, agent_id=agent_id)
+    assert_talking(caller, call, desk_phone, picked_up)
+    assert deployment.ended_call(call_id).outcome == "completed"
+    # wrap-up is over after the agent's wrap-up time: a worker's heartbeat ends it
+    wait_until(lambda: deployment.agent_state(agent_id) == AgentState.AVAILABLE, 10, "available")
