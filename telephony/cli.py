@@ -12,9 +12,30 @@ from telephony.logs import setup_logging
 PASS_THROUGH = {
     # subcommand -> (module, help); these parse their own arguments (try `--help`).
     "switch": ("telephony.worker", "run one switch worker (a pjsua2 B2BUA process)"),
-    "speech": ("dsp.speech.server", "run the speech service (vosk-server WebSocket protocol)"),
+    "speech": ("telephony.cli", "run the speech service (vosk-server WebSocket protocol)"),
     "console": ("console.app", "run the Flask console (agent, supervisor, admin)"),
 }
+
+
+def main_speech(argv: list[str]) -> int:
+    """``centralino speech``: the speech service on the configured address, port and models."""
+    from dsp.speech import server
+
+    rest, config = list(argv), None
+    if "--config" in rest:
+        at = rest.index("--config")
+        config = rest[at + 1] if at + 1 < len(rest) else None
+        del rest[at : at + 2]
+    try:
+        settings = load_settings(config)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"centralino speech: {error}") from error
+    return server.main(
+        rest,
+        host=settings.speech_address,
+        port=settings.speech_port,
+        models=settings.speech_models,
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -137,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         if "--log-level" in argv[:position]:
             log_level = argv[argv.index("--log-level") + 1]
         setup_logging(log_level)
-        module_name = PASS_THROUGH[argv[position]][0]
-        module = __import__(module_name, fromlist=["main"])
+        command = argv[position]
+        if command == "speech":
+            return main_speech(argv[position + 1 :])
+        module = __import__(PASS_THROUGH[command][0], fromlist=["main"])
         return int(module.main(argv[position + 1 :]) or 0)
     args = parser.parse_args(argv)
     setup_logging(args.log_level)

@@ -75,3 +75,12 @@ def test_flows_import_validates_versions_and_assigns(tmp_path: Path):
     assert version == 2 and document["name"] == name
     exported = run("flows", "export", name, env=env)
     assert exported.returncode == 0 and name in exported.stdout
+
+
+@pytest.mark.parametrize("command", ["speech", "status"])
+def test_process_commands_read_the_same_configuration(command: str, tmp_path: Path):
+    config = tmp_path / "c.toml"
+    config.write_text("speech_prot = 1\n")
+    result = run(command, "--config", str(config))
+    assert result.returncode != 0
+    assert "speech_prot" in result.stderr
