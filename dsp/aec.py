@@ -3,15 +3,23 @@
 The reference (*far*) is what the switch sends to the caller; the input (*near*) is what comes
 back: the echo of *far* plus the caller's own speech and line noise. Each channel keeps
 
-- a background filter that always adapts, with a per-bin step size set from the estimated
-  residual echo (the "leakage" of the echo estimate into the error, found by regressing the
-  error's power fluctuations on the echo estimate's), so that it slows down by itself while
-  the caller talks and speeds up after the echo path changes;
+- a background filter that adapts while the far end talks, with a per-bin step size set from
+  the estimated residual echo over the error (the residual echo is the "leakage" of the far
+  end's power into the error, found by regressing the error's power fluctuations on the far
+  end's: the caller's voice adds variance but no covariance), so that it slows down by itself
+  while the caller talks;
 - a foreground filter that produces the output and never adapts: the background is copied into
-  it only when it has cancelled better for a while, and the background is reset to it when it
-  has clearly diverged (double talk), so near-end speech cannot spoil the output's filter;
+  it only when it cancels better *and* removes most of what came back (a background that
+  learnt some of the caller's voice removes little of it), and the background is reset to it
+  when it has clearly diverged. A foreground that adds echo instead of removing it means the
+  echo path changed: the background then learns again with the fast warm-up step;
 - an optional residual-echo suppressor: a per-bin gain from the residual echo estimated by the
-  same leakage regression on the output.
+  same regression on the output.
+
+Both signals are pre-emphasised (speech is flatter, the per-bin steps better balanced) and the
+output de-emphasised. Each partition of the background is made causal again every
+CONSTRAINT_STRIDE frames, in turn. The bulk delay is read from the foreground's impulse
+response (its strongest tap).
 
 All channels' state lives in a few arrays with a leading channel axis, so that a bank of
 channels is processed frame by frame in one numba call; a single channel is a bank of one.
@@ -67,34 +75,35 @@ GAIN_FLOOR = 0.06  # suppressor: at most about 24 dB of attenuation
 @njit(cache=True, nogil=True)
 def _update_leakage(
     err_power: np.ndarray,
-    echo_power: np.ndarray,
+    far_power: np.ndarray,
     err_avg: np.ndarray,
-    echo_avg: np.ndarray,
+    far_avg: np.ndarray,
     scalars: np.ndarray,
     slot: int,
     far_active: bool,
 ) -> float:
-    """Regress the error's power fluctuations on the echo estimate's; return the leakage.
+    """Regress the error's power fluctuations on the far end's; return the slope (leakage).
 
-    Near-end speech moves the error's power independently of the echo estimate, so it adds
-    to the variance but not to the covariance: the estimate survives double talk.
+    Near-end speech moves the error's power independently of the far end, so it adds to the
+    variance but not to the covariance: the estimate survives double talk. Each bin counts
+    alike (fluctuations relative to the bin's own average).
     """
     covariance = 0.0
     variance = 0.0
     err_total = 0.0
-    echo_total = 0.0
+    far_total = 0.0
     for b in range(err_power.shape[0]):
         err_avg[b] += AVERAGE_RATE * (err_power[b] - err_avg[b])
-        echo_avg[b] += AVERAGE_RATE * (echo_power[b] - echo_avg[b])
-        weight = 1.0 / (echo_avg[b] + 1.0)
+        far_avg[b] += AVERAGE_RATE * (far_power[b] - far_avg[b])
+        weight = 1.0 / (far_avg[b] + 1.0)
         d_err = (err_power[b] - err_avg[b]) * weight
-        d_echo = (echo_power[b] - echo_avg[b]) * weight
-        covariance += d_err * d_echo
-        variance += d_echo * d_echo
+        d_far = (far_power[b] - far_avg[b]) * weight
+        covariance += d_err * d_far
+        variance += d_far * d_far
         err_total += err_power[b]
-        echo_total += echo_power[b]
-    if far_active and echo_total > 0.0:
-        rate = LEAK_RATE * min(1.0, echo_total / (err_total + 1e-9))
+        far_total += far_power[b]
+    if far_active and far_total > 0.0:
+        rate = LEAK_RATE * min(1.0, far_total / (err_total + 1e-9))
         scalars[slot + 1] += rate * (covariance - scalars[slot + 1])
         scalars[slot + 2] += rate * (variance - scalars[slot + 2])
         if scalars[slot + 2] > 0.0:
@@ -330,7 +339,12 @@ def _suppress(
     blocks: np.ndarray,
     scalars: np.ndarray,
 ) -> np.ndarray:
-    """Attenuate the bins where the estimated residual echo dominates the output."""
+    """Attenuate the bins where the estimated residual echo dominates the output.
+
+    The output is analysed over the last two frames and only its newest frame kept, so the
+    suppressor adds no delay; the gains are smoothed across bins to keep their impulse
+    response short.
+    """
     channels, n = errors.shape
     windows = np.empty((channels, 2 * n), dtype=np.float32)
     for c in range(channels):
@@ -343,10 +357,9 @@ def _suppress(
     for c in range(channels):
         out_spec = out_spectra[c]
         out_power = _power(out_spec)
-        echo_power = far_power[c]
         leak = _update_leakage(
             out_power,
-            echo_power,
+            far_power[c],
             bins[c, OUT_AVG],
             bins[c, OUT_FAR_AVG],
             scalars[c],
@@ -354,7 +367,7 @@ def _suppress(
             active[c],
         )
         for b in range(nbins):
-            residual = OVER_SUBTRACTION * leak * echo_power[b]
+            residual = OVER_SUBTRACTION * leak * far_power[c, b]
             bins[c, RESIDUAL_PSD, b] = max(residual, RESIDUAL_DECAY * bins[c, RESIDUAL_PSD, b])
             bins[c, OUT_PSD, b] += (1 - OUT_PSD_SMOOTHING) * (out_power[b] - bins[c, OUT_PSD, b])
             psd = max(bins[c, OUT_PSD, b], out_power[b])
