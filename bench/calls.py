@@ -60,8 +60,13 @@ FLOW = "bench.callflow:straight_to_agent"
 # -- /proc ------------------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
     """utime + stime of *pid* (every thread), 0 when it is gone."""
+    return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    """utime + stime from a ``/proc`` stat file (a process's or one thread's)."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        text = stat.read_text()
     except OSError:
         return 0.0
     fields = text.rsplit(")", 1)[1].split()
@@ -110,6 +115,25 @@ def total_cpu(pids: Sequence[int]) -> float:
     return sum(cpu_seconds(pid) for pid in pids)
 
 
+def thread_label(pid: int, tid: int, comm: str) -> str:
+    """Python threads share the name ``python``; the main one is the worker's pjsua2 loop."""
+    if tid == pid:
+        return "main"
+    return "other python" if comm == "python" else comm
+
+
+def threads_cpu(pids: Sequence[int]) -> dict[str, float]:
+    """CPU seconds per thread label, summed over *pids* (pjmedia names its C threads)."""
+    totals: dict[str, float] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                comm = (task / "comm").read_text().strip()
+                label = thread_label(pid, int(task.name), comm)
+                totals[label] = totals.get(label, 0.0) + cpu_seconds_of(task / "stat")
+    return totals
+
+
 @dataclass
 class CpuWindow:
     """CPU seconds spent by a set of processes over a wall-clock window."""
@@ -117,13 +141,23 @@ class CpuWindow:
     pids: Callable[[], list[int]]
     started: float = 0.0
     cpu0: float = 0.0
+    threads0: dict[str, float] = field(default_factory=dict)
 
     def start(self) -> None:
         self.started, self.cpu0 = time.monotonic(), total_cpu(self.pids())
+        self.threads0 = threads_cpu(self.pids())
+
+    def elapsed(self) -> float:
+        return max(time.monotonic() - self.started, 1e-9)
 
     def cores(self) -> float:
         """Mean cores busy since `start`."""
-        return (total_cpu(self.pids()) - self.cpu0) / max(time.monotonic() - self.started, 1e-9)
+        return (total_cpu(self.pids()) - self.cpu0) / self.elapsed()
+
+    def thread_cores(self) -> dict[str, float]:
+        """Mean cores busy since `start`, per thread label."""
+        now, wall = threads_cpu(self.pids()), self.elapsed()
+        return {label: (cpu - self.threads0.get(label, 0.0)) / wall for label, cpu in now.items()}
 
 
 # -- tone analysis ----------------------------------------------------------------------------
@@ -193,6 +227,7 @@ class StepResult:
     cpu_ms_per_call_second: float = 0.0
     phones_cpu_ms_per_call_second: float = 0.0
     rss_kib_per_call: float = 0.0
+    threads_ms_per_call_second: dict[str, float] = field(default_factory=dict)
     hold_seconds: float = 0.0
 
     @property
@@ -251,6 +286,7 @@ class CallPath:
     idle_cores: float = 0.0
     idle_phone_cores: float = 0.0
     idle_rss_kib: int = 0
+    idle_threads: dict[str, float] = field(default_factory=dict)
     before_step: Callable[[], None] = lambda: None
     health: Callable[[], int] = lambda: 0
 
@@ -327,10 +363,10 @@ def run_step(path: CallPath, calls: int, hold: float, tones: dict[float, Path]) 
     for phone, call in placed:
         phone.play(call, tones[CALLER_TONE])
     time.sleep(0.5)  # media settles (jitter buffers fill) before the measured window
-    window = CpuWindow(path.measured_pids)
-    phones = CpuWindow(path.phone_pids)
-    window.start()
-    phones.start()
+    window, phones = CpuWindow(path.measured_pids), CpuWindow(path.phone_pids)
+    threads = CpuWindow(path.memory_pids)
+    for meter in (window, phones, threads):
+        meter.start()
     time.sleep(hold / 2)
     rss = path.rss()
     time.sleep(hold / 2)
@@ -340,6 +376,10 @@ def run_step(path: CallPath, calls: int, hold: float, tones: dict[float, Path]) 
     result.cpu_ms_per_call_second = 1000 * (result.cores_busy - path.idle_cores) / live
     result.phones_cpu_ms_per_call_second = 1000 * (phones.cores() - path.idle_phone_cores) / live
     result.rss_kib_per_call = (rss - path.idle_rss_kib) / live
+    result.threads_ms_per_call_second = {
+        label: round(1000 * (cores - path.idle_threads.get(label, 0.0)) / live, 2)
+        for label, cores in sorted(threads.thread_cores().items())
+    }
     result.tap_frames_dropped = path.health() - dropped0
     hang_up_and_check(placed, far_ends, result)
     return result
@@ -475,10 +515,12 @@ def phones_for(calls: int) -> int:
 
 def measure_idle(path: CallPath, seconds: float) -> None:
     window, phones = CpuWindow(path.measured_pids), CpuWindow(path.phone_pids)
-    window.start()
-    phones.start()
+    threads = CpuWindow(path.memory_pids)
+    for meter in (window, phones, threads):
+        meter.start()
     time.sleep(seconds)
     path.idle_cores, path.idle_phone_cores = window.cores(), phones.cores()
+    path.idle_threads = threads.thread_cores()
     path.idle_rss_kib = path.rss()
 
 
@@ -708,6 +750,7 @@ def print_table(result: dict[str, Any]) -> None:
                 f"{frames['glitches']:>6}  {s['cpu_ms_per_call_second']:>13.1f}  {ratio:>5.2f}  "
                 f"{s['rss_kib_per_call'] if name == 'switch' else '':>12}"
             )
+    print_threads(result["steps"])
     idle, memory = result["idle"], result["memory"]
     print(
         f"\nmost concurrent bridged calls with no lost frame: {result['most_clean_bridged_calls']}"
@@ -721,6 +764,17 @@ def print_table(result: dict[str, Any]) -> None:
             f"  {label:<36} RSS {m['rss_mib_each']:>6} MiB each, PSS {m['pss_mib_each']:>6} "
             f"MiB each, PSS total {m['pss_mib_total']:>6} MiB (with any fork parent)"
         )
+
+
+def print_threads(steps: list[dict[str, Any]]) -> None:
+    """Where the CPU goes: workers' threads (bridged) and phones' threads (direct)."""
+    labels = sorted({label for step in steps for label in step["threads_ms_per_call_second"]})
+    print("\nCPU ms per call-second by thread (bridged: workers; direct: phones), idle subtracted")
+    print("path     calls  " + "  ".join(f"{label:>12}" for label in labels))
+    for step in steps:
+        shares = step["threads_ms_per_call_second"]
+        cells = "  ".join(f"{shares.get(label, 0.0):>12.1f}" for label in labels)
+        print(f"{step['path']:<8} {step['calls']:>5}  {cells}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -21,6 +21,8 @@ from bench.calls import (
     pss_kib,
     rss_kib,
     setup_rate,
+    thread_label,
+    threads_cpu,
 )
 
 
@@ -66,3 +68,10 @@ def test_proc_readers_see_this_process() -> None:
     assert cpu_seconds(pid) > 0 and rss_kib(pid) > 0 and pss_kib(pid) > 0
     assert process_tree(pid)[0] == pid
     assert cpu_seconds(-1) == 0.0
+
+
+def test_threads_are_labelled_main_pjmedia_or_other_python() -> None:
+    assert thread_label(10, 10, "python") == "main"
+    assert thread_label(10, 11, "python") == "other python"
+    assert thread_label(10, 12, "media") == "media"
+    assert "main" in threads_cpu([os.getpid()])
