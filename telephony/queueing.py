@@ -31,11 +31,28 @@ POLL_SECONDS = 0.2
 MUSIC_SECONDS = 6.0
 CALLBACK_POLL_SECONDS = 1.0
 CALLBACK_KEY = "1"
-POSITION_TEXT = (
-    "Thank you for waiting. You are number {position} in line. "
-    "Press 1 if you would rather be called back."
-)
-CALLBACK_TEXT = "Thank you. We will call you back as soon as someone is free. Goodbye."
+# What callers in line hear, per locale (a new locale is a new entry; English otherwise).
+POSITION_TEXTS = {
+    "en": "Thank you for waiting. You are number {position} in line. "
+    "Press 1 if you would rather be called back.",
+    "it": "Grazie per l'attesa. Lei è il numero {position} in coda. "
+    "Prema 1 se preferisce essere richiamato.",
+    "ko": "기다려 주셔서 감사합니다. 고객님의 대기 순서는 {position}번째입니다. "
+    "다시 전화를 받으시려면 1번을 눌러 주세요.",
+}
+CALLBACK_TEXTS = {
+    "en": "Thank you. We will call you back as soon as someone is free. Goodbye.",
+    "it": "Grazie. La richiameremo appena un operatore sarà libero. Arrivederci.",
+    "ko": "감사합니다. 상담원이 연결되는 대로 다시 전화드리겠습니다. 안녕히 계세요.",
+}
+POSITION_TEXT = POSITION_TEXTS["en"]
+
+
+def phrase(texts: dict[str, str], locale: str) -> tuple[str, str]:
+    """The text for *locale* and the locale it is in (English when there is none)."""
+    return (texts[locale], locale) if locale in texts else (texts["en"], "en")
+
+
 # A soft C major arpeggio, away from the frequencies tests use as tones (1000, 1500 Hz).
 _MELODY_HZ = (523.25, 659.25, 783.99, 659.25)
 _NOTE_SECONDS = 0.5
@@ -230,8 +247,8 @@ class Line:
         def render(place: int) -> None:
             if not self._still_comforting():
                 return
-            text = POSITION_TEXT.format(position=place)
-            job = _renderer.submit(render_prompt, text, locale, prompts, 8000)
+            text, voice = phrase(POSITION_TEXTS, locale)
+            job = _renderer.submit(render_prompt, text.format(position=place), voice, prompts)
             job.add_done_callback(lambda done: switch.post(lambda: self._speak(done, place)))
 
         switch.store(lambda: router.position(db, entry_id), render)
@@ -267,7 +284,7 @@ class Line:
         db, locale, prompts = switch.db, self.locale, self.prompt_dir
         waiter.publish("queue.callback", None, number=number, queue=self.queue)
         switch.store(lambda: router.request_callback(db, entry_id, number))
-        job = _renderer.submit(render_prompt, CALLBACK_TEXT, locale, prompts, 8000)
+        job = _renderer.submit(render_prompt, *phrase(CALLBACK_TEXTS, locale), prompts)
 
         def goodbye(done: concurrent.futures.Future[Path]) -> None:
             if waiter.ended:

@@ -101,6 +101,24 @@ def set_state(
         )
 
 
+def known_customer(deployment: Deployment, agent_id: int, account: str = "4417") -> int:
+    """Ada, with an account, last served by *agent_id* three days ago."""
+    with deployment.db.session() as session:
+        customer = Customer(name="Ada Rossi", preferences={})
+        session.add(customer)
+        session.flush()
+        session.add(Account(number=account, customer_id=customer.id))
+        session.add(
+            Interaction(
+                customer_id=customer.id,
+                agent_id=agent_id,
+                at=utcnow() - timedelta(days=3),
+                outcome="resolved",
+            )
+        )
+        return customer.id
+
+
 def let_audio_flow(seconds: float) -> None:
     """Audio needs real time to pass; this is a duration of media, not a wait for an event."""
     time.sleep(seconds)
@@ -232,20 +250,7 @@ def test_known_customer_goes_to_their_last_agent_even_if_another_idled_longer(
     known, known_phone = agent(deployment, edge, "1001")
     idle, _ = agent(deployment, edge, "1002")
     set_state(deployment, idle, AgentState.AVAILABLE, idle_for=600)
-    with deployment.db.session() as session:
-        customer = Customer(name="Ada Rossi", preferences={})
-        session.add(customer)
-        session.flush()
-        session.add(Account(number="4417", customer_id=customer.id))
-        session.add(
-            Interaction(
-                customer_id=customer.id,
-                agent_id=known,
-                at=utcnow() - timedelta(days=3),
-                outcome="resolved",
-            )
-        )
-        customer_id = customer.id
+    customer_id = known_customer(deployment, known)
     events = start_worker(deployment, edge, flow=KEYED_FLOW)
     caller = deployment.phone("caller")
     call = caller.call(support_uri(edge))
@@ -283,3 +288,61 @@ def test_answer_from_the_page_picks_up_a_desk_phone_with_an_intercom_hint(
     assert deployment.ended_call(call_id).outcome == "completed"
     # wrap-up is over after the agent's wrap-up time: a worker's heartbeat ends it
     wait_until(lambda: deployment.agent_state(agent_id) == AgentState.AVAILABLE, 10, "available")
+
+
+def test_known_customer_waits_for_their_busy_agent_within_the_relationship_wait(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    with deployment.db.session() as session:
+        session.add(Queue(name="support", relationship_wait_seconds=120))
+    known, known_phone = agent(deployment, edge, "1001", AgentState.WRAP_UP)
+    with deployment.db.session() as session:  # a long wrap-up: only the test ends it
+        session.execute(update(Agent).where(Agent.id == known).values(wrapup_seconds=3600))
+    stranger, stranger_phone = agent(deployment, edge, "1002")
+    set_state(deployment, stranger, AgentState.AVAILABLE, idle_for=600)
+    customer_id = known_customer(deployment, known)
+    events = start_worker(deployment, edge, flow=KEYED_FLOW)
+    caller = deployment.phone("caller")
+    call = caller.call(support_uri(edge))
+    caller.wait_for("state", call=call, state="confirmed")
+    events.wait_for("ivr.step", timeout=10, step="account")
+    caller.dtmf(call, "4417#")
+    events.wait_for("queue.position", timeout=20)  # in line although the stranger is free
+    assert not [e for e in events.events if e["type"] == "agent.ringing"]
+    set_state(deployment, known, AgentState.AVAILABLE)
+    ringing = events.wait_for("agent.ringing", timeout=10)
+    assert (ringing["agent_id"], ringing["customer_id"]) == (known, customer_id)
+    agent_call = known_phone.wait_for("incoming")["call"]
+    known_phone.wait_for("state", call=agent_call, state="confirmed")
+    assert_talking(caller, call, known_phone, agent_call)
+    assert not stranger_phone.seen("incoming")
+
+
+def test_transfer_to_a_queue_puts_the_caller_back_in_line_for_the_next_agent(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    first, first_phone = agent(deployment, edge, "1001")
+    second, second_phone = agent(deployment, edge, "1002", AgentState.PAUSED)
+    events = start_worker(deployment, edge)
+    caller = deployment.phone("caller")
+    call = caller.call(support_uri(edge))
+    call_id = events.wait_for("agent.ringing", timeout=20, agent_id=first)["call_id"]
+    events.wait_for("bridged", timeout=10, agent_id=first)
+    first_call = first_phone.wait_for("incoming")["call"]
+    first_phone.wait_for("state", call=first_call, state="confirmed")
+
+    set_state(deployment, second, AgentState.AVAILABLE)
+    moved = deployment.workers[0].post(
+        f"/calls/{call_id}/transfer", {"to": "queue:support", "mode": "blind"}
+    )
+    assert moved.status_code == 200, moved.text
+    first_phone.wait_for("state", call=first_call, state="disconnected")
+    assert events.wait_for("transferred", timeout=10, call_id=call_id)["to"] == "queue:support"
+    ringing = events.wait_for("agent.ringing", timeout=15, agent_id=second)
+    assert ringing["call_id"] == call_id
+    events.wait_for("bridged", timeout=10, agent_id=second)
+    second_call = second_phone.wait_for("incoming")["call"]
+    second_phone.wait_for("state", call=second_call, state="confirmed")
+    assert_talking(caller, call, second_phone, second_call)
+    assert deployment.agent_state(first) in (AgentState.WRAP_UP, AgentState.AVAILABLE)
+    assert deployment.ended_call(call_id).agent_id == second
