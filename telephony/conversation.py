@@ -378,7 +378,14 @@ class Conversation:
         if self.line is not None:
             self.line.agent_answered()
         if self.direction == "outbound" and self.customer is None:
-            self.customer = self._dial(CUSTOMER, self.call_data["originate_to"])
+            try:
+                self.customer = self._dial(CUSTOMER, self.call_data["originate_to"])
+            except pj.Error as error:
+                log.warning("call %s: cannot call %s: %s", self.id, leg.peer, error.info())
+                self.end("customer unreachable")
+                return
+            if self.line is not None:  # a callback: the customer's phone does not ring forever
+                self._time_ring(self.customer)
             return
         if self.customer is None:
             return

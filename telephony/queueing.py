@@ -129,9 +129,11 @@ def _next_offer(db: Database, entry_id: int) -> tuple[Offer, bool] | None:
 
 def caller_number(uri: str) -> str:
     """The number to call back: the user part of the caller's URI (``2001`` of
-    ``"Ann" <sip:2001@pbx>``), or the bare URI when it has no user part."""
+    ``"Ann" <sip:2001@pbx>``, ``+39...`` of ``<tel:+39...>``), else the bare URI."""
     text = uri.split("<", 1)[-1].split(">", 1)[0].strip()
-    address = text.split(":", 1)[1] if text.startswith(("sip:", "sips:", "tel:")) else text
+    scheme, _, address = text.partition(":")
+    if scheme == "tel":
+        return address.split(";", 1)[0]
     user = address.split("@", 1)[0] if "@" in address else ""
     return user.split(";", 1)[0] or text
 
@@ -165,6 +167,7 @@ class Line:
         self.entry_id: int | None = None
         self.state = WAITING
         self.kind = router.CALL
+        self.callback_number: str | None = None
         self._comforting = False
         self._polling = False
 
@@ -173,6 +176,7 @@ class Line:
         """The line of a claimed callback request, already ringing its agent."""
         line = cls(waiter, "callback", "en", prompt_dir)
         line.entry_id, line.state, line.kind = offer.entry_id, RINGING, router.CALLBACK
+        line.callback_number = offer.callback_number
         return line
 
     # -- joining and waiting ---------------------------------------------------------------
@@ -316,11 +320,16 @@ class Line:
             self._wait()
 
     def leave(self) -> None:
-        """The call ended: a caller still waiting or ringing abandons their place."""
+        """The call ended: a caller still waiting or ringing abandons their place; a callback
+        whose agent was still ringing goes back in line (e.g. the worker shuts down)."""
         was, self.state = self.state, LEFT
         self._comforting = False
-        if was in (WAITING, RINGING) and self.entry_id is not None:
-            db, entry_id = self.waiter.switch.db, self.entry_id
+        if was not in (WAITING, RINGING) or self.entry_id is None:
+            return
+        db, entry_id, number = self.waiter.switch.db, self.entry_id, self.callback_number
+        if self.kind == router.CALLBACK and number:
+            self.waiter.switch.store(lambda: router.request_callback(db, entry_id, number))
+        else:
             self.waiter.switch.store(lambda: router.abandon(db, entry_id))
 
 
