@@ -63,6 +63,7 @@ REGULARISATION = 0.1  # per-bin normalisation never below this share of the mean
 POWER_FLOOR_RMS = 10.0  # regularises the per-bin normalisation in silent bins
 TWO_PATH_SMOOTHING = 0.6  # smoothing of the two filters' error energies
 COPY_CANCELS = 0.25  # ... and removes at least 6 dB of what came back
+CLEAR_CANCELS = 0.03  # a background removing 15 dB of what came back is copied at once
 COPY_MARGIN, COPY_HOLD = 0.97, 4  # background this much better for this many frames: copy
 HARMFUL_MARGIN, HARMFUL_HOLD = 1.5, 4  # foreground this much worse than nothing: new path
 RESET_MARGIN, RESET_HOLD = 8.0, 6  # background this much worse for this long: reset
@@ -267,7 +268,9 @@ def _two_path(spectra: np.ndarray, scalars: np.ndarray, energies: np.ndarray) ->
     cancels = cancels or harmful or scalars[ESTABLISHED] == 0
     better = cancels and scalars[BG_ERROR] < COPY_MARGIN * scalars[FG_ERROR]
     scalars[COPY_RUN] = scalars[COPY_RUN] + 1 if better else 0
-    if scalars[COPY_RUN] >= COPY_HOLD:
+    # removing this much of what came back proves the far end alone is talking: copy at once
+    clearly = scalars[BG_ERROR] < CLEAR_CANCELS * mic and scalars[BG_ERROR] < scalars[FG_ERROR]
+    if clearly or scalars[COPY_RUN] >= COPY_HOLD:
         spectra[FOREGROUND] = spectra[BACKGROUND]
         scalars[FG_ERROR] = scalars[BG_ERROR]
         scalars[COPY_RUN] = 0
