@@ -30,19 +30,24 @@ from dsp.dtmf import DtmfDetector
 from dsp.prosody import ProsodyTracker
 from dsp.speech.client import SpeechClient
 from dsp.speech.client import Transcript as Recognition
-from dsp.vad import VoiceActivityDetector, far_end_level
+from dsp.vad import VadSettings, VoiceActivityDetector, far_end_level
 from ivr.frames import DtmfDigit, Event, SpeechEnded, SpeechStarted, Transcript
 
 log = logging.getLogger("centralino.ivr.listening")
 
 #: Echo tail the canceller covers: two jitter buffers and the phone's own path fit in it.
-ECHO_TAIL_MS = 256
+ECHO_TAIL_MS = 320
+#: Until the canceller has converged, the echo may come back this loud (dB under what we
+#: play) and still count as echo; the voice detector learns the real residual from there down.
+INITIAL_ECHO_COUPLING_DB = -12.0
 #: Our side counts as playing for this long after its last loud frame (the echo comes late).
 FAR_MEMORY_FRAMES = 20
 #: Our frames quieter than this are not worth gating the voice detector for.
 FAR_SILENT_DBFS = -55.0
-#: Reference frames waiting for their caller frame; beyond this the oldest are dropped.
-MAX_PENDING_FAR = 25
+#: Reference frames waiting for their caller frame; beyond this the oldest are dropped, so the
+#: reference never falls behind the caller's audio (while the caller's stream has not started,
+#: or lost frames, our side keeps playing): an echo must never come before its reference.
+MAX_PENDING_FAR = 2
 #: Voice activity must last this many frames without a key going down to count as speech.
 SPEECH_CONFIRM_FRAMES = 2
 
@@ -66,7 +71,9 @@ class CallerListener:
         self.clock_rate = clock_rate
         self.frame = clock_rate // 50
         self.echo = EchoCanceller(clock_rate, tail_ms=ECHO_TAIL_MS, frame=self.frame)
-        self.voice = VoiceActivityDetector(clock_rate)
+        self.voice = VoiceActivityDetector(
+            clock_rate, VadSettings(initial_coupling_db=INITIAL_ECHO_COUPLING_DB)
+        )
         self.keys = DtmfDetector(clock_rate)
         self.prosody = ProsodyTracker(clock_rate)
         self.speech = (
@@ -87,6 +94,7 @@ class CallerListener:
         self._onset = 0  # frames of voice activity not yet reported
         self._talking = False  # SpeechStarted was reported and SpeechEnded not yet
         self.frames = 0
+        self.level_dbfs = self.played_dbfs = -math.inf  # the last frame's, for diagnostics
 
     # --- what we send: the echo reference --------------------------------------------------------
 
@@ -107,11 +115,12 @@ class CallerListener:
 
         cleaned = self.echo.process(samples, far)
 
-        played = max(self._far_levels)
+        played = self.played_dbfs = max(self._far_levels)
         activity = self.voice.process(
             cleaned, far_end_dbfs=played if played > FAR_SILENT_DBFS else None
         )
 
+        self.level_dbfs = activity.level_dbfs
         self._inband_keys(samples)
         self._voice(activity.speech, activity.ended, cleaned)
 

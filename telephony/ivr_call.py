@@ -270,7 +270,15 @@ class IvrCall:
                 return
             if isinstance(event, SpeechStarted | SpeechEnded):
                 state = "started" if isinstance(event, SpeechStarted) else "ended"
-                call.publish("ivr.voice", state=state)
+                listener = self.listener
+                levels = {}
+                if listener is not None:  # how loud the caller was against what we played
+                    levels = {
+                        "level_dbfs": round(listener.level_dbfs, 1),
+                        "played_dbfs": round(listener.played_dbfs, 1),
+                        "echo_delay_ms": round(listener.echo.delay_ms),
+                    }
+                call.publish("ivr.voice", state=state, **levels)
             elif isinstance(event, DtmfDigit) and event.method == "inband":
                 call.publish("dtmf", digit=event.digit, method="inband", role="customer")
             self._perform(self.interpreter.on_event(event))

@@ -7,6 +7,7 @@ phone's own events, ending at the agent's phone (or hung up by the caller).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ class Scene:
         self.answer_wav = render_prompt(ANSWER, "ko", self.root / "caller-speech", 8000)
         self.customer_id = self._customer()
         self.callers = 0
+        self.live: list[tuple[Phone, int, str]] = []
 
     def _customer(self) -> int:
         with self.deployment.db.session() as session:
@@ -71,6 +73,7 @@ class Scene:
         call = phone.call(support_uri(self.edge))
         phone.wait_for("state", call=call, state="confirmed", timeout=15)
         call_id = self.events.wait_for("answered", timeout=10)["call_id"]
+        self.live.append((phone, call, call_id))
         return phone, call, call_id
 
     def wait(self, kind: str, call_id: str, timeout: float = 20.0, **fields: Any) -> dict:
@@ -87,10 +90,14 @@ class Scene:
 
     def hang_up(self, phone: Phone, call: int, call_id: str) -> None:
         """The caller hangs up; the CDR closes and the agent is free for the next test."""
+        self.live.remove((phone, call, call_id))
         phone.hangup(call)
         phone.wait_for("state", call=call, state="disconnected")
         self.deployment.ended_call(call_id)
         self.wait("ended", call_id)
+        self.free_agents()
+
+    def free_agents(self) -> None:
         with self.deployment.db.session() as session:
             session.execute(update(Agent).values(state=AgentState.AVAILABLE, claimed_by_call=None))
 
@@ -131,6 +138,17 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
         speech.stop()
 
 
+@pytest.fixture(autouse=True)
+def calls_end(scene: Scene) -> Iterator[None]:
+    """A test that fails mid-call still leaves the deployment idle for the next one."""
+    yield
+    for phone, call, call_id in list(scene.live):
+        with contextlib.suppress(AssertionError):
+            scene.hang_up(phone, call, call_id)
+        scene.live.clear()
+    scene.free_agents()
+
+
 def answer_then_key(scene: Scene, method: str) -> tuple[dict[str, Any], str]:
     """Hear the greeting, answer it in Korean, key the account number with *method*."""
     phone, call, call_id = scene.dial()
@@ -154,7 +172,7 @@ def test_caller_answers_the_greeting_keys_the_account_and_reaches_the_agent(
     data = ringing["call_data"]
     assert data["greeting_transcript"].strip(), data
     assert data["mood"] in MOODS and "mood_detail" in data
-    assert data["customer_id"] == ringing["customer_id"] == scene.customer_id
+    assert data["customer_id"] == ringing["customer_id"] == scene.customer_id, data
     assert data["identified"] is True and data["account_number"] == ACCOUNT
     assert data["steps"][:3] == ["greeting", "acknowledge", "identify"]
     keys = [e for e in scene.seen("dtmf", call_id) if e.get("role") == "customer"]
@@ -170,9 +188,10 @@ def test_caller_answers_the_greeting_keys_the_account_and_reaches_the_agent(
 def test_echo_alone_does_not_barge_in_but_the_callers_speech_does(scene: Scene) -> None:
     phone, call, call_id = scene.dial()
     phone.echo(call, delay_ms=60, gain_db=-14.0)
-    scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished")
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished", timeout=25)
     assert not [e for e in scene.seen("ivr.prompt", call_id) if e["state"] == "stopped"]
-    assert not [e for e in scene.seen("ivr.voice", call_id) if e["state"] == "started"]
+    voice = scene.seen("ivr.voice", call_id)
+    assert not [e for e in voice if e["state"] == "started"], voice
     phone.play(call, scene.answer_wav)  # the answer, then talking over the next question
     scene.wait("ivr.prompt", call_id, prompt="identify", state="playing")
     phone.play(call, scene.answer_wav)
