@@ -1,22 +1,8 @@
-"""Concurrent bridged calls with media through the Kamailio edge and switch workers, side by side
-with direct pjsua2 phone-to-phone calls (the floor cost of pjsua2 media).
+"""Bridged calls through the Kamailio edge and switch workers versus direct pjsua2 calls."""
 
-For each step of a ramp (default 1, 2, 4, 6 simultaneous calls) the bench fires the INVITEs at
-once from caller phones to the support number behind the edge; a straight-to-agent flow
-(`bench.callflow`) rings registered, auto-answering agent phones; every side plays a tone to
-the other for ``--hold`` seconds, and each phone records what it hears. The same step is then
-run as direct calls between unregistered phones. Reported per step: setup (first INVITE to each
-bridged call: the agent's, or callee's, leg confirmed) and calls set up per second; lost frames
-(20 ms blocks of a recording where the tone is missing) and glitches (phase jumps: a frame
-dropped, inserted or concealed) over every recording, plus the workers' ``/health`` dropped tap
-frames; CPU per call (utime + stime from ``/proc`` of workers + every Kamailio process, or of
-the reference phones, busy minus idle, per call-second); RSS per call of the workers. Last,
-memory of idle workers started alone versus forked from a parent that imported numpy/numba
-(RSS and PSS from ``/proc/<pid>/smaps_rollup``).
-
-Run: ``nice .venv/bin/python -m bench.calls`` (about 3 minutes; ``--steps 1,2,4,8,12`` ramps
-further). Loopback only; every process it starts is stopped by its pid at the end.
-"""
+# What is measured and how: docs/benchmarks.md, section "Calls". Run it with
+# ``nice .venv/bin/python -m bench.calls`` (under 2 minutes; ``--steps 1,2,4,8,12`` ramps
+# further). Loopback only; every process it starts is stopped by its pid at the end.
 
 from __future__ import annotations
 
@@ -35,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -43,6 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also runnable as ``python bench/calls.py``
     sys.path.insert(0, str(ROOT))
 
+if TYPE_CHECKING:
+    from tests.harness.deployment import Deployment
+    from tests.harness.edge import EdgeUnderTest
+    from tests.harness.phones import Phone
+    from tests.harness.workers import WorkerProcess
+
+T = TypeVar("T")
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "calls.json"
 DEFAULT_STEPS = (1, 2, 4, 6)
 RATE = 8000
@@ -257,7 +250,7 @@ def setup_rate(sent: Sequence[float], done: Sequence[float]) -> float:
     return len(done) / max(max(done) - min(sent), 1e-9)
 
 
-def phone_slots(phones: Sequence[Any], calls: int) -> list[Any]:
+def phone_slots(phones: Sequence[T], calls: int) -> list[T]:
     """The phone that places call *k* (each phone holds `CALLS_PER_PHONE` calls)."""
     needed = math.ceil(calls / CALLS_PER_PHONE)
     if needed > len(phones):
@@ -278,8 +271,8 @@ class CallPath:
     """What a step needs from either path (bridged through our switch, or direct)."""
 
     name: str
-    callers: list[Any]
-    answerers: list[Any]
+    callers: list[Phone]
+    answerers: list[Phone]
     target: Callable[[int], str]
     measured_pids: Callable[[], list[int]]
     memory_pids: Callable[[], list[int]] = list
@@ -298,8 +291,8 @@ class CallPath:
 
 
 def new_events(
-    phones: Sequence[Any], baseline: dict[str, int], event: str, **fields: Any
-) -> list[tuple[Any, dict[str, Any]]]:
+    phones: Sequence[Phone], baseline: dict[str, int], event: str, **fields: Any
+) -> list[tuple[Phone, dict[str, Any]]]:
     """Events seen by *phones* since *baseline* (counts per phone name)."""
     found = []
     for phone in phones:
@@ -308,18 +301,18 @@ def new_events(
     return found
 
 
-def counts(phones: Sequence[Any], event: str, **fields: Any) -> dict[str, int]:
+def counts(phones: Sequence[Phone], event: str, **fields: Any) -> dict[str, int]:
     return {phone.name: len(phone.seen(event, **fields)) for phone in phones}
 
 
 def wait_count(
-    phones: Sequence[Any],
+    phones: Sequence[Phone],
     baseline: dict[str, int],
     n: int,
     timeout: float,
     event: str,
     **fields: Any,
-) -> list[tuple[Any, dict[str, Any]]]:
+) -> list[tuple[Phone, dict[str, Any]]]:
     """Poll until *n* new events came (or *timeout*); returns what came."""
     deadline = time.monotonic() + timeout
     while True:
@@ -386,7 +379,7 @@ def run_step(path: CallPath, calls: int, hold: float, tones: dict[float, Path]) 
 
 
 def hang_up_and_check(
-    placed: list[tuple[Any, int]], far_ends: list[tuple[Any, int]], result: StepResult
+    placed: list[tuple[Phone, int]], far_ends: list[tuple[Phone, int]], result: StepResult
 ) -> None:
     """Callers hang up; each side's recording must carry the other side's tone."""
     for phone, call in placed:
@@ -402,12 +395,12 @@ def hang_up_and_check(
 
 
 # -- deployment -------------------------------------------------------------------------------
-def start_phones(deployment: Any, names: list[str], auto_answer: bool) -> list[Any]:
+def start_phones(deployment: Deployment, names: list[str], auto_answer: bool) -> list[Phone]:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         return list(pool.map(lambda name: deployment.phone(name, auto_answer=auto_answer), names))
 
 
-def register_agents(deployment: Any, edge: Any, count: int) -> list[Any]:
+def register_agents(deployment: Deployment, edge: EdgeUnderTest, count: int) -> list[Phone]:
     extensions = [str(3001 + n) for n in range(count)]
     passwords = {ext: edge.add_device(ext) for ext in extensions}
     for ext in extensions:
@@ -422,7 +415,7 @@ def register_agents(deployment: Any, edge: Any, count: int) -> list[Any]:
     return phones
 
 
-def worker_config(deployment: Any, edge: Any) -> Path:
+def worker_config(deployment: Deployment, edge: EdgeUnderTest) -> Path:
     config = deployment.config(
         edge=edge.address, sip_domain=edge.settings.sip_domain, heartbeat_seconds=1.0,
         stale_after_seconds=5.0,
@@ -434,7 +427,9 @@ def worker_config(deployment: Any, edge: Any) -> Path:
     return config
 
 
-def wait_dispatcher(edge: Any, workers: Sequence[Any], timeout: float = 30.0) -> None:
+def wait_dispatcher(
+    edge: EdgeUnderTest, workers: Sequence[WorkerProcess], timeout: float = 30.0
+) -> None:
     """Until Kamailio itself has loaded every worker (a reload may be refused for 5 s)."""
     from telephony.edge import EdgeError
 
@@ -449,7 +444,7 @@ def wait_dispatcher(edge: Any, workers: Sequence[Any], timeout: float = 30.0) ->
     raise RuntimeError("Kamailio did not load every worker")
 
 
-def agents_available(deployment: Any) -> Callable[[], None]:
+def agents_available(deployment: Deployment) -> Callable[[], None]:
     from sqlalchemy import update
 
     from store.models import Agent, AgentState
@@ -461,7 +456,7 @@ def agents_available(deployment: Any) -> Callable[[], None]:
     return reset
 
 
-def workers_idle(workers: Sequence[Any], timeout: float = 15.0) -> None:
+def workers_idle(workers: Sequence[WorkerProcess], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(w.get("/health")["load"] == 0 for w in workers):
@@ -469,11 +464,13 @@ def workers_idle(workers: Sequence[Any], timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
-def dropped_frames(workers: Sequence[Any]) -> int:
+def dropped_frames(workers: Sequence[WorkerProcess]) -> int:
     return sum(int(w.get("/health")["tap_frames_dropped"]) for w in workers)
 
 
-def switch_path(deployment: Any, edge: Any, calls: int) -> tuple[CallPath, list[Any]]:
+def switch_path(
+    deployment: Deployment, edge: EdgeUnderTest, calls: int
+) -> tuple[CallPath, list[WorkerProcess]]:
     agents = register_agents(deployment, edge, calls)
     callers = start_phones(deployment, [f"caller{n}" for n in range(phones_for(calls))], False)
     workers = deployment.start_workers(calls, worker_config(deployment, edge))
@@ -497,7 +494,7 @@ def switch_path(deployment: Any, edge: Any, calls: int) -> tuple[CallPath, list[
     return path, workers
 
 
-def direct_path(deployment: Any, calls: int) -> CallPath:
+def direct_path(deployment: Deployment, calls: int) -> CallPath:
     count = phones_for(calls)
     callers = start_phones(deployment, [f"refcaller{n}" for n in range(count)], False)
     callees = start_phones(deployment, [f"refcallee{n}" for n in range(count)], True)

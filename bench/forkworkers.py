@@ -1,12 +1,10 @@
-"""Start switch workers from one parent, forked after numpy/numba as `centralino up` does, or not.
+"""Start switch workers forked after numpy/numba (like `centralino up`) or spawned."""
 
-Run by ``bench.calls`` to measure copy-on-write sharing: ``python -m bench.forkworkers --config
-FILE --count N [--mode fork|spawn] [--preload] [--freeze]``. ``fork`` forks the children from
-this process (after importing numpy and numba with ``--preload``, and ``gc.freeze()`` with
-``--freeze``); ``spawn`` starts fresh interpreters (which import numba themselves with
-``--preload``). Each child runs ``telephony.worker.main`` on OS-chosen SIP and API ports (the
-``workers`` table records them and the child's pid). SIGTERM stops the children, then the parent.
-"""
+# Used by bench.calls to measure copy-on-write sharing: ``--mode fork`` forks the children from
+# this process (after importing numpy and numba with ``--preload``, and ``gc.freeze()`` with
+# ``--freeze``); ``--mode spawn`` starts fresh interpreters (importing numba themselves with
+# ``--preload``). Children run ``telephony.worker.main`` on OS-chosen SIP and API ports; the
+# ``workers`` table records them and each child's pid. SIGTERM stops the children, then us.
 
 from __future__ import annotations
 
