@@ -4,7 +4,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["dsp.g711", "dsp.resample", "dsp.frames", "dsp.vad", "dsp.dtmf", "dsp.prosody"]
+MODULES = [
+    "dsp.g711",
+    "dsp.resample",
+    "dsp.frames",
+    "dsp.vad",
+    "dsp.dtmf",
+    "dsp.prosody",
+    "dsp.aec",
+]
 
 PROBE = """
 import importlib, json, sys

@@ -6,8 +6,10 @@ import asyncio
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -30,6 +32,15 @@ from dsp.speech.recognizer import GrammarError, grammar_json
 
 FRAME = 160  # 20 ms at 8 kHz
 SILENCE = np.zeros(8000, dtype=np.int16)
+
+T = TypeVar("T")
+
+
+def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run *coroutine* on a fresh event loop in its own thread: the test process may already
+    have a running loop in the main thread (Playwright's sync API keeps one for the session)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def frames(samples: np.ndarray) -> list[np.ndarray]:
@@ -214,7 +225,7 @@ def test_garbage_from_a_client_gets_an_error_reply_not_a_crash(speech_service, k
             replies.append(json.loads(await ws.recv()))
         return replies
 
-    replies = asyncio.run(talk())
+    replies = run_in_own_loop(talk())
     assert [sorted(r) for r in replies[:5]] == [["error"]] * 5
     assert "not JSON" in replies[0]["error"]
     assert "sample_rate" in replies[1]["error"]
@@ -229,7 +240,7 @@ def test_unknown_locale_is_refused_with_a_reason(speech_service):
         async with connect(speech_service.url("xx")) as ws:
             return str(await ws.recv())
 
-    assert "no model for locale 'xx'" in json.loads(asyncio.run(talk()))["error"]
+    assert "no model for locale 'xx'" in json.loads(run_in_own_loop(talk()))["error"]
 
 
 def test_phrase_list_restricts_recognition_when_the_model_has_a_runtime_graph(
@@ -251,11 +262,11 @@ def test_phrase_list_restricts_recognition_when_the_model_has_a_runtime_graph(
             replies.append(json.loads(await ws.recv()))
         return replies
 
-    restricted = asyncio.run(talk(StreamConfig(sample_rate=8000, phrase_list=tuple(phrases))))
+    restricted = run_in_own_loop(talk(StreamConfig(sample_rate=8000, phrase_list=tuple(phrases))))
     said = " ".join(r.get("text", "") for r in restricted).split()
     assert said and set(said) <= set(phrases)
 
-    unknown = asyncio.run(talk(StreamConfig(phrase_list=("zzqqxx",)), refused=True))
+    unknown = run_in_own_loop(talk(StreamConfig(phrase_list=("zzqqxx",)), refused=True))
     assert "does not know 'zzqqxx'" in unknown[0]["error"]
     assert any(r.get("text") for r in unknown[1:]), "recognition goes on without the list"
 
