@@ -371,7 +371,12 @@ class Conversation:
             return
         old.released = True
         old.end()
-        self.agent = self._dial(AGENT, old.peer, intercom=True)
+        try:
+            self.agent = self._dial(AGENT, old.peer, intercom=True)
+        except pj.Error as error:
+            log.warning("call %s: cannot ring %s again: %s", self.id, old.peer, error.info())
+            self._agent_missed()
+            return
         self._time_ring(self.agent)
 
     def _agent_answered(self, leg: Leg) -> None:

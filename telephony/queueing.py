@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 MUSIC_SECONDS = 6.0
 CALLBACK_POLL_SECONDS = 1.0
+RETRY_SECONDS = 1.0  # after the store failed to put a caller in line
 CALLBACK_KEY = "1"
 # What callers in line hear, per locale (a new locale is a new entry; English otherwise).
 POSITION_TEXTS = {
@@ -85,9 +86,15 @@ class Waiter(Protocol):
 
 
 def device_auto_answers(db: Database, extension: str) -> bool:
-    """Whether the device behind *extension* answers on its own (headset, intercom desk phone)."""
-    with db.session() as session:
-        return bool(session.scalar(select(Device.auto_answer).where(Device.extension == extension)))
+    """Whether the device behind *extension* answers on its own (headset, intercom desk phone);
+    False when the store cannot tell (the phone then rings as usual)."""
+    try:
+        with db.session() as session:
+            query = select(Device.auto_answer).where(Device.extension == extension)
+            return bool(session.scalar(query))
+    except Exception:
+        log.exception("cannot read the auto-answer setting of %s", extension)
+        return False
 
 
 def _join(
@@ -121,10 +128,23 @@ def _join(
 
 
 def _next_offer(db: Database, entry_id: int) -> tuple[Offer, bool] | None:
-    offer = router.offer_next(db, entry_id)
-    if offer is None:
+    """The next offer for the entry (None: keep waiting, also when the store hiccups)."""
+    try:
+        offer = router.offer_next(db, entry_id)
+    except Exception:  # a locked or unreachable database must not stop the polling
+        log.exception("queue entry %s: offer_next failed; trying again", entry_id)
         return None
-    return offer, device_auto_answers(db, offer.agent.extension)
+    return None if offer is None else (offer, device_auto_answers(db, offer.agent.extension))
+
+
+def _due_callbacks(db: Database, worker: str) -> list[tuple[Offer, bool]]:
+    """Callback requests this worker has just claimed, each with its agent's auto-answer."""
+    try:
+        offers = router.claim_callbacks(db, worker)
+    except Exception:
+        log.exception("claiming callbacks failed; trying again")
+        return []
+    return [(offer, device_auto_answers(db, offer.agent.extension)) for offer in offers]
 
 
 def caller_number(uri: str) -> str:
@@ -190,7 +210,18 @@ class Line:
         switch, waiter = self.waiter.switch, self.waiter
         db, cid, queue, name = switch.db, waiter.id, self.queue, switch.name
 
-        def joined(entry_id: int) -> None:
+        def attempt() -> int | None:
+            try:
+                return _join(db, cid, queue, caller, customer_id, skill, preferred, name)
+            except Exception:
+                log.exception("call %s: cannot join queue %s; trying again", cid, queue)
+                return None
+
+        def joined(entry_id: int | None) -> None:
+            if entry_id is None:
+                if self.state != LEFT:
+                    switch.later(RETRY_SECONDS, lambda: switch.store(attempt, joined))
+                return
             self.entry_id = entry_id
             if self.state == LEFT:  # the caller hung up before the row existed
                 switch.store(lambda: router.abandon(db, entry_id))
@@ -198,9 +229,7 @@ class Line:
             waiter.publish("queued", None, queue=queue, entry_id=entry_id)
             self._wait()
 
-        switch.store(
-            lambda: _join(db, cid, queue, caller, customer_id, skill, preferred, name), joined
-        )
+        switch.store(attempt, joined)
 
     def _wait(self) -> None:
         """Back in line (first time or after a missed ring): comfort and poll."""
@@ -350,14 +379,7 @@ class Callbacks:
             return
         self._busy = True
         db, name = self.switch.db, self.switch.name
-
-        def claim() -> list[tuple[Offer, bool]]:
-            return [
-                (offer, device_auto_answers(db, offer.agent.extension))
-                for offer in router.claim_callbacks(db, name)
-            ]
-
-        self.switch.store(claim, self._claimed)
+        self.switch.store(lambda: _due_callbacks(db, name), self._claimed)
 
     def _claimed(self, offers: list[tuple[Offer, bool]]) -> None:
         self._busy = False
