@@ -137,6 +137,15 @@ def _next_offer(db: Database, entry_id: int) -> tuple[Offer, bool] | None:
     return None if offer is None else (offer, device_auto_answers(db, offer.agent.extension))
 
 
+def _place(db: Database, entry_id: int) -> int:
+    """The caller's position in line; 0 when it is not waiting or the store cannot say."""
+    try:
+        return router.position(db, entry_id)
+    except Exception:
+        log.exception("queue entry %s: no position", entry_id)
+        return 0
+
+
 def _due_callbacks(db: Database, worker: str) -> list[tuple[Offer, bool]]:
     """Callback requests this worker has just claimed, each with its agent's auto-answer."""
     try:
@@ -280,11 +289,14 @@ class Line:
         def render(place: int) -> None:
             if not self._still_comforting():
                 return
+            if place == 0:  # not known just now: music, and the message next time round
+                self._music()
+                return
             text, voice = phrase(POSITION_TEXTS, locale)
             job = _renderer.submit(render_prompt, text.format(position=place), voice, prompts)
             job.add_done_callback(lambda done: switch.post(lambda: self._speak(done, place)))
 
-        switch.store(lambda: router.position(db, entry_id), render)
+        switch.store(lambda: _place(db, entry_id), render)
 
     def _speak(self, rendered: concurrent.futures.Future[Path], place: int) -> None:
         if not self._still_comforting():
