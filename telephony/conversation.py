@@ -293,7 +293,14 @@ class Conversation:
         context = self.context
         queue = queue or self.call_data.get("queue") or context.queue
         self.line = Line(self, queue, context.locale, context.prompt_dir)
-        self.line.join(self.caller, self.call_data.get("customer_id"), skill, preferred)
+        priority = self.call_data.get("priority")  # a flow may set it (e.g. an outage line)
+        self.line.join(
+            self.caller,
+            self.call_data.get("customer_id"),
+            skill,
+            preferred,
+            priority if isinstance(priority, int) else None,
+        )
 
     def call_back(self, offer: Offer, auto_answer: bool) -> None:
         """Place a claimed callback: ring the agent (same screen pop), then call the customer."""

@@ -105,11 +105,19 @@ def _join(
     customer_id: int | None,
     skill: str | None,
     preferred: list[int] | None,
+    priority: int | None,
     worker: str,
 ) -> int:
     """Enqueue the caller; agents the flow prefers go before the ones the router found."""
     entry_id = router.enqueue(
-        db, call_id, queue, customer_id=customer_id, caller=caller, skill=skill, worker=worker
+        db,
+        call_id,
+        queue,
+        customer_id=customer_id,
+        caller=caller,
+        skill=skill,
+        priority=priority,
+        worker=worker,
     )
     if preferred:
         with db.session() as session:
@@ -215,13 +223,15 @@ class Line:
         customer_id: int | None,
         skill: str | None,
         preferred: list[int] | None,
+        priority: int | None = None,
     ) -> None:
+        """Take a place in line (*priority* None: the queue's own), then wait for offers."""
         switch, waiter = self.waiter.switch, self.waiter
         db, cid, queue, name = switch.db, waiter.id, self.queue, switch.name
 
         def attempt() -> int | None:
             try:
-                return _join(db, cid, queue, caller, customer_id, skill, preferred, name)
+                return _join(db, cid, queue, caller, customer_id, skill, preferred, priority, name)
             except Exception:
                 log.exception("call %s: cannot join queue %s; trying again", cid, queue)
                 return None
