@@ -357,6 +357,8 @@ class Conversation:
 
     def _agent_missed(self) -> None:
         """The offered agent did not answer (or could not be rung): next agent, same place."""
+        if self.agent_id is not None:
+            self.publish("agent.missed", None, agent_id=self.agent_id, state="not_ready")
         self.agent = None
         self.agent_id = None
         if self.line is not None:

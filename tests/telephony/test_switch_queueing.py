@@ -186,6 +186,7 @@ def test_ring_timeout_sends_the_caller_on_keeping_their_place(
     set_state(deployment, sleepy, AgentState.AVAILABLE)
     assert events.wait_for("agent.ringing", timeout=10, agent_id=sleepy)["call_id"] == first_id
     sleepy_phone.wait_for("incoming")
+    assert events.wait_for("agent.missed", timeout=15, agent_id=sleepy)["call_id"] == first_id
     wait_until(
         lambda: deployment.agent_state(sleepy) == AgentState.NOT_READY, 15, "sleepy not ready"
     )
