@@ -59,6 +59,8 @@ class EventRouter:
         call_id = str(event.get("call_id") or "")
         if kind == "agent.ringing" and event.get("agent_id") is not None:
             self._ringing(event, worker_name, worker_url)
+        elif kind == "agent.missed" and event.get("agent_id") is not None:
+            self._missed(event)
         elif call_id and (call := self.hub.call(call_id)) is not None:
             topic = agent_topic(call.agent_id)
             if kind in TRANSCRIPT_EVENTS:
@@ -89,6 +91,20 @@ class EventRouter:
         self.hub.remember_pop(agent_id, pop)
         self.hub.publish(agent_topic(agent_id), "screenpop", pop)
         self.hub.publish(agent_topic(agent_id), "state", {"state": "ringing"})
+
+    def _missed(self, event: dict[str, Any]) -> None:
+        """The agent did not answer in time: the call rings someone else, the agent is not
+        ready (the worker set it), and their pop goes."""
+        agent_id, call_id = int(event["agent_id"]), str(event.get("call_id") or "")
+        call = self.hub.call(call_id)
+        if call is not None and call.agent_id == agent_id:
+            self.hub.forget(call_id)
+        shown = self.hub.last_pop(agent_id)
+        if shown is not None and shown.get("call_id") == call_id:
+            self.hub.clear_pop(agent_id)
+        topic = agent_topic(agent_id)
+        self.hub.publish(topic, "call", event)
+        self.hub.publish(topic, "state", {"state": str(event.get("state") or "not_ready")})
 
     def _into_wrap_up(self, call: LiveCall) -> None:
         with self.db.session() as session:

@@ -72,3 +72,24 @@ def test_feed_reconnects_and_routes_events(tmp_path: Path, seeded_template) -> N
         worker.stop()
         db.dispose()
     assert isinstance(alice_inbox, queue.Queue)
+
+
+def test_an_agent_who_misses_the_ring_is_told_and_loses_the_pop(  # type: ignore[no-untyped-def]
+    tmp_path: Path, seeded_template
+) -> None:
+    db, _ = copy_of(seeded_template, tmp_path / "missed.sqlite")
+    hub = EventHub()
+    router = EventRouter(db, hub)
+    inbox = hub.subscribe(agent_topic(1))
+    call_id = str(uuid.uuid4())
+    try:
+        ringing = {"type": "agent.ringing", "call_id": call_id, "agent_id": 1, "customer_id": 1}
+        router.handle(ringing, "w1", "http://127.0.0.1:9")
+        missed = {"type": "agent.missed", "call_id": call_id, "agent_id": 1, "state": "not_ready"}
+        router.handle(missed, "w1", "http://127.0.0.1:9")
+        names = [inbox.get(timeout=1) for _ in range(4)]
+        assert [name for name, _ in names] == ["screenpop", "state", "call", "state"]
+        assert names[-1][1] == {"state": "not_ready"}
+        assert hub.call(call_id) is None and hub.last_pop(1) is None
+    finally:
+        db.dispose()
