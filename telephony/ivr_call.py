@@ -75,7 +75,9 @@ class IvrFlows:
         self.recordings_dir = Path(settings.var_dir) / "recordings"
         self.transcribe_agent = bool(settings.extra.get("transcribe_agent", False))
         self.speech_enabled = bool(settings.extra.get("speech", True))
-        self.pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="ivr")
+        self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="ivr-prompts")
+        # closing a call waits for its last results: never in the way of a prompt
+        self.closing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="ivr-close")
         self._prepared: set[tuple[str, int, str]] = set()
         if warm:
             listening.warm_up(CLOCK_RATE)  # numba kernels compiled before the first call
@@ -144,14 +146,16 @@ class IvrFlows:
             CLOCK_RATE,
         )
 
-    def background(self, job: Callable[[], None]) -> None:
+    def background(
+        self, job: Callable[[], None], pool: concurrent.futures.Executor | None = None
+    ) -> None:
         def run() -> None:
             try:
                 job()
             except Exception:
                 log.exception("IVR background job failed")
 
-        self.pool.submit(run)
+        (pool or self.pool).submit(run)
 
     def store_transcript(self, call_id: str, entries: list[dict[str, Any]]) -> None:
         cdr.update_call(self.db, call_id, transcript=entries)
@@ -258,7 +262,7 @@ class IvrCall:
                 agent.close(5.0)
             self.flows.store_transcript(self.context.call_id, list(self.transcript))
 
-        self.flows.background(finish)
+        self.flows.background(finish, self.flows.closing)
 
     # --- events into the interpreter, actions out -----------------------------------------------
 

@@ -117,6 +117,7 @@ def test_keys_reach_the_preferred_agent_while_the_speech_service_is_down(flows: 
     assert call.stops >= 1 and "greeting" in call.prompts("stopped")
     ivr.on_ended(call, "caller hung up")
     flows.pool.shutdown(wait=True)
+    flows.closing.shutdown(wait=True)
 
 
 def test_silence_goes_to_a_person_after_the_greeting(flows: IvrFlows) -> None:
@@ -132,3 +133,4 @@ def test_silence_goes_to_a_person_after_the_greeting(flows: IvrFlows) -> None:
     assert call.call_data["route_reason"] == "no_input"
     ivr.on_ended(call, "caller hung up")
     flows.pool.shutdown(wait=True)
+    flows.closing.shutdown(wait=True)
