@@ -127,6 +127,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
                     stale_after_seconds=2.0,
                     flow="telephony.ivr_call:IvrFlows",
                     speech=("127.0.0.1", speech.port),
+                    extra={"transcribe_agent": True},
                 )
                 worker = deployment.worker(1, config)
                 want = [f"sip:{worker.sip_uri_host}"]
@@ -183,6 +184,26 @@ def test_caller_answers_the_greeting_keys_the_account_and_reaches_the_agent(
     stored = wait_until(lambda: scene.deployment.call(call_id).transcript, 15, "transcript stored")
     assert stored[0]["speaker"] == "caller" and stored[0]["text"]
     assert scene.deployment.call(call_id).call_data["customer_id"] == scene.customer_id
+
+
+def test_after_the_bridge_both_sides_are_transcribed_live_and_stored(scene: Scene) -> None:
+    phone, call, call_id = scene.dial()
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing")
+    phone.dtmf(call, "0")
+    scene.at_agent(call_id)
+    agent_call = scene.agent.seen("incoming")[-1]["call"]
+    scene.agent.wait_for("state", call=agent_call, state="confirmed")
+    phone.play(call, scene.answer_wav)
+    scene.wait("transcript.final", call_id, speaker="caller", timeout=30)
+    scene.agent.play(agent_call, scene.answer_wav)
+    scene.wait("transcript.final", call_id, speaker="agent", timeout=30)
+    scene.hang_up(phone, call, call_id)
+    stored = wait_until(
+        lambda: len(t := scene.deployment.call(call_id).transcript) >= 2 and t,
+        15,
+        "both sides' transcript stored",
+    )
+    assert {entry["speaker"] for entry in stored} == {"caller", "agent"}
 
 
 def test_echo_alone_does_not_barge_in_but_the_callers_speech_does(scene: Scene) -> None:
