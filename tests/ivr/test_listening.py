@@ -52,7 +52,7 @@ def test_the_caller_talking_over_a_prompt_starts_speech_then_ends_it(
 ) -> None:
     prompt = np.tile(voices["prompt"], 2)
     onset = len(voices["prompt"])  # the caller starts in the middle of our prompt
-    caller = np.zeros(len(prompt) + 8000)
+    caller = np.zeros(max(len(prompt), onset + len(voices["caller"])) + 8000)
     caller[onset : onset + len(voices["caller"])] += voices["caller"]
     caller[: len(prompt)] += echo_of(prompt)
     events = run(prompt, caller)
