@@ -158,6 +158,10 @@ def answer_then_key(scene: Scene, method: str) -> tuple[dict[str, Any], str]:
     scene.wait("ivr.step", call_id, step="identify")
     if method == "inband":
         phone.play(call, scene.keys_wav(ACCOUNT + "#"))
+    elif method == "info":  # key by key, as a person presses them (nine INFOs sent at once
+        for key in ACCOUNT + "#":  # through the edge lost some keys here: an open question)
+            phone.dtmf(call, key, method)
+            scene.wait("dtmf", call_id, digit=key)
     else:
         phone.dtmf(call, ACCOUNT + "#", method)
     ringing = scene.at_agent(call_id)
@@ -173,7 +177,8 @@ def test_caller_answers_the_greeting_keys_the_account_and_reaches_the_agent(
     data = ringing["call_data"]
     assert data["greeting_transcript"].strip(), data
     assert data["mood"] in MOODS and "mood_detail" in data
-    assert data["customer_id"] == ringing["customer_id"] == scene.customer_id, data
+    why = {k: data.get(k) for k in ("steps", "answers", "route_reason", "identify_failure")}
+    assert data["customer_id"] == ringing["customer_id"] == scene.customer_id, why
     assert data["identified"] is True and data["account_number"] == ACCOUNT
     assert data["steps"][:3] == ["greeting", "acknowledge", "identify"]
     keys = [e for e in scene.seen("dtmf", call_id) if e.get("role") == "customer"]
