@@ -58,7 +58,7 @@ class WorkerAccount(pj.Account):
         self.worker = worker
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
-        self.worker.incoming(prm.callId)
+        self.worker.incoming(prm.callId, _request_user(prm.rdata.wholeMsg))
 
 
 class Worker:
@@ -250,7 +250,9 @@ class Worker:
             return self.agent_uris[target]
         return f"sip:{target}@{self.settings.sip_address}:{self.settings.sip_port}"
 
-    def incoming(self, pjsua_call_id: int) -> None:
+    def incoming(self, pjsua_call_id: int, request_user: str = "") -> None:
+        """A new INVITE; *request_user* is the Request-URI's user, which the edge rewrites (a
+        carrier's DID becomes its support number), so it wins over the To header."""
         assert self.account is not None
         if not self.has_room():
             leg_id = f"rejected/{next(self._leg_ids)}"
@@ -267,7 +269,7 @@ class Worker:
         info = leg.getInfo()
         leg.peer = info.remoteUri
         conversation = self._conversation(
-            call_id, info.remoteUri, _user_of(info.localUri), "inbound"
+            call_id, info.remoteUri, request_user or _user_of(info.localUri), "inbound"
         )
         leg.owner = conversation
         conversation.accept(leg, self.auto_answer)
@@ -430,6 +432,12 @@ def load_flow_factory(spec: str | None, settings: Settings | None = None) -> Flo
 
 def _register_thread(name: str) -> None:
     pj.Endpoint.instance().libRegisterThread(name)
+
+
+def _request_user(message: str) -> str:
+    """``800`` from an INVITE whose first line is ``INVITE sip:800@host SIP/2.0``."""
+    parts = message.split("\r\n", 1)[0].split(" ")
+    return _user_of(parts[1]) if len(parts) == 3 else ""
 
 
 def _user_of(uri: str) -> str:
