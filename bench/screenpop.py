@@ -38,16 +38,8 @@ from store.demo import seed_demo  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import Agent, Customer  # noqa: E402
 from tests.console.fake_worker import FakeWorker  # noqa: E402
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--proxy-server=http://127.0.0.1:9",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "screenpop.json"
 
 

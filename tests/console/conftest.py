@@ -20,16 +20,7 @@ from store.db import Database
 from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
 from tests.console.fake_worker import FakeWorker
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--proxy-server=http://127.0.0.1:9",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @dataclass

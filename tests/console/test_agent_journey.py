@@ -40,6 +40,7 @@ from store.passwords import hash_password
 from tests.console.conftest import console_app
 from tests.dsp.conftest import SpeechServiceProcess
 from tests.harness.audio import recording, tone_share
+from tests.harness.browser import become_available, sign_in_agent
 from tests.harness.deployment import SUPPORT, Deployment
 from tests.harness.phones import Phone
 from tests.harness.workers import EventStream, WorkerProcess
@@ -172,14 +173,8 @@ def test_agent_journey(switch: Deployment, speech: SpeechServiceProcess, page: A
         assert session.scalar(select(Worker.id).where(Worker.name == worker.name)) is not None
     app, server, url = serve_console(switch)
     try:
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", "eve")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/agent/")
-        page.wait_for_selector("body[data-live=yes]")
-        page.click("#state-form button[data-state=available]")
-        page.wait_for_selector("#state[data-state=available]")
+        sign_in_agent(page, url, "eve", PASSWORD)
+        become_available(page)
 
         # First call: the profile and the IVR answers pop while the desk phone rings.
         call, call_id = customer_calls(caller, worker, events, answer)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from store.models import Agent, Credit, Customer, Interaction, Setting
 from telephony import router
 from tests.console.conftest import LiveConsole
+from tests.harness.browser import become_available, sign_in_agent
 
 pytestmark = pytest.mark.browser
 
@@ -18,17 +19,7 @@ XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
 
 def sign_in_page(page: Any, live: LiveConsole, username: str) -> None:
-    page.goto(f"{live.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", live.deployment.password(username))
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live.url}/agent/")
-
-
-def become_available(page: Any) -> None:
-    page.wait_for_function("document.body.dataset.live === 'yes'")
-    page.click("#state-form button[data-state=available]")
-    page.wait_for_function("document.getElementById('state').dataset.state === 'available'")
+    sign_in_agent(page, live.url, username, live.deployment.password(username))
 
 
 def ids(live: LiveConsole, username: str, customer_name: str) -> tuple[int, int]:

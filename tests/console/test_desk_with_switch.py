@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from store.models import Agent, AgentState, Device, DeviceKind, Interaction, Worker
 from store.passwords import hash_password
 from tests.console.conftest import console_app
+from tests.harness.browser import become_available, sign_in_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -70,14 +71,8 @@ def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"
     try:
-        page.goto(f"{url}/login")
-        page.fill("input[name=username]", "eve")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/agent/")
-        page.wait_for_selector("body[data-live=yes]")
-        page.click("#state-form button[data-state=available]")
-        page.wait_for_selector("#state[data-state=available]")
+        sign_in_agent(page, url, "eve", PASSWORD)
+        become_available(page)
 
         caller = switch.phone("caller")
         call = caller.call(f"sip:800@{worker.sip_uri_host}")
