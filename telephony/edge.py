@@ -120,15 +120,18 @@ def sync_trunk_registrations(db: Database, settings: Settings) -> int:
 
 
 def live_worker_destinations(db: Database, stale_after_seconds: float) -> list[str]:
-    """SIP URIs of the workers whose heartbeat is fresh, in a stable order."""
+    """SIP URIs of the workers to route to, in a stable order: those with a fresh heartbeat;
+    when none is fresh, every worker not known dead (a busy machine can delay heartbeats, and
+    trying a slow worker beats refusing every caller; a dead one still fails over on timeout)."""
     fresh_since = utcnow() - timedelta(seconds=stale_after_seconds)
     with db.session() as session:
         rows = session.execute(
-            select(Worker.host, Worker.sip_port)
-            .where(Worker.alive, Worker.heartbeat_at >= fresh_since)
+            select(Worker.host, Worker.sip_port, Worker.heartbeat_at >= fresh_since)
+            .where(Worker.alive)
             .order_by(Worker.name)
         ).all()
-    return [f"sip:{host}:{port}" for host, port in rows]
+    fresh = [f"sip:{host}:{port}" for host, port, is_fresh in rows if is_fresh]
+    return fresh or [f"sip:{host}:{port}" for host, port, _ in rows]
 
 
 def _port_is_free(address: str, port: int) -> bool:

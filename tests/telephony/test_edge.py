@@ -175,6 +175,36 @@ def test_support_number_fails_over_to_the_next_worker(edge: EdgeUnderTest):
     assert final is not None and final.status == 486  # the second worker's answer came back
 
 
+def test_the_edge_routes_to_fresh_workers_and_never_empties_on_staleness_alone(
+    edge: EdgeUnderTest,
+):
+    def worker(name: str, port: int, age_s: float, alive: bool = True) -> Worker:
+        return Worker(
+            name=name,
+            host="127.0.0.1",
+            pid=0,
+            sip_port=port,
+            alive=alive,
+            api_url="http://127.0.0.1:9/",
+            heartbeat_at=utcnow() - timedelta(seconds=age_s),
+        )
+
+    stale_after = edge.settings.stale_after_seconds
+    with edge.db.session() as session:
+        session.add_all(
+            [worker("w-slow", 6001, stale_after + 60), worker("w-stopped", 6002, 0, alive=False)]
+        )
+    # Only a late heartbeat: keep routing to that worker rather than refuse every caller.
+    assert wait_until(lambda: edge.edge.destinations == ["sip:127.0.0.1:6001"])
+    with edge.db.session() as session:
+        session.add(worker("w-fresh", 6003, -300))  # fresh for the whole test
+    # A fresh worker exists: the late one is left out.
+    assert wait_until(lambda: edge.edge.destinations == ["sip:127.0.0.1:6003"])
+    with edge.db.session() as session:
+        session.execute(delete(Worker))
+    assert wait_until(lambda: edge.edge.destinations == [])
+
+
 def _next_invite(
     workers: list[socket.socket], timeout: float = 5.0
 ) -> tuple[socket.socket, bytes, tuple[str, int]]:
