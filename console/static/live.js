@@ -3,9 +3,8 @@
 
 (function () {
   const list = document.getElementById("events");
-  const source = new EventSource("/supervisor/events");
-  source.addEventListener("open", () => { document.body.dataset.live = "yes"; });
-  source.addEventListener("call", (e) => {
+
+  function onCall(e) {
     const event = JSON.parse(e.data);
     const words = [event.at || "", event.worker || "", event.type || "", event.call_id || ""];
     if (event.text) words.push("“" + event.text + "”");
@@ -14,5 +13,25 @@
     item.textContent = words.join(" · ");
     list.prepend(item);
     while (list.children.length > 200) list.lastElementChild.remove();
-  });
+  }
+
+  // Streams end after their lifetime (the browser reconnects), when this session opened newer
+  // ones or signed out ("closed"); a refused connection (503) is retried here.
+  function listen() {
+    const source = new EventSource("/supervisor/events");
+    source.addEventListener("open", () => { document.body.dataset.live = "yes"; });
+    source.addEventListener("call", onCall);
+    source.addEventListener("closed", (e) => {
+      source.close();
+      document.body.dataset.live = "no";
+      if (JSON.parse(e.data).reason === "signed_out") window.location.assign("/login");
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState !== EventSource.CLOSED) return;
+      document.body.dataset.live = "no";
+      setTimeout(listen, 5000 + Math.random() * 5000);
+    });
+  }
+
+  listen();
 })();

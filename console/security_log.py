@@ -1,0 +1,37 @@
+"""Security events as one structured line each: ``event=signin.failed user=bob source=10.0.0.7``.
+
+Values from outside (a typed user name) are written bare only when they are plain words;
+anything else is a JSON string, so a name cannot forge fields or lines. Passwords never
+reach this module. A fail2ban filter for these lines is in ``docs/security-console.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from flask import has_request_context, request
+
+log = logging.getLogger("centralino.security")
+
+_PLAIN = re.compile(r"[A-Za-z0-9._@:+/-]{1,200}")
+_WARNING_EVENTS = {"signin.failed", "session.refused", "profile.refused", "stream.refused"}
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    return text if _PLAIN.fullmatch(text) else json.dumps(text[:200])
+
+
+def client_address() -> str:
+    """The client's address (the proxy's, unless the console is configured to trust it)."""
+    return (request.remote_addr or "?") if has_request_context() else "-"
+
+
+def security_event(event: str, user: object, source: str | None = None, **fields: object) -> str:
+    """Log ``event= user= source= ...`` (source: the client's address) and return the line."""
+    ordered = {"user": user, "source": source or client_address(), **fields}
+    line = " ".join([f"event={event}", *(f"{key}={_value(v)}" for key, v in ordered.items())])
+    log.log(logging.WARNING if event in _WARNING_EVENTS else logging.INFO, "%s", line)
+    return line
