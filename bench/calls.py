@@ -30,10 +30,10 @@ if str(ROOT) not in sys.path:  # also runnable as ``python bench/calls.py``
     sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from tests.harness.deployment import Deployment
-    from tests.harness.edge import EdgeUnderTest
-    from tests.harness.phones import Phone
-    from tests.harness.workers import WorkerProcess
+    from telephony.testing.deployment import Deployment
+    from telephony.testing.edge import EdgeUnderTest
+    from telephony.testing.phones import Phone
+    from telephony.testing.workers import WorkerProcess
 
 T = TypeVar("T")
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "calls.json"
@@ -201,7 +201,7 @@ def check_frames(samples: np.ndarray, freq: float, trim: int = TRIM_FRAMES) -> F
 
 
 def check_recording(path: str, freq: float) -> FrameCheck:
-    from tests.harness.audio import recording
+    from telephony.testing.audio import recording
 
     return check_frames(recording(path, timeout=5.0), freq)
 
@@ -595,7 +595,7 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 def run_memory(root: Path, count: int, settle: float) -> dict[str, Any]:
     """Idle RSS/PSS of *count* workers per `MEMORY_VARIANTS` entry, one variant at a time."""
     from store.migrate import upgrade
-    from tests.harness.deployment import Deployment
+    from telephony.testing.deployment import Deployment
 
     root.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{root / 'memory.sqlite'}"
@@ -621,8 +621,8 @@ def run_memory(root: Path, count: int, settle: float) -> dict[str, Any]:
 
 # -- the run ----------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.harness.deployment import Deployment
-    from tests.harness.edge import make_settings, running_edge
+    from telephony.testing.deployment import Deployment
+    from telephony.testing.edge import make_settings, running_edge
 
     root = Path(tempfile.mkdtemp(prefix="bench-calls-"))
     os.environ.setdefault("PHONE_LOG_DIR", str(root))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dsp.dtmf import DIGITS, DtmfDetector, dtmf_signal
-from tests.dsp.signals import PASSAGES, RECORDINGS, espeak, recordings
+from telephony.testing.signals import PASSAGES, RECORDINGS, espeak, recordings
 
 RESULTS = Path(__file__).parent / "results" / "dtmf.json"
 FRAME = 160

@@ -89,8 +89,8 @@ def voiced_span(wav: Path) -> tuple[float, float]:
 
 
 def run(calls: int) -> dict[str, Any]:
-    from tests.dsp.conftest import SpeechServiceProcess
-    from tests.harness.deployment import SUPPORT, Deployment
+    from telephony.testing.deployment import SUPPORT, Deployment
+    from telephony.testing.speech import SpeechServiceProcess
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ivr-"))
     os.environ.setdefault("PHONE_LOG_DIR", str(workdir))

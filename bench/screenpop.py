@@ -33,12 +33,12 @@ if str(ROOT) not in sys.path:  # also runnable as ``python bench/screenpop.py``
 from sqlalchemy import select  # noqa: E402
 
 from console.app import create_app  # noqa: E402
+from console.testing.browser import CHROMIUM, CHROMIUM_ARGS, become_available, sign_in_agent  # noqa: E402
+from console.testing.fake_worker import FakeWorker  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.demo import seed_demo  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import Agent, Customer  # noqa: E402
-from tests.console.fake_worker import FakeWorker  # noqa: E402
-from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "screenpop.json"
 
@@ -90,14 +90,8 @@ def stop_console(wsgi: Any, server: str, app: Any) -> None:
 
 
 def sign_in_available(page: Any, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/agent/")
-    page.wait_for_selector("body[data-live=yes]")
-    page.click("#state-form button[data-state=available]")
-    page.wait_for_selector("#state[data-state=available]")
+    sign_in_agent(page, url, username, password)
+    become_available(page)
 
 
 def run(events: int, gap_ms: float, server: str, unknown_every: int) -> dict[str, Any]:
@@ -177,7 +171,7 @@ def run_real(calls: int, server: str) -> dict[str, Any]:
 
     from store.models import AgentState, Device, DeviceKind
     from store.passwords import hash_password
-    from tests.harness.deployment import Deployment
+    from telephony.testing.deployment import Deployment
 
     workdir = Path(tempfile.mkdtemp(prefix="screenpop-real-"))
     switch = Deployment(workdir)

@@ -13,7 +13,7 @@ import numpy as np
 import webrtcvad
 
 from dsp.vad import VoiceActivityDetector
-from tests.dsp.signals import RECORDINGS, labelled_mixture
+from telephony.testing.signals import RECORDINGS, labelled_mixture
 
 RESULTS = Path(__file__).parent / "results" / "vad.json"
 FRAME = 160  # 20 ms at 8 kHz

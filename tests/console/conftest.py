@@ -16,11 +16,11 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from console.app import create_app
+from console.testing.browser import CHROMIUM, CHROMIUM_ARGS
+from console.testing.fake_worker import FakeWorker
 from store.db import Database
 from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
-from tests.console.fake_worker import FakeWorker
-from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @dataclass

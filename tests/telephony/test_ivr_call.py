@@ -18,7 +18,7 @@ from store.settings import Settings
 from telephony.flow import CallContext
 from telephony.ivr_call import IvrCall, IvrFlows
 from telephony.tap import IN, OUT, TapFrame
-from tests.harness.ports import free_port
+from telephony.testing.ports import free_port
 
 
 class StandInCall:

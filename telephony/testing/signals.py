@@ -1,4 +1,7 @@
-"""Test speech for the DSP tests: espeak-ng renders, cached under var/cache/test-speech."""
+"""Test speech and noise for DSP tests and benchmarks: espeak-ng renders (cached under
+var/cache/test-speech), Debian's pocketsphinx-testdata recordings, labelled mixtures."""
+
+from __future__ import annotations
 
 import hashlib
 import itertools
@@ -8,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from dsp.resample import Resampler
 from ivr.prompts import read_wav
@@ -45,7 +47,7 @@ def espeak(
 ) -> np.ndarray:
     """int16 speech from espeak-ng with explicit pitch (-p 0..99) and amplitude (-a 0..200)."""
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.skip("espeak-ng and sox are needed for test speech")
+        raise RuntimeError("test speech needs espeak-ng and sox: apt-get install espeak-ng sox")
     key = hashlib.sha1(
         f"{voice}|{pitch}|{amplitude}|{words_per_minute}|{clock_rate}|{text}".encode()
     )
@@ -83,11 +85,13 @@ RECORDINGS = Path("/usr/share/pocketsphinx/test/data")
 
 
 def recordings(clock_rate: int = 8000) -> list[np.ndarray]:
-    """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*;
-    skips the test when the package is not installed."""
+    """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*."""
     files = sorted((RECORDINGS / "librivox").glob("*.wav")) + sorted(RECORDINGS.glob("*.raw"))
     if not files:
-        pytest.skip("apt-get install pocketsphinx-testdata for real recordings")
+        raise RuntimeError(
+            "real recordings need Debian's pocketsphinx-testdata: "
+            "apt-get install pocketsphinx-testdata"
+        )
     result = []
     for path in files:
         if path.suffix == ".wav":

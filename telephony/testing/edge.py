@@ -1,4 +1,4 @@
-"""Pytest helpers that start a real Kamailio edge on free ports with a fresh database."""
+"""A real Kamailio edge on free loopback ports with a fresh database (tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from store.models import Device, DeviceKind
 from store.passwords import sip_ha1, sip_ha1b
 from store.settings import Settings
 from telephony.edge import Edge, EdgeTuning, sync_trunk_registrations
-from tests.harness.ports import free_port
+from telephony.testing.ports import free_port
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A throw-away switch deployment for tests: migrated SQLite, agents, workers and phones."""
+"""A throw-away switch deployment: migrated SQLite, agents, workers and phones."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.migrate import upgrade
 from store.models import Agent, AgentState, Call, Device, DeviceKind, SupportNumber, Worker
-from tests.harness.phones import Phone
-from tests.harness.workers import (
+from telephony.testing.phones import Phone
+from telephony.testing.workers import (
     WorkerProcess,
     await_ready,
     launch_worker,
