@@ -4,7 +4,6 @@ side: conformance over every input and throughput on whole buffers and on 20 ms 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from collections.abc import Callable
@@ -12,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import machine, result_path, table, write_result
 from dsp import g711
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop
 
-RESULTS = Path(__file__).parent / "results" / "g711.json"
+RESULTS = result_path("g711")
 
 
 def best_seconds(action: Callable[[], object], repeats: int) -> float:
@@ -101,29 +101,34 @@ def throughput(seconds_of_audio: float, repeats: int) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench g711", description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0, help="audio per run (8 kHz)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per case; the best counts")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    table = conformance()
+    rows = conformance()
     speed = throughput(args.seconds, args.repeats)
     print("conformance against audioop")
-    print(f"{'law':5} {'direction':9} {'inputs':>7} {'mismatches':>10}")
-    for row in table:
-        print(f"{row['law']:5} {row['direction']:9} {row['inputs']:>7} {row['mismatches']:>10}")
+    header = ("law", "direction", "inputs", "mismatches")
+    print(table(header, [[row[key] for key in header] for row in rows]))
     print("\nthroughput (audio seconds per CPU second, 8 kHz mono)")
-    print(f"{'law':5} {'case':22} {'ours':>12} {'audioop':>12} {'ours/audioop':>12}")
-    for row in speed:
-        print(
-            f"{row['law']:5} {row['case']:22} {row['ours_x_realtime']:>12.0f} "
-            f"{row['audioop_x_realtime']:>12.0f} {row['ratio']:>12.2f}"
+    print(
+        table(
+            ("law", "case", "ours", "audioop", "ours/audioop"),
+            [
+                [r["law"], r["case"], r["ours_x_realtime"], r["audioop_x_realtime"], r["ratio"]]
+                for r in speed
+            ],
+            digits=(0, 0, 0, 0, 2),
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"conformance": table, "throughput": speed}, indent=2))
-    print(f"\nwrote {args.output}")
+    )
+    print()
+    write_result(
+        args.output, {"machine": machine(), "conformance": rows, "throughput": speed}
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
