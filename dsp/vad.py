@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from dsp.frames import frame_levels
+from dsp.levels import frame_levels
 
 BAND_EDGES_HZ = (200.0, 400.0, 600.0, 850.0, 1150.0, 1500.0, 2000.0, 2600.0, 3400.0)
 FLOOR_MEMORY_FRAMES = 100  # two seconds of 20 ms frames

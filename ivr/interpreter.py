@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.accounts import AccountLookup, AccountMatch, keyed_digits, luhn_valid, spoken_digits
-from ivr.flow import Flow
-from ivr.frames import (
+from ivr.events import (
     Action,
     DtmfDigit,
     Event,
@@ -34,12 +33,13 @@ from ivr.frames import (
     PromptFinished,
     RouteToAgent,
     SpeechEnded,
+    SpeechRecognised,
     SpeechStarted,
     StepEntered,
     StopPrompt,
     Timeout,
-    Transcript,
 )
+from ivr.flow import Flow
 from ivr.mood import estimate_mood
 from ivr.steps import (
     AcknowledgeStep,
@@ -111,7 +111,7 @@ class Interpreter:
             DtmfDigit: self._dtmf,
             SpeechStarted: self._speech_started,
             SpeechEnded: self._speech_ended,
-            Transcript: self._transcript,
+            SpeechRecognised: self._transcript,
             PromptFinished: self._prompt_finished,
             Timeout: self._timeout,
         }
@@ -304,7 +304,7 @@ class Interpreter:
         if self.phase is Phase.SPEAKING:
             self._listen(RESULT_WAIT, Phase.RESULT)
 
-    def _transcript(self, event: Transcript) -> None:
+    def _transcript(self, event: SpeechRecognised) -> None:
         text = event.text.strip()
         if not event.final:
             if self.phase in (Phase.SPEAKING, Phase.RESULT) and text:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ivr.frames import Timeout
+from ivr.events import Timeout
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Account, Agent, Customer, SupportNumber

@@ -1,5 +1,5 @@
-"""Framing of a leg's audio: a ring buffer that hands out 20 ms frames, and level meters
-(RMS and peak in dBFS, where a full-scale sine is 0 dBFS)."""
+"""Levels of a leg's audio: meters of RMS and peak in dBFS (a full-scale sine is 0 dBFS), and
+the ring buffer that hands the audio out in 20 ms frames."""
 
 from __future__ import annotations
 
