@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dsp.clock import CLOCK_RATE
+
 # --- state layout ---------------------------------------------------------------------------
 # spectra[c, plane, partition, bin] (complex64)
 FAR_HISTORY, BACKGROUND, FOREGROUND = 0, 1, 2
@@ -445,7 +447,7 @@ class EchoCancellerBank:
     def __init__(
         self,
         n_channels: int,
-        clock_rate: int = 8000,
+        clock_rate: int = CLOCK_RATE,
         tail_ms: int = 128,
         frame: int = 160,
         suppress: bool = True,
@@ -515,7 +517,11 @@ class EchoCanceller:
     """The echo canceller of one call leg: ``process(near, far)`` per frame of int16 samples."""
 
     def __init__(
-        self, clock_rate: int = 8000, tail_ms: int = 128, frame: int = 160, suppress: bool = True
+        self,
+        clock_rate: int = CLOCK_RATE,
+        tail_ms: int = 128,
+        frame: int = 160,
+        suppress: bool = True,
     ) -> None:
         self._bank = EchoCancellerBank(1, clock_rate, tail_ms, frame, suppress)
         self.clock_rate = clock_rate

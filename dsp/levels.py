@@ -9,7 +9,8 @@ import threading
 import numpy as np
 from numba import njit
 
-FRAME_MS = 20
+from dsp.clock import FRAME_MS
+
 #: Level reported for digital silence, instead of minus infinity.
 SILENCE_DBFS = -120.0
 FULL_SCALE = 32768.0

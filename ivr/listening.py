@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from dsp.aec import EchoCanceller
+from dsp.clock import CLOCK_RATE
 from dsp.dtmf import DtmfDetector
 from dsp.prosody import ProsodyTracker
 from dsp.speech.client import SpeechClient, Transcript
@@ -60,7 +61,7 @@ class CallerListener:
     def __init__(
         self,
         on_event: EventSink,
-        clock_rate: int = 8000,
+        clock_rate: int = CLOCK_RATE,
         speech_url: str | None = None,
         on_transcript: TranscriptSink | None = None,
         on_speech_error: Callable[[str], None] | None = None,
@@ -165,7 +166,7 @@ class CallerListener:
             log.warning("speech stream did not close within %.1f s", timeout)
 
 
-def warm_up(clock_rate: int = 8000) -> None:
+def warm_up(clock_rate: int = CLOCK_RATE) -> None:
     """Compile (or load from numba's cache) every kernel of the chain before calls arrive."""
     listener = CallerListener(lambda _event: None, clock_rate)
     frame = listener.frame

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from dsp.clock import CLOCK_RATE
 from dsp.speech.client import SpeechClient, Transcript
 from ivr import listening
 from ivr.accounts import AccountMatch
@@ -60,7 +61,6 @@ from telephony.tap import IN, TapFrame
 
 log = logging.getLogger("centralino.ivr")
 
-CLOCK_RATE = 8000
 
 
 class IvrFlows:

@@ -178,7 +178,7 @@ class Worker:
         self._api.start()
         greeting = GREETING.format(company=self.settings.company_name)
         threading.Thread(  # not on the store thread: espeak-ng must not delay CDR writes
-            target=render_prompt, args=(greeting, "en", self.prompt_dir, 8000), daemon=True
+            target=render_prompt, args=(greeting, "en", self.prompt_dir), daemon=True
         ).start()
         log.info(
             "%s ready: sip %s:%d, api %s, capacity %d legs (library %d)",

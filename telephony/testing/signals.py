@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp.clock import CLOCK_RATE, FRAME_MS
 from dsp.resample import Resampler
 from ivr.prompts import read_wav
 
@@ -43,7 +44,7 @@ def espeak(
     pitch: int = 50,
     amplitude: int = 100,
     words_per_minute: int = 160,
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
 ) -> np.ndarray:
     """int16 speech from espeak-ng with explicit pitch (-p 0..99) and amplitude (-a 0..200)."""
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
@@ -72,7 +73,6 @@ def espeak(
 
 
 VOICES = [("en", "en-us"), ("en", "en-us+f3"), ("it", "it"), ("ko", "ko"), ("en", "en-us+m3")]
-FRAME_MS = 20
 #: Active speech level of the mixtures (RMS over speech frames, full-scale sine = 0 dBFS).
 SPEECH_DBFS = -20.0
 #: A frame is labelled speech when its clean speech is within this many dB of the active level.
@@ -84,7 +84,7 @@ BRIDGED_GAP_FRAMES = 10
 RECORDINGS = Path("/usr/share/pocketsphinx/test/data")
 
 
-def recordings(clock_rate: int = 8000) -> list[np.ndarray]:
+def recordings(clock_rate: int = CLOCK_RATE) -> list[np.ndarray]:
     """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*."""
     files = sorted((RECORDINGS / "librivox").glob("*.wav")) + sorted(RECORDINGS.glob("*.raw"))
     if not files:
@@ -104,7 +104,7 @@ def recordings(clock_rate: int = 8000) -> list[np.ndarray]:
     return result
 
 
-def utterances(count: int, clock_rate: int = 8000) -> list[np.ndarray]:
+def utterances(count: int, clock_rate: int = CLOCK_RATE) -> list[np.ndarray]:
     """*count* short espeak utterances, cycling through voices and locales."""
     sentences = {
         locale: [s.strip() for s in text.replace("?", ".").split(".") if len(s.strip()) > 8]
@@ -154,7 +154,7 @@ def bridge_gaps(labels: np.ndarray, frames: int) -> np.ndarray:
 def labelled_mixture(
     snr_db: float,
     kind: str = "white",
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
     count: int = 10,
     seed: int = 0,
     real: bool = False,
