@@ -17,6 +17,7 @@ from console.config import console_config
 from console.extensions import csrf
 from console.hub import EventHub
 from console.worker_feed import EventRouter, WorkerFeed
+from loglines import setup_logging
 from store.db import Database
 from store.settings import Settings, load_settings
 
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--migrate", action="store_true", help="bring the database schema up to date first"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logging()
     settings = load_settings(args.config)
     if args.address:
         settings.console_address = args.address
