@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -55,10 +55,14 @@ class Scenario:
     change_at_s: float | None = None  # the echo path changes here
 
 
+class Canceller(Protocol):
+    def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass
 class Contender:
     name: str
-    make: Callable[[int, int], object]  # (clock_rate, frame) -> object with .process(near, far)
+    make: Callable[[int, int], Canceller]  # (clock_rate, frame) -> a canceller
     suppressor: bool = False
     rates: tuple[int, ...] = (8000, 16000)
     results: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -150,7 +154,7 @@ def scenarios(seconds: float) -> list[Scenario]:
     return result
 
 
-def run(canceller: object, signals: EchoScenario, frame: int) -> np.ndarray:
+def run(canceller: Canceller, signals: EchoScenario, frame: int) -> np.ndarray:
     usable = len(signals.far) // frame * frame
     process = canceller.process
     return np.concatenate(
@@ -200,7 +204,7 @@ def reconvergence_s(echo: np.ndarray, residual: np.ndarray, rate: int) -> float:
     return float("inf")
 
 
-def throughput(make: Callable[[], object], signals: EchoScenario, frame: int) -> float:
+def throughput(make: Callable[[], Canceller], signals: EchoScenario, frame: int) -> float:
     """Audio seconds per CPU second of one channel, over one run of *signals*."""
     canceller = make()
     started = time.process_time()
@@ -276,13 +280,15 @@ def main(argv: list[str] | None = None) -> int:
 
     speed_signal = build_scenario(np.tile(cases[1].signals.far, 4), [echo_path(8000, 32)])
     batch_signal = build_scenario(cases[1].signals.far[:40000], [echo_path(8000, 32)])
-    measures: dict[str, Callable[[], float]] = {
-        player.name: lambda p=player: throughput(lambda: p.make(8000, 160), speed_signal, 160)
-        for player in players
-    }
+    def single(player: Contender) -> Callable[[], float]:
+        return lambda: throughput(lambda: player.make(8000, 160), speed_signal, 160)
+
+    def bank(suppress: bool) -> Callable[[], float]:
+        return lambda: bank_throughput(batch_signal, args.channels, suppress)
+
+    measures = {player.name: single(player) for player in players}
     for suppress in (False, True):
-        name = f"ours{'+suppressor' if suppress else ''} bank x{args.channels}"
-        measures[name] = lambda s=suppress: bank_throughput(batch_signal, args.channels, s)
+        measures[f"ours{'+suppressor' if suppress else ''} bank x{args.channels}"] = bank(suppress)
     speed: dict[str, float] = {}
     for round_index in range(args.rounds):  # interleaved, best of rounds: fair under load
         for name, measure_once in measures.items():
@@ -302,7 +308,7 @@ def summarise(
     players: list[Contender],
     speed: dict[str, float],
     args: argparse.Namespace,
-) -> dict:
+) -> dict[str, Any]:
     ours, speex = players[0].results, players[1].results
     ratios = {
         "single channel, ours / speex": speed["ours"] / speed["speex"],

@@ -412,8 +412,8 @@ def main(argv: list[str] | None = None) -> int:
         for speech in material.utterances * 2:  # alternating, so both see the same load
             eof["service"].append(service.eof_latency(speech))
             eof["reference"].append(reference.eof_latency(speech))
-        for name, values in eof.items():
-            p50 = percentile(values, 0.5)
+        for name, latencies in eof.items():
+            p50 = percentile(latencies, 0.5)
             print(f"  {name:9} end of utterance (eof) to final: p50 {p50:.3f} s")
         ramps = ramp({"service": service.step, "reference": reference.step}, args, material)
         ours, theirs = ramps["service"], ramps["reference"]

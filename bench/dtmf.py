@@ -10,6 +10,7 @@ import ctypes.util
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -149,9 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     receivers = {"ours": ours, "spandsp": spandsp}
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for case, expected, signals in conformance_cases():
-        row = {"case": case, "expected": expected or "(none)", "signals": len(signals)}
+        row: dict[str, Any] = {
+            "case": case,
+            "expected": expected or "(none)",
+            "signals": len(signals),
+        }
         for name, run in receivers.items():
             outputs = [run(s) for s in signals]
             row[name] = sum(out == expected for out in outputs)

@@ -8,6 +8,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,13 +32,16 @@ def best_seconds(action: Callable[[], object], repeats: int) -> float:
     return min(timings)
 
 
-LAWS = (
+#: our kernel (int16 samples -> codes or back), and audioop's (bytes, sample width -> bytes)
+Kernel = Callable[[np.ndarray], np.ndarray]
+Reference = Callable[[bytes, int], bytes]
+LAWS: tuple[tuple[str, Kernel, Kernel, Reference, Reference], ...] = (
     ("PCMU", g711.ulaw_encode, g711.ulaw_decode, audioop.lin2ulaw, audioop.ulaw2lin),
     ("PCMA", g711.alaw_encode, g711.alaw_decode, audioop.lin2alaw, audioop.alaw2lin),
 )
 
 
-def conformance() -> list[dict]:
+def conformance() -> list[dict[str, Any]]:
     samples = np.arange(-32768, 32768, dtype=np.int16)
     codes = np.arange(256, dtype=np.uint8)
     rows = []
@@ -57,7 +61,9 @@ def conformance() -> list[dict]:
     return rows
 
 
-def cases(encode, decode, ref_encode, ref_decode, pcm: np.ndarray) -> dict[str, tuple]:
+def cases(
+    encode: Kernel, decode: Kernel, ref_encode: Reference, ref_decode: Reference, pcm: np.ndarray
+) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
     """(ours, audioop) callables per case, on one buffer and on 160-sample (20 ms) frames."""
     raw = pcm.tobytes()
     frames = [pcm[i : i + 160] for i in range(0, len(pcm), 160)]
@@ -80,13 +86,13 @@ def cases(encode, decode, ref_encode, ref_decode, pcm: np.ndarray) -> dict[str, 
     }
 
 
-def throughput(seconds_of_audio: float, repeats: int) -> list[dict]:
+def throughput(seconds_of_audio: float, repeats: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng(0)
     pcm = np.clip(rng.normal(0, 4000, int(8000 * seconds_of_audio)), -32768, 32767)
     pcm = pcm.astype(np.int16)
     rows = []
-    for law, *functions in LAWS:
-        for case, (ours, reference) in cases(*functions, pcm).items():
+    for law, encode, decode, ref_encode, ref_decode in LAWS:
+        for case, (ours, reference) in cases(encode, decode, ref_encode, ref_decode, pcm).items():
             ours_s = best_seconds(ours, repeats)
             ref_s = best_seconds(reference, repeats)
             rows.append(

@@ -136,7 +136,8 @@ def one_call(
     call_id = events.wait_for("answered", timeout=15)["call_id"]
 
     def wait(kind: str, timeout: float = 30.0, **fields: Any) -> dict[str, Any]:
-        return events.wait_for(kind, timeout=timeout, call_id=call_id, **fields)
+        event: dict[str, Any] = events.wait_for(kind, timeout=timeout, call_id=call_id, **fields)
+        return event
 
     try:
         greeting = wait("ivr.prompt", prompt="greeting", state="playing")

@@ -44,18 +44,19 @@ DEFAULT_OUTPUT = result_path("screenpop")
 def start_console(db_url: str, server: str) -> tuple[Any, str, Any]:
     app = create_app({"DATABASE_URL": db_url, "WORKER_FEED": True, "WORKER_REFRESH_SECONDS": 0.2})
     if server == "waitress":
-        from waitress.server import create_server
+        from waitress.server import TcpWSGIServer, create_server
 
         wsgi = create_server(app, host="127.0.0.1", port=0, threads=16)
+        assert isinstance(wsgi, TcpWSGIServer)  # one host and port: one TCP listener
         threading.Thread(target=wsgi.run, daemon=True).start()
-        return wsgi, f"http://127.0.0.1:{wsgi.effective_port}", app
+        return wsgi, f"http://127.0.0.1:{wsgi.getsockname()[1]}", app
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    wsgi = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=wsgi.serve_forever, daemon=True).start()
-    return wsgi, f"http://127.0.0.1:{wsgi.server_port}", app
+    development = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=development.serve_forever, daemon=True).start()
+    return development, f"http://127.0.0.1:{development.server_port}", app
 
 
 def stop_console(wsgi: Any, server: str, app: Any) -> None:
@@ -194,7 +195,7 @@ def run_real(calls: int, server: str) -> dict[str, Any]:
                 page.wait_for_selector("#state[data-state=available]")
             browser.close()
     finally:
-        if wsgi is not None:
+        if wsgi is not None and app is not None:
             stop_console(wsgi, server, app)
             app.extensions["centralino.db"].dispose()
         switch.close()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import webrtcvad
@@ -40,7 +42,13 @@ def scores(decided: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def evaluate(source: str, kind: str, snr: float, real: bool, reference) -> dict:
+#: a detector: (samples, frame count) -> one speech decision per 20 ms frame
+Detector = Callable[[np.ndarray, int], np.ndarray]
+
+
+def evaluate(
+    source: str, kind: str, snr: float, real: bool, reference: Detector
+) -> dict[str, Any]:
     samples, labels = labelled_mixture(snr, kind, real=real)
     count = len(labels)
     return {
@@ -54,13 +62,13 @@ def evaluate(source: str, kind: str, snr: float, real: bool, reference) -> dict:
     }
 
 
-def x_realtime(run, samples: np.ndarray, count: int, repeats: int) -> float:
+def x_realtime(run: Detector, samples: np.ndarray, count: int, repeats: int) -> float:
     run(samples, count)
     best = min(_timed(run, samples, count) for _ in range(repeats))
     return count * FRAME / 8000 / best
 
 
-def _timed(run, samples: np.ndarray, count: int) -> float:
+def _timed(run: Detector, samples: np.ndarray, count: int) -> float:
     start = time.process_time()
     run(samples, count)
     return time.process_time() - start

@@ -112,7 +112,8 @@ def _update_leakage(
         if scalars[slot + 2] > 0.0:
             leak = scalars[slot + 1] / scalars[slot + 2]
             scalars[slot] = min(LEAK_MAX, max(LEAK_MIN, leak))
-    return scalars[slot]
+    slope: float = scalars[slot]
+    return slope
 
 
 @njit(cache=True, nogil=True)
@@ -141,7 +142,7 @@ def _push_far(
             last = far[c, i]
             windows[c, n + i] = sample
             blocks[c, FAR_PREVIOUS, i] = sample
-            energy += sample * sample
+            energy += float(sample * sample)
         scalars[c, LAST_FAR] = last
         active[c] = energy > n * FAR_ACTIVE_RMS * FAR_ACTIVE_RMS
     far_spectra = np.fft.rfft(windows, axis=-1)
@@ -153,7 +154,9 @@ def _push_far(
 
 
 @njit(cache=True, nogil=True)
-def _filter(spectra: np.ndarray, bins: np.ndarray, scalars: np.ndarray) -> tuple:
+def _filter(
+    spectra: np.ndarray, bins: np.ndarray, scalars: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Echo estimate spectra of both filters (channel, path, bin) and the far power per bin.
 
     The far power normalising the step is the larger of the power over the whole tail now
@@ -438,7 +441,8 @@ def _cancel_one(
         suppress,
         frame_index,
     )
-    return out[0]
+    frame: np.ndarray = out[0]
+    return frame
 
 
 class EchoCancellerBank:

@@ -16,9 +16,11 @@ def _band_pass(clock_rate: int, low_hz: float = 200.0, high_hz: float = 3400.0) 
     high = min(high_hz, 0.45 * clock_rate)
 
     def low_pass(cutoff: float) -> np.ndarray:
-        return 2 * cutoff / clock_rate * np.sinc(2 * cutoff / clock_rate * n)
+        taps: np.ndarray = 2 * cutoff / clock_rate * np.sinc(2 * cutoff / clock_rate * n)
+        return taps
 
-    return (low_pass(high) - low_pass(low_hz)) * np.hamming(taps)
+    band: np.ndarray = (low_pass(high) - low_pass(low_hz)) * np.hamming(taps)
+    return band
 
 
 def echo_path(

@@ -153,7 +153,8 @@ def analyse_frame(
     features[1] = mean_snr
     features[2] = flatness
     features[3] = 1.0 if speech_like else 0.0
-    return state[_SPEAKING] == 1.0
+    speaking: bool = state[_SPEAKING] == 1.0
+    return speaking
 
 
 @dataclass

@@ -50,6 +50,7 @@ from ivr.steps import (
     QuestionStep,
     RouteStep,
     Step,
+    asking,
 )
 
 #: Words that ask for a person, per locale (flows may add more); Korean matches inside words.
@@ -181,7 +182,7 @@ class Interpreter:
             else:
                 self._play(self._output_prompt(step))
         elif carry is None:
-            self._play(step.prompt)  # type: ignore[attr-defined]
+            self._play(asking(step).prompt)
         else:
             self.phase = Phase.WAITING
             self._on_event[type(carry)](carry)
@@ -242,10 +243,10 @@ class Interpreter:
         if self.carried and reason in ("no_input", "no_match"):
             # what was said over the last prompt did not fit this step: ask properly, once
             self.carried = False
-            self._play(step.prompt)  # type: ignore[attr-defined]
+            self._play(asking(step).prompt)
         elif self.attempts < getattr(step, "retries", 0):
             self.attempts += 1
-            self._play(getattr(step, "retry_prompt", None) or step.prompt)  # type: ignore[attr-defined]
+            self._play(asking(step).retry_prompt or asking(step).prompt)
         elif isinstance(step, IdentifyStep) and reason != "no_input":
             self.call_data["identified"] = False
             self.call_data["identify_failure"] = reason

@@ -174,7 +174,8 @@ class IvrFlows:
 
     def _prepare_support_numbers(self) -> None:
         with self.db.session() as session:
-            numbers = session.execute(select(SupportNumber.number, SupportNumber.locale)).all()
+            query = select(SupportNumber.number, SupportNumber.locale)
+            numbers = session.execute(query).tuples().all()
         for number, locale in numbers or [("", "en")]:
             flow = self.flow_for(number, locale) if number else default_flow()
             self._render_all(flow, flow.locale_for(locale))

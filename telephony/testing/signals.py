@@ -129,16 +129,20 @@ def noise(kind: str, length: int, clock_rate: int, rng: np.random.Generator) -> 
         x = np.fft.irfft(spectrum / np.sqrt(f), length)
     elif kind == "hum":
         t = np.arange(length) / clock_rate
-        x = sum(np.sin(2 * np.pi * 50 * h * t + h) / h for h in (1, 3, 5, 7, 9))
+        x = np.zeros(length)
+        for h in (1, 3, 5, 7, 9):
+            x = x + np.sin(2 * np.pi * 50 * h * t + h) / h
         x = x / np.sqrt(np.mean(x**2)) + 0.3 * rng.standard_normal(length)
     else:
         raise ValueError(f"unknown noise {kind!r}")
-    return x / np.sqrt(np.mean(x**2))
+    unit: np.ndarray = x / np.sqrt(np.mean(x**2))
+    return unit
 
 
 def frame_levels_db(x: np.ndarray, frame: int) -> np.ndarray:
     frames = x[: len(x) // frame * frame].reshape(-1, frame).astype(np.float64)
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-9)
+    levels: np.ndarray = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-9)
+    return levels
 
 
 def bridge_gaps(labels: np.ndarray, frames: int) -> np.ndarray:
@@ -165,8 +169,8 @@ def labelled_mixture(
     rng = np.random.default_rng(seed)
     frame = clock_rate * FRAME_MS // 1000
     pieces = [np.zeros(clock_rate)]
-    speech = recordings(clock_rate) if real else utterances(count, clock_rate)
-    for utterance in speech:
+    material = recordings(clock_rate) if real else utterances(count, clock_rate)
+    for utterance in material:
         pieces.append(utterance.astype(np.float64))
         pieces.append(np.zeros(frame * rng.integers(20, 80)))
     speech = np.concatenate(pieces)
