@@ -62,7 +62,6 @@ from telephony.tap import IN, TapFrame
 log = logging.getLogger("centralino.ivr")
 
 
-
 class IvrFlows:
     """The worker's `FlowFactory` for IVR calls, and what those calls share."""
 
