@@ -14,7 +14,7 @@ lint:
 
 bench:
 	scripts/install.sh test
-	.venv/bin/python -m bench
+	.venv/bin/python -m bench --all
 
 clean:
 	rm -rf var .pytest_cache

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
+from bench.report import machine, result_path, table, write_result
 from dsp.aec import EchoCanceller, EchoCancellerBank
 from dsp.echo_paths import EchoScenario, build_scenario, echo_path
 from ivr.prompts import read_wav, speech_samples
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "aec.json"
+RESULTS = result_path("aec")
 CACHE = ROOT / "var" / "cache" / "bench-speech"
 RECORDINGS = Path("/usr/share/pocketsphinx/test/data/librivox")
 WARMUP_S = 3.0  # ERLE is measured after this much audio (initial convergence)
@@ -55,10 +55,14 @@ class Scenario:
     change_at_s: float | None = None  # the echo path changes here
 
 
+class Canceller(Protocol):
+    def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray: ...
+
+
 @dataclass
 class Contender:
     name: str
-    make: Callable[[int, int], object]  # (clock_rate, frame) -> object with .process(near, far)
+    make: Callable[[int, int], Canceller]  # (clock_rate, frame) -> a canceller
     suppressor: bool = False
     rates: tuple[int, ...] = (8000, 16000)
     results: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -150,7 +154,7 @@ def scenarios(seconds: float) -> list[Scenario]:
     return result
 
 
-def run(canceller: object, signals: EchoScenario, frame: int) -> np.ndarray:
+def run(canceller: Canceller, signals: EchoScenario, frame: int) -> np.ndarray:
     usable = len(signals.far) // frame * frame
     process = canceller.process
     return np.concatenate(
@@ -200,7 +204,7 @@ def reconvergence_s(echo: np.ndarray, residual: np.ndarray, rate: int) -> float:
     return float("inf")
 
 
-def throughput(make: Callable[[], object], signals: EchoScenario, frame: int) -> float:
+def throughput(make: Callable[[], Canceller], signals: EchoScenario, frame: int) -> float:
     """Audio seconds per CPU second of one channel, over one run of *signals*."""
     canceller = make()
     started = time.process_time()
@@ -255,17 +259,6 @@ def contenders(with_spandsp: bool) -> list[Contender]:
     return result
 
 
-def table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.aec", description=__doc__)
     parser.add_argument("--seconds", type=float, default=16.0, help="audio per scenario")
@@ -287,13 +280,15 @@ def main(argv: list[str] | None = None) -> int:
 
     speed_signal = build_scenario(np.tile(cases[1].signals.far, 4), [echo_path(8000, 32)])
     batch_signal = build_scenario(cases[1].signals.far[:40000], [echo_path(8000, 32)])
-    measures: dict[str, Callable[[], float]] = {
-        player.name: lambda p=player: throughput(lambda: p.make(8000, 160), speed_signal, 160)
-        for player in players
-    }
+    def single(player: Contender) -> Callable[[], float]:
+        return lambda: throughput(lambda: player.make(8000, 160), speed_signal, 160)
+
+    def bank(suppress: bool) -> Callable[[], float]:
+        return lambda: bank_throughput(batch_signal, args.channels, suppress)
+
+    measures = {player.name: single(player) for player in players}
     for suppress in (False, True):
-        name = f"ours{'+suppressor' if suppress else ''} bank x{args.channels}"
-        measures[name] = lambda s=suppress: bank_throughput(batch_signal, args.channels, s)
+        measures[f"ours{'+suppressor' if suppress else ''} bank x{args.channels}"] = bank(suppress)
     speed: dict[str, float] = {}
     for round_index in range(args.rounds):  # interleaved, best of rounds: fair under load
         for name, measure_once in measures.items():
@@ -302,10 +297,9 @@ def main(argv: list[str] | None = None) -> int:
             with quiet_stdout():
                 speed[name] = max(speed.get(name, 0.0), measure_once())
     report = summarise(cases, players, speed, args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
-    print(f"\nwritten to {args.output}")
+    print()
+    write_result(args.output, report)
     return 0
 
 
@@ -314,7 +308,7 @@ def summarise(
     players: list[Contender],
     speed: dict[str, float],
     args: argparse.Namespace,
-) -> dict:
+) -> dict[str, Any]:
     ours, speex = players[0].results, players[1].results
     ratios = {
         "single channel, ours / speex": speed["ours"] / speed["speex"],
@@ -341,11 +335,7 @@ def summarise(
     }
     return {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": machine(),
         "settings": {
             "seconds": args.seconds,
             "channels": args.channels,
@@ -363,21 +353,24 @@ def summarise(
     }
 
 
-def render(report: dict) -> str:
+def render(report: dict[str, Any]) -> str:
     quality = report["quality"]
     names = list(quality)
-    scenarios_seen = list(quality[names[0]])
-    rows = [["scenario", "metric", *names]]
-    for case in scenarios_seen:
-        for metric in quality[names[0]][case]:
-            cells = [fmt(quality[n].get(case, {}).get(metric)) for n in names]
-            rows.append([case, metric, *cells])
-    speed_rows = [["throughput (audio s / CPU s)", "value"]]
-    speed_rows += [[k, f"{v:.0f}"] for k, v in report["throughput_audio_s_per_cpu_s"].items()]
-    speed_rows += [[k, f"{v:.2f}x"] for k, v in report["throughput_ratios"].items()]
-    target_rows = [["target", "met"]]
-    target_rows += [[k, "yes" if v else "NO"] for k, v in report["targets"].items()]
-    return "\n\n".join(table(r) for r in (rows, speed_rows, target_rows))
+    rows = [
+        [case, metric, *(quality[n].get(case, {}).get(metric) for n in names)]
+        for case in quality[names[0]]
+        for metric in quality[names[0]][case]
+    ]
+    speed = [[k, f"{v:.0f}"] for k, v in report["throughput_audio_s_per_cpu_s"].items()]
+    speed += [[k, f"{v:.2f}x"] for k, v in report["throughput_ratios"].items()]
+    targets = [[k, "yes" if v else "NO"] for k, v in report["targets"].items()]
+    return "\n\n".join(
+        [
+            table(("scenario", "metric", *names), rows),
+            table(("throughput (audio s / CPU s)", "value"), speed),
+            table(("target", "met"), targets),
+        ]
+    )
 
 
 if __name__ == "__main__":

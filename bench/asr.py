@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import re
 import signal
 import statistics
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import machine, percentile, result_path, write_result
 from dsp.speech.client import SpeechClient, Transcript
 from dsp.speech.models import load_model, resolve_model_dirs
 from dsp.speech.recognizer import StreamingRecognizer
@@ -46,7 +46,7 @@ SENTENCES = (
 WARM_UP_S = 3.0  # a new recognizer's first decodes are slow: lag judged after this much audio
 STAGGER_S = 0.5  # stream n starts n * this after the first, as calls arrive one by one
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "asr.json"
+RESULTS = result_path("asr")
 
 
 @dataclass
@@ -96,10 +96,6 @@ class StepResult:
     notes: list[str] = field(default_factory=list)
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
 def lag_growth(lags: list[tuple[float, float]]) -> float:
     """Median lag of the last quarter minus that of the first quarter (by audio position)."""
     if len(lags) < 8:
@@ -125,7 +121,7 @@ def judge(
     notes = []
     # Vosk decodes in bursts (up to ~0.5 s at an utterance's end), so judge the median lag
     # and its trend, not the tail: falling behind shows as a growing median.
-    if percentile(values, 50) > max_lag:
+    if percentile(values, 0.5) > max_lag:
         notes.append(f"median lag above {max_lag} s")
     if growth > max_lag:
         notes.append(f"median lag grows by more than {max_lag} s over the run")
@@ -134,11 +130,11 @@ def judge(
     return StepResult(
         streams=streams,
         sustained=not notes,
-        lag_p50_s=round(percentile(values, 50), 3),
-        lag_p95_s=round(percentile(values, 95), 3),
+        lag_p50_s=round(percentile(values, 0.5), 3),
+        lag_p95_s=round(percentile(values, 0.95), 3),
         lag_growth_s=round(growth, 3),
-        final_latency_p50_s=round(percentile(latencies, 50), 3) if latencies else None,
-        final_latency_p95_s=round(percentile(latencies, 95), 3) if latencies else None,
+        final_latency_p50_s=round(percentile(latencies, 0.5), 3) if latencies else None,
+        final_latency_p95_s=round(percentile(latencies, 0.95), 3) if latencies else None,
         cpu_s_per_audio_s=round(cpu_s / (audio_s * streams), 4),
         finals=finals,
         dropped_frames=dropped,
@@ -383,7 +379,7 @@ def ratio(ours: float | None, reference: float | None) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.asr",
+        prog="python -m bench asr",
         description="Speech service vs in-process Vosk: RTF, most real-time streams, latency.",
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="audio per stream per step")
@@ -416,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         for speech in material.utterances * 2:  # alternating, so both see the same load
             eof["service"].append(service.eof_latency(speech))
             eof["reference"].append(reference.eof_latency(speech))
-        for name, values in eof.items():
-            print(f"  {name:9} end of utterance (eof) to final: p50 {percentile(values, 50):.3f} s")
+        for name, latencies in eof.items():
+            p50 = percentile(latencies, 0.5)
+            print(f"  {name:9} end of utterance (eof) to final: p50 {p50:.3f} s")
         ramps = ramp({"service": service.step, "reference": reference.step}, args, material)
         ours, theirs = ramps["service"], ramps["reference"]
     finally:
@@ -430,9 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "asr",
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
+            **machine(),
             "load_average_at_start": load_at_start,
             "note": "shared machine: other processes compete for the same cores",
         },
@@ -460,15 +455,13 @@ def main(argv: list[str] | None = None) -> int:
         },
         "eof_final_latency_s": {
             **{name: [round(v, 3) for v in values] for name, values in eof.items()},
-            "ratio_p50": ratio(percentile(eof["service"], 50), percentile(eof["reference"], 50)),
+            "ratio_p50": ratio(percentile(eof["service"], 0.5), percentile(eof["reference"], 0.5)),
         },
         "ramp": {"service": [asdict(r) for r in ours], "reference": [asdict(r) for r in theirs]},
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     keys = ("single_stream_rtf", "max_realtime_streams", "final_latency_p50_s_one_stream")
     print(json.dumps({k: report[k] for k in (*keys, "eof_final_latency_s")}, indent=2))
-    print(f"wrote {args.output}")
+    write_result(args.output, report)
     return 0
 
 

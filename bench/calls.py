@@ -1,7 +1,7 @@
 """Bridged calls through the Kamailio edge and switch workers versus direct pjsua2 calls."""
 
 # What is measured and how: docs/benchmarks.md, section "Calls". Run it with
-# ``nice .venv/bin/python -m bench.calls`` (under 2 minutes; ``--steps 1,2,4,8,12`` ramps
+# ``.venv/bin/python -m bench calls`` (under 2 minutes; ``--steps 1,2,4,8,12`` ramps
 # further). Loopback only; every process it starts is stopped by its pid at the end.
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
-import json
 import math
 import os
 import platform
@@ -25,18 +24,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from bench.report import machine, percentile, result_path, table, write_result
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also runnable as ``python bench/calls.py``
     sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from tests.harness.deployment import Deployment
-    from tests.harness.edge import EdgeUnderTest
-    from tests.harness.phones import Phone
-    from tests.harness.workers import WorkerProcess
+    from telephony.testing.deployment import Deployment
+    from telephony.testing.edge import EdgeUnderTest
+    from telephony.testing.phones import Phone
+    from telephony.testing.workers import WorkerProcess
 
 T = TypeVar("T")
-DEFAULT_OUTPUT = ROOT / "bench" / "results" / "calls.json"
+DEFAULT_OUTPUT = result_path("calls")
 DEFAULT_STEPS = (1, 2, 4, 6)
 RATE = 8000
 FRAME = 160  # samples in a 20 ms frame
@@ -201,7 +202,7 @@ def check_frames(samples: np.ndarray, freq: float, trim: int = TRIM_FRAMES) -> F
 
 
 def check_recording(path: str, freq: float) -> FrameCheck:
-    from tests.harness.audio import recording
+    from telephony.testing.audio import recording
 
     return check_frames(recording(path, timeout=5.0), freq)
 
@@ -231,16 +232,6 @@ class StepResult:
             and self.frames.lost == 0
             and self.tap_frames_dropped == 0
         )
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = fraction * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def setup_rate(sent: Sequence[float], done: Sequence[float]) -> float:
@@ -595,7 +586,7 @@ def stop_group(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 def run_memory(root: Path, count: int, settle: float) -> dict[str, Any]:
     """Idle RSS/PSS of *count* workers per `MEMORY_VARIANTS` entry, one variant at a time."""
     from store.migrate import upgrade
-    from tests.harness.deployment import Deployment
+    from telephony.testing.deployment import Deployment
 
     root.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{root / 'memory.sqlite'}"
@@ -621,8 +612,8 @@ def run_memory(root: Path, count: int, settle: float) -> dict[str, Any]:
 
 # -- the run ----------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.harness.deployment import Deployment
-    from tests.harness.edge import make_settings, running_edge
+    from telephony.testing.deployment import Deployment
+    from telephony.testing.edge import make_settings, running_edge
 
     root = Path(tempfile.mkdtemp(prefix="bench-calls-"))
     os.environ.setdefault("PHONE_LOG_DIR", str(root))
@@ -664,12 +655,7 @@ def report(
     return {
         "benchmark": "calls",
         "source": source_state(),
-        "host": {
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": {**machine(), "architecture": platform.machine()},
         "settings": {"steps": args.steps, "hold_seconds": args.hold, "idle_seconds": args.idle,
                      "tones_hz": [CALLER_TONE, AGENT_TONE], "flow": FLOW,
                      "memory_workers": args.memory_workers},
@@ -726,10 +712,7 @@ def print_step(step: StepResult) -> None:
 
 
 def print_table(result: dict[str, Any]) -> None:
-    print(
-        "\npath     calls  setup med/max ms  calls/s  frames   lost  glitch  CPU ms/call-s  "
-        "ratio  RSS KiB/call"
-    )
+    rows: list[list[Any]] = []
     by_step: dict[int, dict[str, dict[str, Any]]] = {}
     for step in result["steps"]:
         by_step.setdefault(step["calls"], {})[step["path"]] = step
@@ -739,14 +722,17 @@ def print_table(result: dict[str, Any]) -> None:
             s = paths.get(name)
             if s is None:
                 continue
-            ratio = s["cpu_ms_per_call_second"] / floor if name == "switch" else 1.0
-            frames = s["frames"]
-            print(
-                f"{name:<8} {calls:>5}  {s['setup_ms_median']:>7.1f}/{s['setup_ms_max']:<7.1f}  "
-                f"{s['setup_rate']:>7.2f}  {frames['frames']:>6}  {frames['lost']:>5}  "
-                f"{frames['glitches']:>6}  {s['cpu_ms_per_call_second']:>13.1f}  {ratio:>5.2f}  "
-                f"{s['rss_kib_per_call'] if name == 'switch' else '':>12}"
-            )
+            switch = name == "switch"
+            frames, cpu = s["frames"], s["cpu_ms_per_call_second"]
+            rows.append(
+                [name, calls, f"{s['setup_ms_median']:.1f}/{s['setup_ms_max']:.1f}",
+                 s["setup_rate"], frames["frames"], frames["lost"], frames["glitches"],
+                 cpu, cpu / floor if switch else 1.0, s["rss_kib_per_call"] if switch else None]
+            )  # fmt: skip
+    header = ("path", "calls", "setup med/max ms", "calls/s", "frames", "lost", "glitch",
+              "CPU ms/call-s", "ratio", "RSS KiB/call")  # fmt: skip
+    print()
+    print(table(header, rows, digits=(0, 0, 0, 2, 0, 0, 0, 1, 2, 0)))
     print_threads(result["steps"])
     idle, memory = result["idle"], result["memory"]
     print(
@@ -767,16 +753,17 @@ def print_threads(steps: list[dict[str, Any]]) -> None:
     """Where the CPU goes: workers' threads (bridged) and phones' threads (direct)."""
     labels = sorted({label for step in steps for label in step["threads_ms_per_call_second"]})
     print("\nCPU ms per call-second by thread (bridged: workers; direct: phones), idle subtracted")
-    print("path     calls  " + "  ".join(f"{label:>12}" for label in labels))
-    for step in steps:
-        shares = step["threads_ms_per_call_second"]
-        cells = "  ".join(f"{shares.get(label, 0.0):>12.1f}" for label in labels)
-        print(f"{step['path']:<8} {step['calls']:>5}  {cells}")
+    rows = [
+        [step["path"], step["calls"],
+         *(step["threads_ms_per_call_second"].get(label, 0.0) for label in labels)]
+        for step in steps
+    ]  # fmt: skip
+    print(table(("path", "calls", *labels), rows))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="bench.calls", description=(__doc__ or "").splitlines()[0].rstrip(",")
+        prog="python -m bench calls", description=(__doc__ or "").splitlines()[0].rstrip(",")
     )
     parser.add_argument(
         "--steps",
@@ -809,10 +796,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_nice and os.nice(0) < 10:
         os.nice(10 - os.nice(0))  # 2 shared cores: the bench and its children yield
     result = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print_table(result)
-    print(f"\nwrote {args.output}")
+    print()
+    write_result(args.output, result)
     return 0
 
 

@@ -7,17 +7,18 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from bench.report import machine, result_path, table, write_result
 from dsp.dtmf import DIGITS, DtmfDetector, dtmf_signal
-from tests.dsp.signals import PASSAGES, RECORDINGS, espeak, recordings
+from telephony.testing.signals import PASSAGES, RECORDINGS, espeak, recordings
 
-RESULTS = Path(__file__).parent / "results" / "dtmf.json"
+RESULTS = result_path("dtmf")
 FRAME = 160
 
 
@@ -142,16 +143,20 @@ def x_realtime(run: Callable[[np.ndarray], str], signal: np.ndarray, repeats: in
     return len(signal) / 8000 / min(timings)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench dtmf", description=__doc__)
     parser.add_argument("--repeats", type=int, default=3, help="speed runs; the best counts")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     receivers = {"ours": ours, "spandsp": spandsp}
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for case, expected, signals in conformance_cases():
-        row = {"case": case, "expected": expected or "(none)", "signals": len(signals)}
+        row: dict[str, Any] = {
+            "case": case,
+            "expected": expected or "(none)",
+            "signals": len(signals),
+        }
         for name, run in receivers.items():
             outputs = [run(s) for s in signals]
             row[name] = sum(out == expected for out in outputs)
@@ -170,32 +175,40 @@ def main(argv: list[str] | None = None) -> None:
     speed["ratio"] = speed["ours"] / speed["spandsp"]
 
     print("conformance: signals giving exactly the expected digits")
-    print(f"{'case':48} {'expect':>7} {'ours':>6} {'spandsp':>8}")
-    for row in rows:
-        expected = row["expected"] if len(row["expected"]) < 7 else "all 16"
-        print(
-            f"{row['case']:48} {expected:>7} {row['ours']:>3}/{row['signals']:<2} "
-            f"{row['spandsp']:>5}/{row['signals']:<2}"
+    print(
+        table(
+            ("case", "expect", "ours", "spandsp"),
+            [
+                [
+                    row["case"],
+                    row["expected"] if len(row["expected"]) < 7 else "all 16",
+                    f"{row['ours']}/{row['signals']}",
+                    f"{row['spandsp']}/{row['signals']}",
+                ]
+                for row in rows
+            ],
         )
+    )
     print(f"\ntalk-off: digits detected in {seconds_of_speech:.0f} s of speech")
-    for label, _ in speech:
-        counts = talk_off["ours"][label], talk_off["spandsp"][label]
-        print(f"  {label:18} ours {counts[0]:>3}   spandsp {counts[1]:>3}")
     totals = {name: sum(v.values()) for name, v in talk_off.items()}
-    print(f"  {'total':18} ours {totals['ours']:>3}   spandsp {totals['spandsp']:>3}")
+    talk_rows: list[list[str | int]] = [
+        [label, talk_off["ours"][label], talk_off["spandsp"][label]] for label, _ in speech
+    ]
+    talk_rows.append(["total", totals["ours"], totals["spandsp"]])
+    print(table(("speech", "ours", "spandsp"), talk_rows))
     print(
         f"\nspeed (audio s per CPU s, one stream, 20 ms frames): ours {speed['ours']:.0f}, "
         f"spandsp {speed['spandsp']:.0f}, ours/spandsp {speed['ratio']:.2f}"
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     report = {
+        "machine": machine(),
         "conformance": rows,
         "talk_off": {"seconds": seconds_of_speech, "digits": talk_off, "totals": totals},
         "speed_x_realtime": speed,
     }
-    args.output.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.output}")
+    write_result(args.output, report)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

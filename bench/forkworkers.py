@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 
-from tests.harness.ports import rtp_base
+from telephony.testing.ports import rtp_base
 
 
 def preload() -> None:

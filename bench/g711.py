@@ -4,21 +4,22 @@ side: conformance over every input and throughput on whole buffers and on 20 ms 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from bench.report import machine, result_path, table, write_result
 from dsp import g711
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop
 
-RESULTS = Path(__file__).parent / "results" / "g711.json"
+RESULTS = result_path("g711")
 
 
 def best_seconds(action: Callable[[], object], repeats: int) -> float:
@@ -31,13 +32,16 @@ def best_seconds(action: Callable[[], object], repeats: int) -> float:
     return min(timings)
 
 
-LAWS = (
+#: our kernel (int16 samples -> codes or back), and audioop's (bytes, sample width -> bytes)
+Kernel = Callable[[np.ndarray], np.ndarray]
+Reference = Callable[[bytes, int], bytes]
+LAWS: tuple[tuple[str, Kernel, Kernel, Reference, Reference], ...] = (
     ("PCMU", g711.ulaw_encode, g711.ulaw_decode, audioop.lin2ulaw, audioop.ulaw2lin),
     ("PCMA", g711.alaw_encode, g711.alaw_decode, audioop.lin2alaw, audioop.alaw2lin),
 )
 
 
-def conformance() -> list[dict]:
+def conformance() -> list[dict[str, Any]]:
     samples = np.arange(-32768, 32768, dtype=np.int16)
     codes = np.arange(256, dtype=np.uint8)
     rows = []
@@ -57,7 +61,9 @@ def conformance() -> list[dict]:
     return rows
 
 
-def cases(encode, decode, ref_encode, ref_decode, pcm: np.ndarray) -> dict[str, tuple]:
+def cases(
+    encode: Kernel, decode: Kernel, ref_encode: Reference, ref_decode: Reference, pcm: np.ndarray
+) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
     """(ours, audioop) callables per case, on one buffer and on 160-sample (20 ms) frames."""
     raw = pcm.tobytes()
     frames = [pcm[i : i + 160] for i in range(0, len(pcm), 160)]
@@ -80,13 +86,13 @@ def cases(encode, decode, ref_encode, ref_decode, pcm: np.ndarray) -> dict[str, 
     }
 
 
-def throughput(seconds_of_audio: float, repeats: int) -> list[dict]:
+def throughput(seconds_of_audio: float, repeats: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng(0)
     pcm = np.clip(rng.normal(0, 4000, int(8000 * seconds_of_audio)), -32768, 32767)
     pcm = pcm.astype(np.int16)
     rows = []
-    for law, *functions in LAWS:
-        for case, (ours, reference) in cases(*functions, pcm).items():
+    for law, encode, decode, ref_encode, ref_decode in LAWS:
+        for case, (ours, reference) in cases(encode, decode, ref_encode, ref_decode, pcm).items():
             ours_s = best_seconds(ours, repeats)
             ref_s = best_seconds(reference, repeats)
             rows.append(
@@ -101,29 +107,34 @@ def throughput(seconds_of_audio: float, repeats: int) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench g711", description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0, help="audio per run (8 kHz)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per case; the best counts")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    table = conformance()
+    rows = conformance()
     speed = throughput(args.seconds, args.repeats)
     print("conformance against audioop")
-    print(f"{'law':5} {'direction':9} {'inputs':>7} {'mismatches':>10}")
-    for row in table:
-        print(f"{row['law']:5} {row['direction']:9} {row['inputs']:>7} {row['mismatches']:>10}")
+    header = ("law", "direction", "inputs", "mismatches")
+    print(table(header, [[row[key] for key in header] for row in rows]))
     print("\nthroughput (audio seconds per CPU second, 8 kHz mono)")
-    print(f"{'law':5} {'case':22} {'ours':>12} {'audioop':>12} {'ours/audioop':>12}")
-    for row in speed:
-        print(
-            f"{row['law']:5} {row['case']:22} {row['ours_x_realtime']:>12.0f} "
-            f"{row['audioop_x_realtime']:>12.0f} {row['ratio']:>12.2f}"
+    print(
+        table(
+            ("law", "case", "ours", "audioop", "ours/audioop"),
+            [
+                [r["law"], r["case"], r["ours_x_realtime"], r["audioop_x_realtime"], r["ratio"]]
+                for r in speed
+            ],
+            digits=(0, 0, 0, 0, 2),
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"conformance": table, "throughput": speed}, indent=2))
-    print(f"\nwrote {args.output}")
+    )
+    print()
+    write_result(
+        args.output, {"machine": machine(), "conformance": rows, "throughput": speed}
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -15,17 +15,14 @@ when it tells the phone to act, all on one machine:
   length) -> the final transcript;
 - ``invite_to_agent``: INVITE sent -> the caller bridged to the agent (``bridged``).
 
-Run: ``.venv/bin/python -m bench.ivr --calls 10``; writes ``bench/results/ivr.json``.
+Run: ``.venv/bin/python -m bench ivr --calls 10``; writes ``bench/results/ivr.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -40,10 +37,11 @@ if str(ROOT) not in sys.path:  # also runnable as ``python bench/ivr.py``
 import numpy as np  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
+from bench.report import machine, result_path, summary_ms, table, write_result  # noqa: E402
 from ivr.prompts import read_wav, render_prompt  # noqa: E402
 from store.models import Account, Agent, AgentState, Customer, SupportNumber  # noqa: E402
 
-DEFAULT_OUTPUT = ROOT / "bench" / "results" / "ivr.json"
+DEFAULT_OUTPUT = result_path("ivr")
 ACCOUNT = "12345678"
 ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다."
 METRICS = (
@@ -53,26 +51,6 @@ METRICS = (
     "speech_end_to_result",
     "invite_to_agent",
 )
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    rank = fraction * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "median_ms": round(statistics.median(values), 1),
-        "p95_ms": round(percentile(values, 0.95), 1),
-        "min_ms": round(min(values), 1),
-        "max_ms": round(max(values), 1),
-    }
 
 
 def at_ms(event: dict[str, Any]) -> float:
@@ -89,8 +67,8 @@ def voiced_span(wav: Path) -> tuple[float, float]:
 
 
 def run(calls: int) -> dict[str, Any]:
-    from tests.dsp.conftest import SpeechServiceProcess
-    from tests.harness.deployment import SUPPORT, Deployment
+    from telephony.testing.deployment import SUPPORT, Deployment
+    from telephony.testing.speech import SpeechServiceProcess
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ivr-"))
     os.environ.setdefault("PHONE_LOG_DIR", str(workdir))
@@ -138,9 +116,9 @@ def run(calls: int) -> dict[str, Any]:
         "measured": "real SIP calls through one switch worker, the IVR and the Vosk service",
         "calls": calls,
         "failed_calls": failures,
-        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count() or 0},
+        "machine": machine(),
         "at": datetime.now().isoformat(timespec="seconds"),
-        **{name: summary(values) for name, values in samples.items()},
+        **{name: summary_ms(values) for name, values in samples.items()},
     }
 
 
@@ -158,7 +136,8 @@ def one_call(
     call_id = events.wait_for("answered", timeout=15)["call_id"]
 
     def wait(kind: str, timeout: float = 30.0, **fields: Any) -> dict[str, Any]:
-        return events.wait_for(kind, timeout=timeout, call_id=call_id, **fields)
+        event: dict[str, Any] = events.wait_for(kind, timeout=timeout, call_id=call_id, **fields)
+        return event
 
     try:
         greeting = wait("ivr.prompt", prompt="greeting", state="playing")
@@ -187,21 +166,19 @@ def one_call(
 
 def print_table(result: dict[str, Any]) -> None:
     print(f"IVR over {result['calls']} real calls ({len(result['failed_calls'])} failed)")
-    print(f"{'metric':<30}{'n':>4}{'median ms':>12}{'p95 ms':>10}{'min':>9}{'max':>9}")
-    for name in METRICS:
-        row = result[name]
-        if row["n"]:
-            print(
-                f"{name:<30}{row['n']:>4}{row['median_ms']:>12.1f}{row['p95_ms']:>10.1f}"
-                f"{row['min_ms']:>9.1f}{row['max_ms']:>9.1f}"
-            )
+    rows = [
+        [name, row["n"], row["median_ms"], row["p95_ms"], row["min_ms"], row["max_ms"]]
+        for name, row in ((name, result[name]) for name in METRICS)
+        if row["n"]
+    ]
+    print(table(("metric", "n", "median ms", "p95 ms", "min", "max"), rows))
     for failure in result["failed_calls"]:
         print("  failed:", failure)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.ivr",
+        prog="python -m bench ivr",
         description="Measure IVR latencies (first prompt, barge-in, end of utterance to result, "
         "time to an agent) over real SIP calls through a switch worker and the speech service.",
     )
@@ -210,9 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.calls)
     print_table(result)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {args.output}")
+    write_result(args.output, result)
     return 0
 
 

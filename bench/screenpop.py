@@ -6,17 +6,14 @@ in as an agent; the page records, in a ``requestAnimationFrame`` after rendering
 wall-clock time ``performance.timeOrigin + performance.now()``; the latency of one pop is that
 minus the event's ``at`` timestamp. Prints a table and writes JSON.
 
-Run: ``.venv/bin/python -m bench.screenpop --events 200``.
+Run: ``.venv/bin/python -m bench screenpop --events 200``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -32,52 +29,34 @@ if str(ROOT) not in sys.path:  # also runnable as ``python bench/screenpop.py``
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.report import machine, result_path, summary_ms, table, write_result  # noqa: E402
 from console.app import create_app  # noqa: E402
+from console.testing.browser import CHROMIUM, CHROMIUM_ARGS, become_available, sign_in_agent  # noqa: E402
+from console.testing.fake_worker import FakeWorker  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.demo import seed_demo  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import Agent, Customer  # noqa: E402
-from tests.console.fake_worker import FakeWorker  # noqa: E402
-from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-DEFAULT_OUTPUT = ROOT / "bench" / "results" / "screenpop.json"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    rank = fraction * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "n": len(values),
-        "min_ms": round(min(values), 2),
-        "median_ms": round(statistics.median(values), 2),
-        "mean_ms": round(statistics.fmean(values), 2),
-        "p95_ms": round(percentile(values, 0.95), 2),
-        "p99_ms": round(percentile(values, 0.99), 2),
-        "max_ms": round(max(values), 2),
-    }
+DEFAULT_OUTPUT = result_path("screenpop")
 
 
 def start_console(db_url: str, server: str) -> tuple[Any, str, Any]:
     app = create_app({"DATABASE_URL": db_url, "WORKER_FEED": True, "WORKER_REFRESH_SECONDS": 0.2})
     if server == "waitress":
-        from waitress.server import create_server
+        from waitress.server import TcpWSGIServer, create_server
 
         wsgi = create_server(app, host="127.0.0.1", port=0, threads=16)
+        assert isinstance(wsgi, TcpWSGIServer)  # one host and port: one TCP listener
         threading.Thread(target=wsgi.run, daemon=True).start()
-        return wsgi, f"http://127.0.0.1:{wsgi.effective_port}", app
+        return wsgi, f"http://127.0.0.1:{wsgi.getsockname()[1]}", app
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    wsgi = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=wsgi.serve_forever, daemon=True).start()
-    return wsgi, f"http://127.0.0.1:{wsgi.server_port}", app
+    development = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=development.serve_forever, daemon=True).start()
+    return development, f"http://127.0.0.1:{development.server_port}", app
 
 
 def stop_console(wsgi: Any, server: str, app: Any) -> None:
@@ -90,14 +69,8 @@ def stop_console(wsgi: Any, server: str, app: Any) -> None:
 
 
 def sign_in_available(page: Any, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/agent/")
-    page.wait_for_selector("body[data-live=yes]")
-    page.click("#state-form button[data-state=available]")
-    page.wait_for_selector("#state[data-state=available]")
+    sign_in_agent(page, url, username, password)
+    become_available(page)
 
 
 def run(events: int, gap_ms: float, server: str, unknown_every: int) -> dict[str, Any]:
@@ -160,10 +133,10 @@ def run(events: int, gap_ms: float, server: str, unknown_every: int) -> dict[str
         "server": server,
         "events": events,
         "gap_ms": gap_ms,
-        "machine": {"python": platform.python_version(), "cpu_count": _cpus()},
+        "machine": machine(),
         "at": datetime.now().isoformat(timespec="seconds"),
-        "all": summary(latencies),
-        "known_callers": summary(known) if known else None,
+        "all": summary_ms(latencies, 2),
+        "known_callers": summary_ms(known, 2) if known else None,
     }
 
 
@@ -177,7 +150,7 @@ def run_real(calls: int, server: str) -> dict[str, Any]:
 
     from store.models import AgentState, Device, DeviceKind
     from store.passwords import hash_password
-    from tests.harness.deployment import Deployment
+    from telephony.testing.deployment import Deployment
 
     workdir = Path(tempfile.mkdtemp(prefix="screenpop-real-"))
     switch = Deployment(workdir)
@@ -222,7 +195,7 @@ def run_real(calls: int, server: str) -> dict[str, Any]:
                 page.wait_for_selector("#state[data-state=available]")
             browser.close()
     finally:
-        if wsgi is not None:
+        if wsgi is not None and app is not None:
             stop_console(wsgi, server, app)
             app.extensions["centralino.db"].dispose()
         switch.close()
@@ -233,22 +206,16 @@ def run_real(calls: int, server: str) -> dict[str, Any]:
         "source": "real",
         "server": server,
         "events": calls,
-        "machine": {"python": platform.python_version(), "cpu_count": _cpus()},
+        "machine": machine(),
         "at": datetime.now().isoformat(timespec="seconds"),
-        "all": summary(from_event),
-        "invite_to_visible": summary(from_invite),
+        "all": summary_ms(from_event, 2),
+        "invite_to_visible": summary_ms(from_invite, 2),
     }
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.screenpop",
+        prog="python -m bench screenpop",
         description="Measure screen-pop latency (worker event -> profile visible in Chromium).",
     )
     parser.add_argument("--events", type=int, default=200, help="screen pops per server")
@@ -274,25 +241,21 @@ def main(argv: list[str] | None = None) -> int:
     results = [run(args.events, args.gap_ms, server, args.unknown_every) for server in servers]
     if args.real_calls:
         results.append(run_real(args.real_calls, "waitress"))
-    print(f"{'server':<10}{'from':<9}{'n':>6}{'median':>9}{'p95':>9}{'p99':>9}{'max':>9}  (ms)")
+    rows = []
+    sources = (("event", "all"), ("known", "known_callers"), ("INVITE", "invite_to_visible"))
     for result in results:
         name = result["server"] + ("*" if result["source"] == "real" else "")
-        rows = [
-            ("event", result["all"]),
-            ("known", result.get("known_callers")),
-            ("INVITE", result.get("invite_to_visible")),
-        ]
-        for label, stats in rows:
-            if stats:
-                print(
-                    f"{name:<10}{label:<9}{stats['n']:>6}{stats['median_ms']:>9}"
-                    f"{stats['p95_ms']:>9}{stats['p99_ms']:>9}{stats['max_ms']:>9}"
-                )
+        for label, key in sources:
+            stats = result.get(key)
+            if stats and stats["n"]:
+                rows.append(
+                    [name, label, stats["n"], stats["median_ms"], stats["p95_ms"], stats["p99_ms"],
+                     stats["max_ms"]]
+                )  # fmt: skip
+    print(table(("server", "from", "n", "median ms", "p95", "p99", "max"), rows, digits=2))
     if args.real_calls:
         print("* real switch worker and SIP phones; INVITE includes the IVR greeting")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"benchmark": "screenpop", "runs": results}, indent=2) + "\n")
-    print(f"written {args.output}")
+    write_result(args.output, {"benchmark": "screenpop", "runs": results})
     return 0
 
 

@@ -5,17 +5,19 @@ noise at several SNRs: frame accuracy, recall, false alarms, speed."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import webrtcvad
 
+from bench.report import machine, result_path, table, write_result
 from dsp.vad import VoiceActivityDetector
-from tests.dsp.signals import RECORDINGS, labelled_mixture
+from telephony.testing.signals import RECORDINGS, labelled_mixture
 
-RESULTS = Path(__file__).parent / "results" / "vad.json"
+RESULTS = result_path("vad")
 FRAME = 160  # 20 ms at 8 kHz
 
 
@@ -40,7 +42,13 @@ def scores(decided: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     }
 
 
-def evaluate(source: str, kind: str, snr: float, real: bool, reference) -> dict:
+#: a detector: (samples, frame count) -> one speech decision per 20 ms frame
+Detector = Callable[[np.ndarray, int], np.ndarray]
+
+
+def evaluate(
+    source: str, kind: str, snr: float, real: bool, reference: Detector
+) -> dict[str, Any]:
     samples, labels = labelled_mixture(snr, kind, real=real)
     count = len(labels)
     return {
@@ -54,20 +62,20 @@ def evaluate(source: str, kind: str, snr: float, real: bool, reference) -> dict:
     }
 
 
-def x_realtime(run, samples: np.ndarray, count: int, repeats: int) -> float:
+def x_realtime(run: Detector, samples: np.ndarray, count: int, repeats: int) -> float:
     run(samples, count)
     best = min(_timed(run, samples, count) for _ in range(repeats))
     return count * FRAME / 8000 / best
 
 
-def _timed(run, samples: np.ndarray, count: int) -> float:
+def _timed(run: Detector, samples: np.ndarray, count: int) -> float:
     start = time.process_time()
     run(samples, count)
     return time.process_time() - start
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench vad", description=__doc__)
     parser.add_argument("--snr", type=float, nargs="+", default=[20, 10, 5, 0])
     parser.add_argument("--noise", nargs="+", default=["white", "pink", "hum"])
     parser.add_argument("--mode", type=int, default=2, help="webrtcvad aggressiveness 0-3")
@@ -94,16 +102,20 @@ def main(argv: list[str] | None = None) -> None:
     speed["ratio"] = speed["ours_x_realtime"] / speed["webrtcvad_x_realtime"]
 
     print(f"frame accuracy / recall / false alarm (webrtcvad mode {args.mode})")
-    print(f"{'speech':8} {'noise':6} {'SNR':>4}  {'ours':^20}  {'webrtcvad':^20}")
-    for row in rows:
-        cells = [
-            f"{row[who]['accuracy']:.3f} {row[who]['recall']:.3f} {row[who]['false_alarm']:.3f}"
-            for who in ("ours", "webrtcvad")
+    cells = [
+        [
+            row["speech"],
+            row["noise"],
+            row["snr_db"],
+            *(
+                f"{row[who]['accuracy']:.3f} {row[who]['recall']:.3f} "
+                f"{row[who]['false_alarm']:.3f}"
+                for who in ("ours", "webrtcvad")
+            ),
         ]
-        print(
-            f"{row['speech']:8} {row['noise']:6} {row['snr_db']:>4.0f}  {cells[0]:^20}  "
-            f"{cells[1]:^20}"
-        )
+        for row in rows
+    ]
+    print(table(("speech", "noise", "SNR", "ours", "webrtcvad"), cells, digits=0))
     mean = {
         f"{who}, {source}": float(
             np.mean([r[who]["accuracy"] for r in rows if r["speech"] == source])
@@ -118,11 +130,16 @@ def main(argv: list[str] | None = None) -> None:
         f"ours {speed['ours_x_realtime']:.0f}, "
         f"webrtcvad {speed['webrtcvad_x_realtime']:.0f}, ratio {speed['ratio']:.2f}"
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    report = {"webrtcvad_mode": args.mode, "rows": rows, "mean_accuracy": mean, "speed": speed}
-    args.output.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.output}")
+    report = {
+        "machine": machine(),
+        "webrtcvad_mode": args.mode,
+        "rows": rows,
+        "mean_accuracy": mean,
+        "speed": speed,
+    }
+    write_result(args.output, report)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -29,6 +29,7 @@ from console.extensions import csrf
 from console.hub import EventHub
 from console.streams import StreamGate
 from console.worker_feed import EventRouter, WorkerFeed
+from loglines import setup_logging
 from store.db import Database
 from store.settings import Settings, load_settings
 
@@ -171,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--migrate", action="store_true", help="bring the database schema up to date first"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logging()
     settings = load_settings(args.config)
     if args.address:
         settings.console_address = args.address

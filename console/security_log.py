@@ -1,17 +1,19 @@
 """Security events as one structured line each: ``event=signin.failed user=bob source=10.0.0.7``.
 
 Values from outside (a typed user name) are written bare only when they are plain words;
-anything else is a JSON string, so a name cannot forge fields or lines. Passwords never
+anything else is a quoted logfmt value with control characters escaped, so a name cannot
+forge fields or lines. The line goes through `loglines` like every other. Passwords never
 reach this module. A fail2ban filter for these lines is in ``docs/security-console.md``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
 from flask import has_request_context, request
+
+from loglines import quoted
 
 log = logging.getLogger("centralino.security")
 
@@ -21,7 +23,9 @@ _WARNING_EVENTS = {"signin.failed", "session.refused", "profile.refused", "strea
 
 def _value(value: object) -> str:
     text = str(value)
-    return text if _PLAIN.fullmatch(text) else json.dumps(text[:200])
+    if _PLAIN.fullmatch(text):
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in quoted(text[:200]))
 
 
 def client_address() -> str:

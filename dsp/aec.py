@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dsp.clock import CLOCK_RATE
+
 # --- state layout ---------------------------------------------------------------------------
 # spectra[c, plane, partition, bin] (complex64)
 FAR_HISTORY, BACKGROUND, FOREGROUND = 0, 1, 2
@@ -110,7 +112,8 @@ def _update_leakage(
         if scalars[slot + 2] > 0.0:
             leak = scalars[slot + 1] / scalars[slot + 2]
             scalars[slot] = min(LEAK_MAX, max(LEAK_MIN, leak))
-    return scalars[slot]
+    slope: float = scalars[slot]
+    return slope
 
 
 @njit(cache=True, nogil=True)
@@ -139,7 +142,7 @@ def _push_far(
             last = far[c, i]
             windows[c, n + i] = sample
             blocks[c, FAR_PREVIOUS, i] = sample
-            energy += sample * sample
+            energy += float(sample * sample)
         scalars[c, LAST_FAR] = last
         active[c] = energy > n * FAR_ACTIVE_RMS * FAR_ACTIVE_RMS
     far_spectra = np.fft.rfft(windows, axis=-1)
@@ -151,7 +154,9 @@ def _push_far(
 
 
 @njit(cache=True, nogil=True)
-def _filter(spectra: np.ndarray, bins: np.ndarray, scalars: np.ndarray) -> tuple:
+def _filter(
+    spectra: np.ndarray, bins: np.ndarray, scalars: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Echo estimate spectra of both filters (channel, path, bin) and the far power per bin.
 
     The far power normalising the step is the larger of the power over the whole tail now
@@ -436,7 +441,8 @@ def _cancel_one(
         suppress,
         frame_index,
     )
-    return out[0]
+    frame: np.ndarray = out[0]
+    return frame
 
 
 class EchoCancellerBank:
@@ -445,7 +451,7 @@ class EchoCancellerBank:
     def __init__(
         self,
         n_channels: int,
-        clock_rate: int = 8000,
+        clock_rate: int = CLOCK_RATE,
         tail_ms: int = 128,
         frame: int = 160,
         suppress: bool = True,
@@ -515,7 +521,11 @@ class EchoCanceller:
     """The echo canceller of one call leg: ``process(near, far)`` per frame of int16 samples."""
 
     def __init__(
-        self, clock_rate: int = 8000, tail_ms: int = 128, frame: int = 160, suppress: bool = True
+        self,
+        clock_rate: int = CLOCK_RATE,
+        tail_ms: int = 128,
+        frame: int = 160,
+        suppress: bool = True,
     ) -> None:
         self._bank = EchoCancellerBank(1, clock_rate, tail_ms, frame, suppress)
         self.clock_rate = clock_rate

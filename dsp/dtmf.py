@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
+from dsp.clock import CLOCK_RATE
+
 ROW_HZ = (697.0, 770.0, 852.0, 941.0)
 COLUMN_HZ = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYPAD = ("123A", "456B", "789C", "*0#D")
@@ -37,7 +39,7 @@ def tone_pair(digit: str) -> tuple[float, float]:
 
 def dtmf_signal(
     digits: str,
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
     tone_ms: float = 80.0,
     pause_ms: float = 80.0,
     level_dbfs: float = -10.0,
@@ -216,7 +218,7 @@ class DtmfSettings:
 class DtmfDetector:
     """Streaming DTMF receiver for one leg: feed frames (int16, any length), get events."""
 
-    clock_rate: int = 8000
+    clock_rate: int = CLOCK_RATE
     settings: DtmfSettings = field(default_factory=DtmfSettings)
 
     def __post_init__(self) -> None:

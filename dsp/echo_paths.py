@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsp.clock import CLOCK_RATE
+
 
 def _band_pass(clock_rate: int, low_hz: float = 200.0, high_hz: float = 3400.0) -> np.ndarray:
     """A short windowed-sinc band-pass, the shape of a telephone hybrid's response."""
@@ -14,13 +16,15 @@ def _band_pass(clock_rate: int, low_hz: float = 200.0, high_hz: float = 3400.0) 
     high = min(high_hz, 0.45 * clock_rate)
 
     def low_pass(cutoff: float) -> np.ndarray:
-        return 2 * cutoff / clock_rate * np.sinc(2 * cutoff / clock_rate * n)
+        taps: np.ndarray = 2 * cutoff / clock_rate * np.sinc(2 * cutoff / clock_rate * n)
+        return taps
 
-    return (low_pass(high) - low_pass(low_hz)) * np.hamming(taps)
+    band: np.ndarray = (low_pass(high) - low_pass(low_hz)) * np.hamming(taps)
+    return band
 
 
 def echo_path(
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
     delay_ms: float = 16.0,
     dispersion_ms: float = 6.0,
     erl_db: float = 12.0,
@@ -67,7 +71,7 @@ def build_scenario(
     paths: list[np.ndarray],
     near_speech: np.ndarray | None = None,
     noise_dbfs: float = -65.0,
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
     seed: int = 1,
 ) -> EchoScenario:
     """Mix far-end echo (switching between *paths* in equal parts), near speech and noise."""

@@ -15,9 +15,9 @@ ULAW_CLIP = 8159
 
 
 @njit(cache=True, nogil=True)
-def _ulaw_code(sample: int) -> int:
+def _ulaw_code(sample: int | np.int32) -> int:
     """One µ-law code for a 16-bit sample (G.711 table 2a, computed by segment)."""
-    pcm = sample >> 2  # 14-bit linear
+    pcm = int(sample) >> 2  # 14-bit linear
     if pcm < 0:
         pcm = -pcm
         mask = 0x7F
@@ -37,9 +37,9 @@ def _ulaw_code(sample: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _alaw_code(sample: int) -> int:
+def _alaw_code(sample: int | np.int32) -> int:
     """One A-law code for a 16-bit sample (G.711 table 1a, computed by segment)."""
-    pcm = sample >> 3  # 13-bit linear
+    pcm = int(sample) >> 3  # 13-bit linear
     if pcm >= 0:
         mask = 0xD5
     else:

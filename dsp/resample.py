@@ -19,7 +19,8 @@ def half_band_lowpass(taps: int = HALF_BAND_TAPS, beta: float = KAISER_BETA) -> 
     n = np.arange(taps) - (taps - 1) / 2
     ideal = 0.5 * np.sinc(n / 2)
     coefficients = ideal * np.kaiser(taps, beta)
-    return coefficients / coefficients.sum()
+    normalised: np.ndarray = coefficients / coefficients.sum()
+    return normalised
 
 
 @njit(cache=True, nogil=True)

@@ -19,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from dsp.frames import frame_levels
+from dsp.clock import CLOCK_RATE
+from dsp.levels import frame_levels
 
 BAND_EDGES_HZ = (200.0, 400.0, 600.0, 850.0, 1150.0, 1500.0, 2000.0, 2600.0, 3400.0)
 FLOOR_MEMORY_FRAMES = 100  # two seconds of 20 ms frames
@@ -152,7 +153,8 @@ def analyse_frame(
     features[1] = mean_snr
     features[2] = flatness
     features[3] = 1.0 if speech_like else 0.0
-    return state[_SPEAKING] == 1.0
+    speaking: bool = state[_SPEAKING] == 1.0
+    return speaking
 
 
 @dataclass
@@ -201,7 +203,7 @@ class VoiceActivityDetector:
     """Streaming VAD for one leg: call ``process`` with each 20 ms frame (160 samples at
     8 kHz, 320 at 16 kHz), optionally with the level of what is being played to the caller."""
 
-    clock_rate: int = 8000
+    clock_rate: int = CLOCK_RATE
     settings: VadSettings = field(default_factory=VadSettings)
 
     def __post_init__(self) -> None:

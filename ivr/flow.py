@@ -235,12 +235,16 @@ class _Reader:
         self.fail(path, f"must be a mapping of {what}, got {_show(value)}")
         return None
 
-    def known_fields(self, raw: Mapping[Any, Any], path: FieldPath, allowed: frozenset[str]):
+    def known_fields(
+        self, raw: Mapping[Any, Any], path: FieldPath, allowed: frozenset[str]
+    ) -> None:
         for key in raw:
             if key not in allowed:
                 self.fail((*path, key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
-    def text(self, raw: Mapping[Any, Any], path: FieldPath, key: str, required: bool = False):
+    def text(
+        self, raw: Mapping[Any, Any], path: FieldPath, key: str, required: bool = False
+    ) -> str | None:
         if key not in raw:
             if required:
                 self.fail(path, f"missing field '{key}'")
@@ -350,7 +354,9 @@ class _Reader:
                 result[key] = text
         return result
 
-    def read_prompts(self, raw: Mapping[Any, Any], placeholders: set[str]):
+    def read_prompts(
+        self, raw: Mapping[Any, Any], placeholders: set[str]
+    ) -> dict[str, dict[str, str]]:
         prompts: dict[str, dict[str, str]] = {}
         if "prompts" not in raw:
             self.fail((), "missing field 'prompts'")
@@ -536,7 +542,9 @@ class _Reader:
                 options.append(MenuOption(key=key, next=target, words=words))
         return tuple(options)
 
-    def check_graph(self, steps: list[Step], prompts: Mapping[str, Any], operator: str | None):
+    def check_graph(
+        self, steps: list[Step], prompts: Mapping[str, Any], operator: str | None
+    ) -> None:
         by_id = {step.id: step for step in steps}
         for step in steps:
             path = self.step_paths[step.id]
@@ -562,7 +570,9 @@ class _Reader:
         if not any(step.terminal for step in steps):
             self.fail(("steps",), "no route step: every flow must end with a person")
 
-    def check_menu(self, menu: MenuStep, path: FieldPath, by_id: Mapping[str, Step], operator):
+    def check_menu(
+        self, menu: MenuStep, path: FieldPath, by_id: Mapping[str, Step], operator: str | None
+    ) -> None:
         for index, option in enumerate(menu.options):
             option_path: FieldPath = (*path, "options", index)
             if option.key == operator:
@@ -584,7 +594,9 @@ class _Reader:
             trail: list[str] = []
             self.walk(start.id, by_id, trail, done)
 
-    def walk(self, step_id: str, by_id: Mapping[str, Step], trail: list[str], done: set[str]):
+    def walk(
+        self, step_id: str, by_id: Mapping[str, Step], trail: list[str], done: set[str]
+    ) -> None:
         if step_id in done:
             return
         if step_id in trail:

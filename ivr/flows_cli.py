@@ -71,7 +71,9 @@ def export_flow(name: str, store: FlowStore, as_json: bool = False) -> str:
     return dump_document(dict(document), as_json=as_json)
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Add ``flows`` with its ``validate``, ``import`` and ``export`` subcommands."""
     flows = commands.add_parser("flows", help="validate, import and export IVR flows")
     actions = flows.add_subparsers(dest="flows_command", required=True)

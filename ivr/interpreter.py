@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.accounts import AccountLookup, AccountMatch, keyed_digits, luhn_valid, spoken_digits
-from ivr.flow import Flow
-from ivr.frames import (
+from ivr.events import (
     Action,
     DtmfDigit,
     Event,
@@ -34,12 +33,13 @@ from ivr.frames import (
     PromptFinished,
     RouteToAgent,
     SpeechEnded,
+    SpeechRecognised,
     SpeechStarted,
     StepEntered,
     StopPrompt,
     Timeout,
-    Transcript,
 )
+from ivr.flow import Flow
 from ivr.mood import estimate_mood
 from ivr.steps import (
     AcknowledgeStep,
@@ -50,6 +50,7 @@ from ivr.steps import (
     QuestionStep,
     RouteStep,
     Step,
+    asking,
 )
 
 #: Words that ask for a person, per locale (flows may add more); Korean matches inside words.
@@ -111,7 +112,7 @@ class Interpreter:
             DtmfDigit: self._dtmf,
             SpeechStarted: self._speech_started,
             SpeechEnded: self._speech_ended,
-            Transcript: self._transcript,
+            SpeechRecognised: self._transcript,
             PromptFinished: self._prompt_finished,
             Timeout: self._timeout,
         }
@@ -181,7 +182,7 @@ class Interpreter:
             else:
                 self._play(self._output_prompt(step))
         elif carry is None:
-            self._play(step.prompt)  # type: ignore[attr-defined]
+            self._play(asking(step).prompt)
         else:
             self.phase = Phase.WAITING
             self._on_event[type(carry)](carry)
@@ -242,10 +243,10 @@ class Interpreter:
         if self.carried and reason in ("no_input", "no_match"):
             # what was said over the last prompt did not fit this step: ask properly, once
             self.carried = False
-            self._play(step.prompt)  # type: ignore[attr-defined]
+            self._play(asking(step).prompt)
         elif self.attempts < getattr(step, "retries", 0):
             self.attempts += 1
-            self._play(getattr(step, "retry_prompt", None) or step.prompt)  # type: ignore[attr-defined]
+            self._play(asking(step).retry_prompt or asking(step).prompt)
         elif isinstance(step, IdentifyStep) and reason != "no_input":
             self.call_data["identified"] = False
             self.call_data["identify_failure"] = reason
@@ -304,7 +305,7 @@ class Interpreter:
         if self.phase is Phase.SPEAKING:
             self._listen(RESULT_WAIT, Phase.RESULT)
 
-    def _transcript(self, event: Transcript) -> None:
+    def _transcript(self, event: SpeechRecognised) -> None:
         text = event.text.strip()
         if not event.final:
             if self.phase in (Phase.SPEAKING, Phase.RESULT) and text:

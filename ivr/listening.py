@@ -11,7 +11,7 @@ the frame we sent them (the echo reference) ->
 5. the speech client gets every cleaned frame (it only queues: recognition runs elsewhere);
 
 and out come `SpeechStarted`, `SpeechEnded(prosody)`, `DtmfDigit(method="inband")`, and, from the
-speech client's own thread, `Transcript` events. Nothing here blocks: the DSP stages are numba
+speech client's own thread, `SpeechRecognised` events. Nothing here blocks: the DSP stages are numba
 kernels of well under a millisecond a frame, and the speech client's ``feed`` only appends.
 """
 
@@ -26,12 +26,12 @@ from collections.abc import Callable
 import numpy as np
 
 from dsp.aec import EchoCanceller
+from dsp.clock import CLOCK_RATE
 from dsp.dtmf import DtmfDetector
 from dsp.prosody import ProsodyTracker
-from dsp.speech.client import SpeechClient
-from dsp.speech.client import Transcript as Recognition
+from dsp.speech.client import SpeechClient, Transcript
 from dsp.vad import VadSettings, VoiceActivityDetector, far_end_level
-from ivr.frames import DtmfDigit, Event, SpeechEnded, SpeechStarted, Transcript
+from ivr.events import DtmfDigit, Event, SpeechEnded, SpeechRecognised, SpeechStarted
 
 log = logging.getLogger("centralino.ivr.listening")
 
@@ -52,7 +52,7 @@ MAX_PENDING_FAR = 2
 SPEECH_CONFIRM_FRAMES = 2
 
 EventSink = Callable[[Event], None]
-RecognitionSink = Callable[[Recognition], None]
+TranscriptSink = Callable[[Transcript], None]
 
 
 class CallerListener:
@@ -61,13 +61,13 @@ class CallerListener:
     def __init__(
         self,
         on_event: EventSink,
-        clock_rate: int = 8000,
+        clock_rate: int = CLOCK_RATE,
         speech_url: str | None = None,
-        on_recognition: RecognitionSink | None = None,
+        on_transcript: TranscriptSink | None = None,
         on_speech_error: Callable[[str], None] | None = None,
     ) -> None:
         self.on_event = on_event
-        self.on_recognition = on_recognition
+        self.on_transcript = on_transcript
         self.clock_rate = clock_rate
         self.frame = clock_rate // 50
         self.echo = EchoCanceller(clock_rate, tail_ms=ECHO_TAIL_MS, frame=self.frame)
@@ -154,11 +154,11 @@ class CallerListener:
 
     # --- recognition: results arrive on the speech client's thread -------------------------------
 
-    def _recognised(self, result: Recognition) -> None:
-        if self.on_recognition is not None:
-            self.on_recognition(result)
+    def _recognised(self, result: Transcript) -> None:
+        if self.on_transcript is not None:
+            self.on_transcript(result)
         if result.text or result.final:
-            self.on_event(Transcript(result.text, final=result.final))
+            self.on_event(SpeechRecognised(result.text, final=result.final))
 
     def close(self, timeout: float = 5.0) -> None:
         """Flush the speech stream (its last final result still arrives) and stop it."""
@@ -166,7 +166,7 @@ class CallerListener:
             log.warning("speech stream did not close within %.1f s", timeout)
 
 
-def warm_up(clock_rate: int = 8000) -> None:
+def warm_up(clock_rate: int = CLOCK_RATE) -> None:
     """Compile (or load from numba's cache) every kernel of the chain before calls arrive."""
     listener = CallerListener(lambda _event: None, clock_rate)
     frame = listener.frame

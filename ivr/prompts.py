@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp.clock import CLOCK_RATE
+
 #: espeak-ng voice per locale we ship.
 VOICES: dict[str, str] = {"en": "en-us", "it": "it", "ko": "ko"}
 
@@ -35,7 +37,11 @@ def _require(tool: str) -> str:
 
 
 def render_prompt(
-    text: str, locale: str, cache_dir: Path, clock_rate: int = 8000, words_per_minute: int = 160
+    text: str,
+    locale: str,
+    cache_dir: Path,
+    clock_rate: int = CLOCK_RATE,
+    words_per_minute: int = 160,
 ) -> Path:
     """Return the cached WAV for *text* spoken in *locale*, rendering it on first use."""
     if locale not in VOICES:
@@ -94,7 +100,9 @@ def write_wav(path: Path, samples: np.ndarray, clock_rate: int) -> Path:
     return path
 
 
-def speech_samples(text: str, locale: str, cache_dir: Path, clock_rate: int = 8000) -> np.ndarray:
+def speech_samples(
+    text: str, locale: str, cache_dir: Path, clock_rate: int = CLOCK_RATE
+) -> np.ndarray:
     """Rendered speech as int16 samples, e.g. for tests and benchmarks."""
     samples, _ = read_wav(render_prompt(text, locale, cache_dir, clock_rate))
     return samples
@@ -156,7 +164,7 @@ def import_recording(
     flow: str,
     prompt_id: str,
     locale: str,
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
 ) -> Path:
     """Check an uploaded recording and store it as the prompt's audio (mono 16-bit, levelled).
 
@@ -211,7 +219,7 @@ def prompt_audio(
     flow: str,
     recordings_dir: Path | None,
     cache_dir: Path,
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
 ) -> Path:
     """The WAV to play for a prompt: the uploaded recording if any, else rendered speech."""
     if recordings_dir is not None:

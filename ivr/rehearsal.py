@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ivr.flow import Flow
-from ivr.frames import (
+from ivr.events import (
     Action,
     DtmfDigit,
     Event,
@@ -26,10 +25,11 @@ from ivr.frames import (
     PromptFinished,
     RouteToAgent,
     SpeechEnded,
+    SpeechRecognised,
     SpeechStarted,
     Timeout,
-    Transcript,
 )
+from ivr.flow import Flow
 from ivr.interpreter import MAX_PROMPTS, CallContext, Interpreter, Phase
 
 
@@ -53,7 +53,7 @@ class ScriptedCaller:
     def say(self, text: str, **prosody: float) -> list[Action]:
         """An utterance: voice starts, ends (with prosody, if given), then its final text."""
         features: Mapping[str, float] | None = prosody or None
-        return self.send(SpeechStarted(), SpeechEnded(features), Transcript(text))
+        return self.send(SpeechStarted(), SpeechEnded(features), SpeechRecognised(text))
 
     def finish_prompt(self) -> list[Action]:
         return self.send(PromptFinished(self.ivr.playing))

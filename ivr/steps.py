@@ -156,3 +156,14 @@ STEP_KINDS: dict[str, type[Step]] = {
         HangupStep,
     )
 }
+
+
+#: The steps that ask and then listen for an answer (each has a prompt, a retry prompt, retries).
+AskingStep = QuestionStep | IdentifyStep | MenuStep
+
+
+def asking(step: Step) -> AskingStep:
+    """*step* as one that asks and listens: only those are ever re-prompted or wait for input."""
+    if not isinstance(step, QuestionStep | IdentifyStep | MenuStep):
+        raise TypeError(f"step '{step.id}' ({step.kind}) does not ask for an answer")
+    return step

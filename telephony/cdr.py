@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from store.db import Database
+from store.db import Database, changed_rows
 from store.kamailio_tables import dispatcher
 from store.models import Agent, AgentState, Call, CallLeg, CallState, Worker, utcnow
 
@@ -108,12 +108,13 @@ def reap_stale_workers(db: Database, stale_after_seconds: float) -> list[str]:
             select(Worker).where(Worker.alive.is_(True), Worker.heartbeat_at < cutoff)
         ).all()
         for worker in stale:
-            claimed = session.execute(
+            claimed = changed_rows(
+                session,
                 update(Worker)
                 .where(Worker.id == worker.id, Worker.alive.is_(True), Worker.heartbeat_at < cutoff)
-                .values(alive=False, load=0)
+                .values(alive=False, load=0),
             )
-            if claimed.rowcount != 1:
+            if claimed != 1:
                 continue  # someone else reaped it, or it came back
             open_ids = session.scalars(
                 select(Call.id).where(Call.worker_id == worker.id, Call.ended_at.is_(None))

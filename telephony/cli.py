@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from loglines import setup_logging
 from store.settings import Settings, load_settings
-from telephony.logs import setup_logging
 
 PASS_THROUGH = {
     # subcommand -> (module, help); these parse their own arguments (try `--help`).

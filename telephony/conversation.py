@@ -635,7 +635,7 @@ class FlowControl:
 
     def render(self, text: str) -> Path:
         context = self._conversation.context
-        return render_prompt(text, context.locale, context.prompt_dir, 8000)
+        return render_prompt(text, context.locale, context.prompt_dir)
 
     def route_to_agent(
         self,

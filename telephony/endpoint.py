@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 
-CLOCK_RATE = 8000
-FRAME_MS = 20
+from dsp.clock import CLOCK_RATE, FRAME_MS
 
 _PJ_TO_LOGGING = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
 

@@ -27,12 +27,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dsp.speech.client import SpeechClient
-from dsp.speech.client import Transcript as Recognition
+from dsp.clock import CLOCK_RATE
+from dsp.speech.client import SpeechClient, Transcript
 from ivr import listening
 from ivr.accounts import AccountMatch
-from ivr.flow import Flow, FlowCache, default_flow
-from ivr.frames import (
+from ivr.events import (
     Action,
     DtmfDigit,
     Event,
@@ -48,6 +47,7 @@ from ivr.frames import (
     StopPrompt,
     Timeout,
 )
+from ivr.flow import Flow, FlowCache, default_flow
 from ivr.interpreter import CallContext as IvrContext
 from ivr.interpreter import Interpreter
 from ivr.prompts import PromptError, prompt_audio
@@ -60,8 +60,6 @@ from telephony.flow_store import flow_for_number
 from telephony.tap import IN, TapFrame
 
 log = logging.getLogger("centralino.ivr")
-
-CLOCK_RATE = 8000
 
 
 class IvrFlows:
@@ -175,7 +173,8 @@ class IvrFlows:
 
     def _prepare_support_numbers(self) -> None:
         with self.db.session() as session:
-            numbers = session.execute(select(SupportNumber.number, SupportNumber.locale)).all()
+            query = select(SupportNumber.number, SupportNumber.locale)
+            numbers = session.execute(query).tuples().all()
         for number, locale in numbers or [("", "en")]:
             flow = self.flow_for(number, locale) if number else default_flow()
             self._render_all(flow, flow.locale_for(locale))
@@ -211,7 +210,7 @@ class IvrCall:
             self.feed,
             CLOCK_RATE,
             speech_url=self.flows.speech_url(self.locale),
-            on_recognition=lambda result: self._recognised("caller", result),
+            on_transcript=lambda result: self._recognised("caller", result),
             on_speech_error=self._speech_error,
         )
         context = IvrContext(
@@ -361,7 +360,7 @@ class IvrCall:
 
     # --- recognition --------------------------------------------------------------------------
 
-    def _recognised(self, speaker: str, result: Recognition) -> None:
+    def _recognised(self, speaker: str, result: Transcript) -> None:
         call = self.call
         if call is None or not result.text:
             return

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 from sqlalchemy import select, update
 
+from dsp.clock import CLOCK_RATE
 from ivr.prompts import render_prompt, write_wav
 from store.db import Database
 from store.models import Device, QueueEntry
@@ -177,18 +178,17 @@ def caller_number(uri: str) -> str:
 
 def music_wav(directory: Path) -> Path:
     """A short generated melody for callers on hold in line (made once per directory)."""
-    path = directory / "queue-music-8000.wav"
+    path = directory / f"queue-music-{CLOCK_RATE}.wav"
     if path.exists():
         return path
     directory.mkdir(parents=True, exist_ok=True)
-    rate = 8000
-    t = np.arange(int(rate * _NOTE_SECONDS)) / rate
+    t = np.arange(int(CLOCK_RATE * _NOTE_SECONDS)) / CLOCK_RATE
     envelope = np.minimum(1.0, np.minimum(t, _NOTE_SECONDS - t) / 0.05)
     notes = [np.sin(2 * np.pi * hz * t) * envelope for hz in _MELODY_HZ]
     bars = int(MUSIC_SECONDS / (_NOTE_SECONDS * len(notes)))
     melody = np.concatenate(notes * max(1, bars))
     partial = directory / f".{path.name}.tmp"
-    write_wav(partial, (3000 * melody).astype(np.int16), rate)
+    write_wav(partial, (3000 * melody).astype(np.int16), CLOCK_RATE)
     partial.replace(path)  # atomic: two calls may make it at once
     return path
 

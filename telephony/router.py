@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from store.db import Database
+from store.db import Database, changed_rows
 from store.models import (
     Agent,
     AgentState,
@@ -84,12 +84,13 @@ class _FreeAgent:
 def try_claim(db: Database, agent_id: int, call_id: str) -> bool:
     """Move one agent from available to ringing for *call_id*; False when someone was faster."""
     with db.session() as session:
-        result = session.execute(
+        claimed = changed_rows(
+            session,
             update(Agent)
             .where(Agent.id == agent_id, Agent.state == AgentState.AVAILABLE)
-            .values(state=AgentState.RINGING, claimed_by_call=call_id, state_since=utcnow())
+            .values(state=AgentState.RINGING, claimed_by_call=call_id, state_since=utcnow()),
         )
-        return result.rowcount == 1
+        return claimed == 1
 
 
 def release_agent(
@@ -319,11 +320,12 @@ def _take(
         }
         if worker is not None:
             values["worker"] = worker
-        taken = session.execute(
+        taken = changed_rows(
+            session,
             update(QueueEntry)
             .where(QueueEntry.id == entry.id, QueueEntry.state == WAITING)
-            .values(**values)
-        ).rowcount
+            .values(**values),
+        )
         ring_timeout = queue_settings(session, entry.queue).ring_timeout_seconds
         if taken == 1:
             _record(session, entry.call_id, entry.id, agent.id, why)

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pjsua2 as pj
 
-from telephony.endpoint import CLOCK_RATE, FRAME_MS
+from dsp.clock import CLOCK_RATE, FRAME_MS
 
 log = logging.getLogger(__name__)
 
-SAMPLES_PER_FRAME = CLOCK_RATE * FRAME_MS // 1000
 
 #: "in" is what the leg's far end says; "out" is what we send to the leg (the echo reference).
 IN, OUT = "in", "out"

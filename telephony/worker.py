@@ -29,6 +29,7 @@ import pjsua2 as pj
 from sqlalchemy import select
 
 from ivr.prompts import render_prompt
+from loglines import setup_logging
 from store.db import Database
 from store.models import SupportNumber
 from store.settings import Settings, load_settings
@@ -178,7 +179,7 @@ class Worker:
         self._api.start()
         greeting = GREETING.format(company=self.settings.company_name)
         threading.Thread(  # not on the store thread: espeak-ng must not delay CDR writes
-            target=render_prompt, args=(greeting, "en", self.prompt_dir, 8000), daemon=True
+            target=render_prompt, args=(greeting, "en", self.prompt_dir), daemon=True
         ).start()
         log.info(
             "%s ready: sip %s:%d, api %s, capacity %d legs (library %d)",
@@ -457,12 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sip-port", type=int, help="SIP UDP port (default 5080+n)")
     parser.add_argument("--rtp-port", type=int, help="first RTP port (default 20000+100n)")
     parser.add_argument("--api-port", type=int, help="control API port (default 8790+n)")
-    parser.add_argument("--log-level", default=os.environ.get("CENTRALINO_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (else CENTRALINO_LOG_LEVEL)")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.log_level)
     settings = load_settings(args.config)
     n = args.index
     worker = Worker(

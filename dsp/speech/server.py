@@ -38,6 +38,7 @@ from dsp.speech.protocol import (
     parse_client_text,
 )
 from dsp.speech.recognizer import GrammarError, StreamingRecognizer, grammar_json
+from loglines import setup_logging
 
 DEFAULT_PORT = 2700
 log = logging.getLogger("centralino.speech")
@@ -278,17 +279,8 @@ def build_parser(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> argparse.
     parser.add_argument(
         "--workers", type=int, help="decoding threads (default: twice the CPU count)"
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
     return parser
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
 def main(
@@ -301,7 +293,7 @@ def main(
     """Entry point of ``centralino speech``; the keywords are the configured defaults
     (``speech_address``, ``speech_port``, ``speech_models``) that command-line flags override."""
     args = build_parser(host, port).parse_args(argv)
-    configure_logging(args.log_level)
+    setup_logging(args.log_level)
     return run(
         args.host,
         args.port,

@@ -17,13 +17,13 @@ from sqlalchemy import update
 from werkzeug.serving import make_server
 
 from console.app import create_app
+from console.testing.browser import CHROMIUM, CHROMIUM_ARGS
+from console.testing.fake_worker import FakeWorker
 from store.db import Database
 from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
 from store.models import Agent
 from store.passwords import ScryptCost, hash_password
-from tests.console.fake_worker import FakeWorker
-from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
 
 #: The console's scrypt cost in tests, and the demo people's hashes. What a test proves about
 #: sessions, roles and pages does not depend on the cost; `test_passwords` proves the OWASP cost

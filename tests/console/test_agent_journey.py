@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
+from console.testing.browser import become_available, sign_in_agent
 from ivr.prompts import render_prompt
 from store.models import (
     Account,
@@ -37,13 +38,12 @@ from store.models import (
     utcnow,
 )
 from store.passwords import hash_password
+from telephony.testing.audio import recording, tone_share
+from telephony.testing.deployment import SUPPORT, Deployment
+from telephony.testing.phones import Phone
+from telephony.testing.speech import SpeechServiceProcess
+from telephony.testing.workers import EventStream, WorkerProcess
 from tests.console.conftest import console_app
-from tests.dsp.conftest import SpeechServiceProcess
-from tests.harness.audio import recording, tone_share
-from tests.harness.browser import become_available, sign_in_agent
-from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.phones import Phone
-from tests.harness.workers import EventStream, WorkerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

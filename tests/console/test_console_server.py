@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.console.conftest import copy_of
-from tests.console.console_process import ConsoleProcess, RawStream
+from console.testing.console_process import ConsoleProcess, RawStream
+from tests.console.conftest import TEST_PASSWORD_COST, copy_of
 
 STREAMS = 200
 
@@ -25,6 +25,7 @@ def console(tmp_path: Path, seeded_template) -> Iterator[ConsoleProcess]:  # typ
         tmp_path,
         db.url,
         {
+            "password_cost": [TEST_PASSWORD_COST.n, TEST_PASSWORD_COST.r, TEST_PASSWORD_COST.p],
             "sse_max_streams": STREAMS,
             "sse_streams_per_session": 1,
             "sse_keepalive_seconds": 1.0,

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from console.testing.browser import become_available, sign_in_agent
 from store.models import Agent, Credit, Customer, Interaction, Setting
 from telephony import router
 from tests.console.conftest import LiveConsole
-from tests.harness.browser import become_available, sign_in_agent
 
 pytestmark = pytest.mark.browser
 

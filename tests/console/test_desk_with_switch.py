@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from console.testing.browser import become_available, sign_in_agent
 from store.models import Agent, AgentState, Device, DeviceKind, Interaction, Worker
 from store.passwords import hash_password
 from tests.console.conftest import console_app
-from tests.harness.browser import become_available, sign_in_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -24,7 +24,7 @@ PASSWORD = "a-long-test-password"
 
 @pytest.fixture
 def switch(tmp_path: Path) -> Iterator[Any]:
-    from tests.harness.deployment import Deployment
+    from telephony.testing.deployment import Deployment
 
     setup = Deployment(tmp_path)
     yield setup

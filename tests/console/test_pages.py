@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from console.app import main
+from console.testing.fake_worker import FakeWorker
 from store.models import Setting
 from tests.console.conftest import Deployment, sign_in
-from tests.console.fake_worker import FakeWorker
 
 
 def test_supervisor_sees_live_calls_from_workers(deployment: Deployment) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from console.testing.browser import sign_in_agent
 from store.models import Agent, Customer, CustomerSearch, ProfileOpening
 from tests.console.conftest import LiveConsole
-from tests.harness.browser import sign_in_agent
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 from console.hub import SUPERVISORS, EventHub, agent_topic
+from console.testing.fake_worker import FakeWorker
 from console.worker_feed import EventRouter, WorkerFeed, read_events
 from tests.console.conftest import copy_of
-from tests.console.fake_worker import FakeWorker
 
 
 def test_read_events_parses_data_lines_and_skips_noise() -> None:

@@ -95,7 +95,7 @@ def test_converges_on_far_end_speech(
 
 
 def test_converges_on_real_recordings() -> None:
-    from tests.dsp.signals import recordings
+    from telephony.testing.signals import recordings
 
     far = np.concatenate(recordings(8000))[: 8 * 8000]
     scenario = build_scenario(far, [echo_path(8000, delay_ms=32, erl_db=10, seed=11)])

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from dsp.dtmf import DIGITS, DtmfDetector, DtmfSettings, _goertzel, dtmf_signal, tone_pair
-
-from .signals import PASSAGES, espeak, recordings
+from telephony.testing.signals import PASSAGES, espeak, recordings
 
 
 def detect(signal: np.ndarray, clock_rate: int = 8000, **settings) -> str:

@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
     "dsp.g711",
     "dsp.resample",
-    "dsp.frames",
+    "dsp.levels",
     "dsp.vad",
     "dsp.dtmf",
     "dsp.prosody",

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from dsp.prosody import ProsodyTracker, analyse_utterance, compare, pitch_track, syllable_nuclei
-
-from .signals import espeak
+from telephony.testing.signals import espeak
 
 CALM = [
     "Hello, I am calling about my account, I think there is a small mistake on the last bill.",

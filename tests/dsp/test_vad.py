@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from dsp.vad import VadSettings, VoiceActivityDetector, far_end_level
-
-from .signals import labelled_mixture, utterances
+from telephony.testing.signals import labelled_mixture, utterances
 
 
 def far_from_speech(labels: np.ndarray, frames: int = 15) -> np.ndarray:

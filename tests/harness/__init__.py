@@ -1,1 +1,2 @@
-"""Test harness: real SIP peers (pjsua2 test phone, raw SIP client) and process fixtures."""
+"""Test-only harness: a raw SIP client for attack tests, stand-in call flows, a throw-away
+PostgreSQL. What tests and benchmarks share lives in `telephony.testing` and `console.testing`."""

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.harness.ports import free_port
+from telephony.testing.ports import free_port
 
 
 def postgres_binaries() -> Path | None:

@@ -8,8 +8,7 @@ import json
 import pytest
 
 from ivr.accounts import AccountMatch
-from ivr.flow import default_flow, flow_from_dict, load_flow
-from ivr.frames import (
+from ivr.events import (
     DtmfDigit,
     Event,
     Hangup,
@@ -19,12 +18,13 @@ from ivr.frames import (
     PromptFinished,
     RouteToAgent,
     SpeechEnded,
+    SpeechRecognised,
     SpeechStarted,
     StepEntered,
     StopPrompt,
     Timeout,
-    Transcript,
 )
+from ivr.flow import default_flow, flow_from_dict, load_flow
 from ivr.interpreter import MAX_PROMPTS, CallContext, Phase
 from ivr.rehearsal import ScriptedCaller
 
@@ -144,7 +144,7 @@ def test_silence_at_the_greeting_goes_to_a_person() -> None:
 def test_unrecognised_greeting_goes_on_to_identify() -> None:
     caller = Caller()
     caller.finish_prompt()
-    caller.send(SpeechStarted(), SpeechEnded(), Transcript(""))
+    caller.send(SpeechStarted(), SpeechEnded(), SpeechRecognised(""))
     assert caller.ivr.step.id == "acknowledge"
     assert caller.prompts()[-1] == "ack_neutral"
     assert caller.ivr.call_data["greeting_transcript"] == ""
@@ -180,8 +180,8 @@ def test_barge_in_stops_the_prompt_and_keeps_what_was_said() -> None:
     caller = Caller()
     assert caller.send(SpeechStarted()) == [StopPrompt(), Listen(15.0, 1)]
     assert caller.ivr.phase is Phase.SPEAKING
-    caller.send(Transcript("I'm really angry", final=False))
-    caller.send(SpeechEnded(), Transcript("I'm really angry, my line is broken"))
+    caller.send(SpeechRecognised("I'm really angry", final=False))
+    caller.send(SpeechEnded(), SpeechRecognised("I'm really angry, my line is broken"))
     assert caller.ivr.call_data["greeting_transcript"] == "I'm really angry, my line is broken"
     assert caller.ivr.call_data["mood"] == "upset"
     assert caller.prompts()[-1] == "ack_upset"
@@ -220,7 +220,7 @@ def test_unusable_speech_over_a_prompt_gets_the_prompt_not_a_retry() -> None:
 
 def test_transcript_during_a_prompt_without_voice_is_ignored() -> None:
     caller = Caller()
-    assert caller.send(Transcript("thank you for calling")) == []
+    assert caller.send(SpeechRecognised("thank you for calling")) == []
     assert caller.ivr.phase is Phase.PROMPTING
 
 
@@ -292,7 +292,7 @@ def test_stale_timer_and_stale_prompt_reports_are_ignored() -> None:
 def test_last_partial_stands_in_when_no_final_result_arrives() -> None:
     caller = Caller()
     caller.finish_prompt()
-    caller.send(SpeechStarted(), Transcript("not great", final=False), SpeechEnded())
+    caller.send(SpeechStarted(), SpeechRecognised("not great", final=False), SpeechEnded())
     caller.timeout()
     assert caller.ivr.call_data["greeting_transcript"] == "not great"
     assert caller.ivr.call_data["mood"] == "upset"
@@ -311,7 +311,7 @@ def test_raised_voice_makes_a_neutral_answer_upset() -> None:
 def test_prosody_after_the_final_result_updates_the_mood() -> None:
     caller = Caller()
     caller.finish_prompt()
-    caller.send(SpeechStarted(), Transcript("I am calling about my bill"))
+    caller.send(SpeechStarted(), SpeechRecognised("I am calling about my bill"))
     assert caller.ivr.call_data["mood"] == "neutral"
     caller.send(SpeechEnded({"pitch_semitones": 4.0, "level_db": 7.0}))
     assert caller.ivr.call_data["mood"] == "upset"
@@ -424,11 +424,11 @@ ALPHABET: list[Event | None] = [
     DtmfDigit("#"),
     SpeechStarted(),
     SpeechEnded(),
-    Transcript("fine thanks"),
-    Transcript("one two three four"),
-    Transcript("agent"),
-    Transcript("uh", final=False),
-    Transcript(""),
+    SpeechRecognised("fine thanks"),
+    SpeechRecognised("one two three four"),
+    SpeechRecognised("agent"),
+    SpeechRecognised("uh", final=False),
+    SpeechRecognised(""),
     PromptFinished(),
     Timeout(0),  # stale
     None,  # the current timer runs out

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dsp.dtmf import dtmf_signal
-from ivr.frames import DtmfDigit, Event, SpeechEnded, SpeechStarted
+from ivr.events import DtmfDigit, Event, SpeechEnded, SpeechStarted
 from ivr.listening import CallerListener, warm_up
 from ivr.prompts import speech_samples
 

@@ -15,7 +15,7 @@ from store.migrate import upgrade
 from store.models import Agent, AgentState
 from telephony.edge import Edge, EdgeTuning
 from telephony.router import claim_agent
-from tests.harness.edge import EdgeUnderTest, make_settings
+from telephony.testing.edge import EdgeUnderTest, make_settings
 from tests.harness.postgres import postgres_binaries, running_postgres
 from tests.harness.sipclient import SipClient
 

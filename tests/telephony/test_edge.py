@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from store.kamailio_tables import location
 from store.models import SupportNumber, Worker, utcnow
 from telephony.edge import EdgeError, EdgeTuning, render_config
-from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
 from tests.harness.sipclient import SipClient, sdp_offer
 
 pytestmark = pytest.mark.e2e

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
-from tests.harness.workers import wait_until
+from telephony.testing.deployment import SUPPORT, Deployment
+from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.workers import wait_until
 
 pytestmark = pytest.mark.e2e
 

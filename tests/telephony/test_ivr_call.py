@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ivr.frames import Timeout
+from ivr.events import Timeout
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Account, Agent, Customer, SupportNumber
@@ -18,7 +18,7 @@ from store.settings import Settings
 from telephony.flow import CallContext
 from telephony.ivr_call import IvrCall, IvrFlows
 from telephony.tap import IN, OUT, TapFrame
-from tests.harness.ports import free_port
+from telephony.testing.ports import free_port
 
 
 class StandInCall:

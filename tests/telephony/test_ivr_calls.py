@@ -22,11 +22,11 @@ from ivr.prompts import render_prompt, write_wav
 from ivr.steps import MOODS
 from store.models import Account, Agent, AgentState, Customer, SupportNumber
 from telephony.flow_store import DatabaseFlowStore
-from tests.dsp.conftest import SpeechServiceProcess
-from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
-from tests.harness.phones import Phone
-from tests.harness.workers import EventStream, WorkerProcess, wait_until
+from telephony.testing.deployment import SUPPORT, Deployment
+from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.phones import Phone
+from telephony.testing.speech import SpeechServiceProcess
+from telephony.testing.workers import EventStream, WorkerProcess, wait_until
 from tests.telephony.test_switch_behind_edge import kamailio_has, registered_agent, support_uri
 
 # Known open problem: under CPU load (Vosk, numba and pjsua2 on two cores) the echo test and,

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from telephony.edge import EdgeError
-from tests.harness.audio import recording, tone_share
-from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
-from tests.harness.phones import Phone
-from tests.harness.workers import WorkerProcess, wait_until
+from telephony.testing.audio import recording, tone_share
+from telephony.testing.deployment import SUPPORT, Deployment
+from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.phones import Phone
+from telephony.testing.workers import WorkerProcess, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import pytest
 
 from ivr.prompts import render_prompt
 from store.models import AgentState
-from tests.harness.audio import correlation_peak, recording, tone_share
-from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.workers import wait_until
+from telephony.testing.audio import correlation_peak, recording, tone_share
+from telephony.testing.deployment import SUPPORT, Deployment
+from telephony.testing.workers import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ import pjsua2 as pj
 import pytest
 
 from store.models import AgentState
-from tests.harness.audio import recording, tone_share
-from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.workers import wait_until
+from telephony.testing.audio import recording, tone_share
+from telephony.testing.deployment import SUPPORT, Deployment
+from telephony.testing.workers import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -25,11 +25,11 @@ from store.models import (
     utcnow,
 )
 from telephony.queueing import POSITION_TEXT
-from tests.harness.audio import correlation_peak, recording, tone_share
-from tests.harness.deployment import Deployment
-from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
-from tests.harness.phones import Phone
-from tests.harness.workers import EventStream, wait_until
+from telephony.testing.audio import correlation_peak, recording, tone_share
+from telephony.testing.deployment import Deployment
+from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.phones import Phone
+from telephony.testing.workers import EventStream, wait_until
 from tests.telephony.test_switch_behind_edge import kamailio_has, support_uri
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ from store.kamailio_tables import location
 from store.migrate import upgrade
 from store.models import Did, SupportNumber, Trunk
 from telephony.edge import Edge, EdgeTuning, sync_trunk_registrations
-from tests.harness.edge import make_settings, running_edge
+from telephony.testing.edge import make_settings, running_edge
 from tests.harness.sipclient import SipClient, sdp_offer
 
 pytestmark = pytest.mark.e2e

@@ -11,9 +11,9 @@ from store.db import Database
 from store.kamailio_tables import location
 from store.migrate import upgrade
 from store.models import Did, SupportNumber, Trunk
-from tests.harness.deployment import SUPPORT, Deployment
-from tests.harness.edge import make_settings, running_edge
-from tests.harness.workers import wait_until
+from telephony.testing.deployment import SUPPORT, Deployment
+from telephony.testing.edge import make_settings, running_edge
+from telephony.testing.workers import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,7 @@
-"""Test speech for the DSP tests: espeak-ng renders, cached under var/cache/test-speech."""
+"""Test speech and noise for DSP tests and benchmarks: espeak-ng renders (cached under
+var/cache/test-speech), Debian's pocketsphinx-testdata recordings, labelled mixtures."""
+
+from __future__ import annotations
 
 import hashlib
 import itertools
@@ -8,8 +11,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
+from dsp.clock import CLOCK_RATE, FRAME_MS
 from dsp.resample import Resampler
 from ivr.prompts import read_wav
 
@@ -41,11 +44,11 @@ def espeak(
     pitch: int = 50,
     amplitude: int = 100,
     words_per_minute: int = 160,
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
 ) -> np.ndarray:
     """int16 speech from espeak-ng with explicit pitch (-p 0..99) and amplitude (-a 0..200)."""
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.skip("espeak-ng and sox are needed for test speech")
+        raise RuntimeError("test speech needs espeak-ng and sox: apt-get install espeak-ng sox")
     key = hashlib.sha1(
         f"{voice}|{pitch}|{amplitude}|{words_per_minute}|{clock_rate}|{text}".encode()
     )
@@ -70,7 +73,6 @@ def espeak(
 
 
 VOICES = [("en", "en-us"), ("en", "en-us+f3"), ("it", "it"), ("ko", "ko"), ("en", "en-us+m3")]
-FRAME_MS = 20
 #: Active speech level of the mixtures (RMS over speech frames, full-scale sine = 0 dBFS).
 SPEECH_DBFS = -20.0
 #: A frame is labelled speech when its clean speech is within this many dB of the active level.
@@ -82,12 +84,14 @@ BRIDGED_GAP_FRAMES = 10
 RECORDINGS = Path("/usr/share/pocketsphinx/test/data")
 
 
-def recordings(clock_rate: int = 8000) -> list[np.ndarray]:
-    """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*;
-    skips the test when the package is not installed."""
+def recordings(clock_rate: int = CLOCK_RATE) -> list[np.ndarray]:
+    """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*."""
     files = sorted((RECORDINGS / "librivox").glob("*.wav")) + sorted(RECORDINGS.glob("*.raw"))
     if not files:
-        pytest.skip("apt-get install pocketsphinx-testdata for real recordings")
+        raise RuntimeError(
+            "real recordings need Debian's pocketsphinx-testdata: "
+            "apt-get install pocketsphinx-testdata"
+        )
     result = []
     for path in files:
         if path.suffix == ".wav":
@@ -100,7 +104,7 @@ def recordings(clock_rate: int = 8000) -> list[np.ndarray]:
     return result
 
 
-def utterances(count: int, clock_rate: int = 8000) -> list[np.ndarray]:
+def utterances(count: int, clock_rate: int = CLOCK_RATE) -> list[np.ndarray]:
     """*count* short espeak utterances, cycling through voices and locales."""
     sentences = {
         locale: [s.strip() for s in text.replace("?", ".").split(".") if len(s.strip()) > 8]
@@ -125,16 +129,20 @@ def noise(kind: str, length: int, clock_rate: int, rng: np.random.Generator) -> 
         x = np.fft.irfft(spectrum / np.sqrt(f), length)
     elif kind == "hum":
         t = np.arange(length) / clock_rate
-        x = sum(np.sin(2 * np.pi * 50 * h * t + h) / h for h in (1, 3, 5, 7, 9))
+        x = np.zeros(length)
+        for h in (1, 3, 5, 7, 9):
+            x = x + np.sin(2 * np.pi * 50 * h * t + h) / h
         x = x / np.sqrt(np.mean(x**2)) + 0.3 * rng.standard_normal(length)
     else:
         raise ValueError(f"unknown noise {kind!r}")
-    return x / np.sqrt(np.mean(x**2))
+    unit: np.ndarray = x / np.sqrt(np.mean(x**2))
+    return unit
 
 
 def frame_levels_db(x: np.ndarray, frame: int) -> np.ndarray:
     frames = x[: len(x) // frame * frame].reshape(-1, frame).astype(np.float64)
-    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-9)
+    levels: np.ndarray = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-9)
+    return levels
 
 
 def bridge_gaps(labels: np.ndarray, frames: int) -> np.ndarray:
@@ -150,7 +158,7 @@ def bridge_gaps(labels: np.ndarray, frames: int) -> np.ndarray:
 def labelled_mixture(
     snr_db: float,
     kind: str = "white",
-    clock_rate: int = 8000,
+    clock_rate: int = CLOCK_RATE,
     count: int = 10,
     seed: int = 0,
     real: bool = False,
@@ -161,8 +169,8 @@ def labelled_mixture(
     rng = np.random.default_rng(seed)
     frame = clock_rate * FRAME_MS // 1000
     pieces = [np.zeros(clock_rate)]
-    speech = recordings(clock_rate) if real else utterances(count, clock_rate)
-    for utterance in speech:
+    material = recordings(clock_rate) if real else utterances(count, clock_rate)
+    for utterance in material:
         pieces.append(utterance.astype(np.float64))
         pieces.append(np.zeros(frame * rng.integers(20, 80)))
     speech = np.concatenate(pieces)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.harness.ports import rtp_base
+from telephony.testing.ports import rtp_base
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ class Phone:
         auto_answer: bool = False,
         record_dir: Path | None = None,
     ) -> Phone:
-        argv = [sys.executable, "-m", "tests.harness.phone", "--name", name]
+        argv = [sys.executable, "-m", "telephony.testing.phone", "--name", name]
         argv += ["--rtp-port", str(rtp_base(50))]
         if auto_answer:
             argv.append("--auto-answer")

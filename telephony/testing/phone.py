@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import pjsua2 as pj
 
+from dsp.clock import CLOCK_RATE
 from ivr.prompts import write_wav
-from telephony.endpoint import CLOCK_RATE, Endpoint, start_endpoint, stop_endpoint
+from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
 
 STATES = {
     pj.PJSIP_INV_STATE_CALLING: "calling",

@@ -3,7 +3,7 @@ import threading
 import numpy as np
 import pytest
 
-from dsp.frames import SILENCE_DBFS, FrameRing, LevelMeter, frame_levels, frame_size
+from dsp.levels import SILENCE_DBFS, FrameRing, LevelMeter, frame_levels, frame_size
 
 
 def test_frame_sizes_for_20_ms() -> None:

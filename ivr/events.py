@@ -40,8 +40,9 @@ class SpeechEnded(Event):
 
 
 @dataclass(frozen=True)
-class Transcript(Event):
-    """A recognition result: partial results may change, a final one is the utterance's text."""
+class SpeechRecognised(Event):
+    """What the recogniser heard: partial results may change, a final one is the utterance's
+    text (the speech client's timed `dsp.speech.client.Transcript`, reduced to what flows use)."""
 
     text: str
     final: bool = True

@@ -1,4 +1,4 @@
-"""A throw-away switch deployment for tests: migrated SQLite, agents, workers and phones."""
+"""A throw-away switch deployment: migrated SQLite, agents, workers and phones."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.migrate import upgrade
 from store.models import Agent, AgentState, Call, Device, DeviceKind, SupportNumber, Worker
-from tests.harness.phones import Phone
-from tests.harness.workers import (
+from telephony.testing.phones import Phone
+from telephony.testing.workers import (
     WorkerProcess,
     await_ready,
     launch_worker,
@@ -99,11 +99,12 @@ class Deployment:
             return call
 
     def ended_call(self, call_id: str, timeout: float = 10.0) -> Call:
-        return wait_until(
+        call: Call = wait_until(
             lambda: (c := self.find_call(call_id)) is not None and c.ended_at is not None and c,
             timeout,
             f"CDR {call_id} closed",
         )
+        return call
 
     def worker_row(self, name: str) -> Worker:
         with self.db.session() as session:
@@ -122,8 +123,9 @@ class Deployment:
             return agent.state
 
     def close(self) -> None:
-        for process in [*self.phones, *self.workers]:
+        processes: list[Phone | WorkerProcess] = [*self.phones, *self.workers]
+        for process in processes:
             process.request_stop()
-        for process in [*self.phones, *self.workers]:
+        for process in processes:
             process.stop()
         self.db.dispose()

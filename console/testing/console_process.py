@@ -1,5 +1,5 @@
-"""A real console process (`centralino console`, waitress) on a copy of the seeded database,
-and raw-socket browser streams with real session cookies: for tests and the stream bench."""
+"""A real console process (`centralino console`, waitress) on a given database, and raw-socket
+browser streams with real session cookies: for tests and the stream bench."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.console.conftest import TEST_PASSWORD_COST
-from tests.harness.ports import free_port
-
 CENTRALINO = Path(sys.executable).parent / "centralino"
 COOKIE = "centralino_session"
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _toml(value: Any) -> str:
@@ -40,7 +43,7 @@ class ConsoleProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> ConsoleProcess:
-        self.port = free_port(socket.SOCK_STREAM)
+        self.port = free_tcp_port()
         settings = {
             "var_dir": str(self.workdir),
             "database_url": self.database_url,
@@ -48,11 +51,7 @@ class ConsoleProcess:
             "console_port": self.port,
             "secret_key": "console-process-test-secret",
         }
-        extra = {
-            "worker_feed": False,
-            "password_cost": [TEST_PASSWORD_COST.n, TEST_PASSWORD_COST.r, TEST_PASSWORD_COST.p],
-            **self.console,
-        }
+        extra = {"worker_feed": False, **self.console}
         lines = [f"{key} = {_toml(value)}" for key, value in settings.items()]
         lines.append("[extra.console]")
         for key, value in extra.items():

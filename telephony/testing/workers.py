@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from tests.harness.phones import ROOT
-from tests.harness.ports import free_port, rtp_base
+from telephony.testing.phones import ROOT
+from telephony.testing.ports import free_port, rtp_base
 
 
 class WorkerError(AssertionError):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp.clock import CLOCK_RATE
 from ivr.prompts import read_wav
 
 
@@ -22,11 +23,11 @@ def recording(path: str | Path, timeout: float = 3.0) -> np.ndarray:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-    assert rate == 8000, f"{path}: recorded at {rate} Hz, expected 8000"
+    assert rate == CLOCK_RATE, f"{path}: recorded at {rate} Hz, expected {CLOCK_RATE}"
     return samples.astype(np.float64)
 
 
-def goertzel_power(block: np.ndarray, freq: float, rate: int = 8000) -> float:
+def goertzel_power(block: np.ndarray, freq: float, rate: int = CLOCK_RATE) -> float:
     """Power of *block* at *freq* (Goertzel), normalised by the block's length."""
     coeff = 2.0 * np.cos(2.0 * np.pi * freq / rate)
     s1 = s2 = 0.0
@@ -35,7 +36,7 @@ def goertzel_power(block: np.ndarray, freq: float, rate: int = 8000) -> float:
     return float(s1 * s1 + s2 * s2 - coeff * s1 * s2) / len(block)
 
 
-def tone_share(samples: np.ndarray, freq: float, rate: int = 8000, block: int = 400) -> float:
+def tone_share(samples: np.ndarray, freq: float, rate: int = CLOCK_RATE, block: int = 400) -> float:
     """Largest share (0..1) of a 50 ms block's energy that sits at *freq*, over the recording."""
     best = 0.0
     for start in range(0, len(samples) - block, block):

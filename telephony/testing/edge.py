@@ -1,4 +1,4 @@
-"""Pytest helpers that start a real Kamailio edge on free ports with a fresh database."""
+"""A real Kamailio edge on free loopback ports with a fresh database (tests, benchmarks)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from store.db import Database
 from store.migrate import upgrade
@@ -14,7 +15,7 @@ from store.models import Device, DeviceKind
 from store.passwords import sip_ha1, sip_ha1b
 from store.settings import Settings
 from telephony.edge import Edge, EdgeTuning, sync_trunk_registrations
-from tests.harness.ports import free_port
+from telephony.testing.ports import free_port
 
 
 @dataclass
@@ -43,9 +44,10 @@ class EdgeUnderTest:
         return password
 
 
-def make_settings(var_dir: Path, **overrides: object) -> Settings:
-    """Settings for a throw-away deployment in *var_dir* on free loopback ports."""
-    values: dict[str, object] = {
+def make_settings(var_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a throw-away deployment in *var_dir* on free loopback ports; *overrides*
+    are Settings fields (a wrong name or type fails in Settings itself)."""
+    values: dict[str, Any] = {
         "var_dir": var_dir,
         "sip_port": free_port(),
         "worker_sip_base_port": free_port(),
@@ -54,7 +56,7 @@ def make_settings(var_dir: Path, **overrides: object) -> Settings:
         "speech_port": free_port(),
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 @contextmanager

@@ -1,5 +1,5 @@
-"""Framing of a leg's audio: a ring buffer that hands out 20 ms frames, and level meters
-(RMS and peak in dBFS, where a full-scale sine is 0 dBFS)."""
+"""Levels of a leg's audio: meters of RMS and peak in dBFS (a full-scale sine is 0 dBFS), and
+the ring buffer that hands the audio out in 20 ms frames."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import threading
 import numpy as np
 from numba import njit
 
-FRAME_MS = 20
+from dsp.clock import FRAME_MS
+
 #: Level reported for digital silence, instead of minus infinity.
 SILENCE_DBFS = -120.0
 FULL_SCALE = 32768.0

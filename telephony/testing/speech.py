@@ -1,0 +1,80 @@
+"""The speech service as a real subprocess on a free loopback port, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTENING = re.compile(r"event=listening .*port=(\d+)")
+
+
+class SpeechServiceProcess:
+    """`python -m dsp.speech.server` on a free loopback port; restartable on the same port."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = 0
+        self.log_dir = log_dir
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self.starts = 0
+
+    def url(self, locale: str = "ko") -> str:
+        return f"ws://127.0.0.1:{self.port}/{locale}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the service and return once it logs that it listens (no polling, no sleeps)."""
+        self.starts += 1
+        command = [sys.executable, "-m", "dsp.speech.server", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--workers", "2"]
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.proc = proc
+        ready = threading.Event()
+        log = (self.log_dir / f"speech-{self.starts}.log").open("w")
+
+        def pump() -> None:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                log.write(line)
+                log.flush()
+                self.lines.append(line)
+                found = LISTENING.search(line)
+                if found:
+                    self.port = int(found.group(1))
+                    ready.set()
+            log.close()
+            ready.set()  # the process ended: stop waiting
+
+        threading.Thread(target=pump, name="speech-service-log", daemon=True).start()
+        if not ready.wait(timeout) or proc.poll() is not None:
+            self.stop()
+            raise RuntimeError("speech service did not start:\n" + "".join(self.lines[-20:]))
+
+    def kill(self) -> None:
+        """SIGKILL: the service dies without closing its streams."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(15)
