@@ -150,7 +150,9 @@ def serve(settings: Settings, threads: int | None = None) -> None:
         host=settings.console_address,
         port=settings.console_port,
         ident="centralino-console",
-        **limits,
+        threads=limits["threads"],
+        connection_limit=limits["connection_limit"],
+        channel_timeout=limits["channel_timeout"],
     )
 
 

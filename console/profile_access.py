@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import CompoundSelect, Select, func, select
 from sqlalchemy.orm import Session
 
 from console.screenpop import customer_profile
@@ -203,6 +203,7 @@ def _like_escaped(text: str) -> str:
 
 
 def _matches(session: Session, field: str, text: str) -> list[int]:
+    query: Select[tuple[int]] | CompoundSelect[tuple[int]]
     phone_digits = func.replace(func.replace(Customer.phone, " ", ""), "-", "")
     if field == "name":
         pattern = f"%{_like_escaped(text.lower())}%"

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Response, current_app, g, jsonify, session
 
@@ -26,6 +27,7 @@ from console.auth.sessions import SessionCheck, still_valid
 from console.extensions import database, hub
 
 _CLOSE = object()  # put in an inbox to end its stream
+Inbox = queue.Queue[tuple[Any, Any]]
 
 
 def _frame(name: str, data: object) -> str:
@@ -36,7 +38,7 @@ def _frame(name: str, data: object) -> str:
 class OpenStream:
     session_id: str
     agent_id: int
-    inbox: queue.Queue
+    inbox: Inbox
     opened_at: float = field(default_factory=time.monotonic)
     closed_because: str | None = None
 
@@ -57,7 +59,7 @@ class StreamGate:
         self,
         session_id: str,
         agent_id: int,
-        inbox: queue.Queue,
+        inbox: Inbox,
         per_session: int,
         max_streams: int,
     ) -> OpenStream | None:
@@ -96,7 +98,8 @@ class StreamGate:
 
 
 def gate() -> StreamGate:
-    return current_app.extensions["centralino.streams"]
+    slots: StreamGate = current_app.extensions["centralino.streams"]
+    return slots
 
 
 def event_stream(topic: str) -> Response:
@@ -155,5 +158,9 @@ def event_stream(topic: str) -> Response:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    response.call_on_close(lambda: (live.unsubscribe(topic, inbox), slots.release(stream)))
+    def closed() -> None:  # also when the server never started iterating
+        live.unsubscribe(topic, inbox)
+        slots.release(stream)
+
+    response.call_on_close(closed)
     return response

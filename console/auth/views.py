@@ -28,11 +28,13 @@ def _decoy_hash(cost: ScryptCost) -> str:
 
 
 def password_cost() -> ScryptCost:
-    return current_app.config["PASSWORD_COST"]
+    cost: ScryptCost = current_app.config["PASSWORD_COST"]
+    return cost
 
 
 def _throttle() -> LoginThrottle:
-    return current_app.extensions["centralino.login_throttle"]
+    throttle: LoginThrottle = current_app.extensions["centralino.login_throttle"]
+    return throttle
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -63,7 +65,7 @@ def login():  # type: ignore[no-untyped-def]
             return redirect(url_for(home_for(g.agent.role)))
         return render_template("auth/login.html", error=None)
     username = request.form.get("username", "").strip()[:64]
-    password = request.form.get("password", "")[:MAX_PASSWORD_LENGTH]
+    password = request.form.get("password", "")
     address = client_address()
     wait = _throttle().retry_after(username, address)
     if wait > 0:
@@ -137,7 +139,7 @@ def change_password():  # type: ignore[no-untyped-def]
         return render_template(
             "auth/password.html", error="Too many wrong passwords; try later.", done=False
         ), 429
-    current = request.form.get("current", "")[:MAX_PASSWORD_LENGTH]
+    current = request.form.get("current", "")
     if not verify_password(current, agent.password_hash):
         _throttle().failed(agent.username, address)
         security_event("password.change_failed", agent.username, reason="wrong_password")
@@ -153,6 +155,7 @@ def change_password():  # type: ignore[no-untyped-def]
         db_session.execute(update(Agent).where(Agent.id == agent.id).values(password_hash=fresh))
         revoke_everywhere(db_session, agent.id)
         changed = db_session.get(Agent, agent.id)
+    assert changed is not None  # the signed-in person's row
     current_app.extensions["centralino.streams"].close_person(agent.id, "signed_out")
     begin(changed)  # this browser goes on; every other session of this person ends
     security_event("password.changed", agent.username)
