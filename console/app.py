@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -21,6 +22,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from console import security_log
 from console.auth.roles import home_for, load_signed_in, wants_json
 from console.auth.sessions import ConsoleSessionInterface
 from console.auth.throttle import LoginThrottle
@@ -137,6 +139,7 @@ def serve(settings: Settings, threads: int | None = None) -> None:
     from waitress import serve as waitress_serve
 
     app = create_app(settings)
+    security_log.write_to(Path(settings.var_dir) / "console" / "security.log")
     limits = server_limits(app.config, threads)
     log.info(
         "console on http://%s:%d (%d threads, %d streams at most)",

@@ -3,17 +3,20 @@
 Values from outside (a typed user name) are written bare only when they are plain words;
 anything else is a quoted logfmt value with control characters escaped, so a name cannot
 forge fields or lines. The line goes through `loglines` like every other. Passwords never
-reach this module. A fail2ban filter for these lines is in ``docs/security-console.md``.
+reach this module. `centralino console` also appends them to ``var/console/security.log``;
+``docs/fail2ban/centralino-console.conf`` is the fail2ban filter for that file.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+from pathlib import Path
 
 from flask import has_request_context, request
 
-from loglines import quoted
+from loglines import LogLineFormatter, quoted
 
 log = logging.getLogger("centralino.security")
 
@@ -31,6 +34,19 @@ def _value(value: object) -> str:
 def client_address() -> str:
     """The client's address (the proxy's, unless the console is configured to trust it)."""
     return (request.remote_addr or "?") if has_request_context() else "-"
+
+
+def write_to(path: Path) -> logging.Handler:
+    """Also append the security events to *path* (folder 0700, file 0600), in the same line
+    format as the process log, for fail2ban. Returns the handler."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(LogLineFormatter())
+    log.addHandler(handler)
+    return handler
 
 
 def security_event(event: str, user: object, source: str | None = None, **fields: object) -> str:
