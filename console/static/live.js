@@ -29,7 +29,16 @@
     source.addEventListener("error", () => {
       if (source.readyState !== EventSource.CLOSED) return;
       document.body.dataset.live = "no";
-      setTimeout(listen, 5000 + Math.random() * 5000);
+      setTimeout(async () => {
+        try {
+          const session = await fetch("/agent/api/current", { credentials: "same-origin" });
+          if (session.status === 401) {
+            window.location.assign("/login");
+            return;
+          }
+        } catch (_) { /* the console is unreachable: try the stream again */ }
+        listen();
+      }, 5000 + Math.random() * 5000);
     });
   }
 
