@@ -1,12 +1,14 @@
-"""The admin overview and the forms that set the credit audit threshold and window."""
+"""The admin overview, the forms that set the credit audit threshold and window, and ending a
+person's sessions (a lost laptop, someone who left)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from console.admin import bp
 from console.auth.roles import ADMINISTRATION, requires
+from console.auth.sessions import revoke_everywhere
 from console.credits import (
     MAX_AUDIT_WINDOW_HOURS,
     WINDOW_KEY,
@@ -16,6 +18,7 @@ from console.credits import (
 )
 from console.extensions import database
 from console.screenpop import audit_threshold_cents
+from console.security_log import security_event
 from store.models import Agent, Setting, Worker
 
 THRESHOLD_KEY = "credit_audit_threshold_cents"
@@ -73,4 +76,21 @@ def credit_window():  # type: ignore[no-untyped-def]
         else:
             setting.value = {"hours": hours}
     flash(f"Credits by one agent to one account are now summed over {hours:g} hours.")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/people/<int:agent_id>/end-sessions")
+@requires(*ADMINISTRATION)
+def end_sessions(agent_id: int):  # type: ignore[no-untyped-def]
+    with database().session() as session:
+        person = session.get(Agent, agent_id)
+        if person is None:
+            flash("No such person.")
+            return redirect(url_for("admin.index"))
+        revoke_everywhere(session, agent_id)
+        name = person.name
+        username = person.username
+    current_app.extensions["centralino.streams"].close_person(agent_id, "signed_out")
+    security_event("sessions.ended", username, by=g.agent.username)
+    flash(f"Every session of {name} is signed out.")
     return redirect(url_for("admin.index"))

@@ -174,3 +174,23 @@ def test_sign_ins_are_logged_as_structured_lines_without_passwords(
         assert all(typed not in line for line in lines)
     with deployment.db.session() as session:
         assert session.scalar(select(Agent.session_version).where(Agent.username == "alice")) == 0
+
+
+def test_an_admin_signs_a_person_out_everywhere(deployment: Deployment) -> None:
+    desk = deployment.app.test_client()
+    sign_in(desk, deployment, "bruno")
+    admin = deployment.app.test_client()
+    token = sign_in(admin, deployment, "admin")
+    with deployment.db.session() as session:
+        bruno = session.scalar(select(Agent.id).where(Agent.username == "bruno"))
+    assert f'action="/admin/people/{bruno}/end-sessions"' in admin.get("/admin/").text
+    done = admin.post(
+        f"/admin/people/{bruno}/end-sessions", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Every session of Bruno Bianchi is signed out." in done.text
+    assert desk.get("/agent/").status_code == 302
+    assert admin.get("/admin/").status_code == 200  # the admin's own session goes on
+    agent = deployment.app.test_client()
+    agent_token = sign_in(agent, deployment, "alice")
+    forbidden = agent.post(f"/admin/people/{bruno}/end-sessions", data={"csrf_token": agent_token})
+    assert forbidden.status_code == 403
