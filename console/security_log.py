@@ -10,13 +10,12 @@ reach this module. `centralino console` also appends them to ``var/console/secur
 from __future__ import annotations
 
 import logging
-import os
 import re
 from pathlib import Path
 
 from flask import has_request_context, request
 
-from loglines import LogLineFormatter, quoted
+from loglines import also_to_file, quoted
 
 log = logging.getLogger("centralino.security")
 
@@ -39,14 +38,7 @@ def client_address() -> str:
 def write_to(path: Path) -> logging.Handler:
     """Also append the security events to *path* (folder 0700, file 0600), in the same line
     format as the process log, for fail2ban. Returns the handler."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-    os.chmod(path, 0o600)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(LogLineFormatter())
-    log.addHandler(handler)
-    return handler
+    return also_to_file(log.name, path)
 
 
 def security_event(event: str, user: object, source: str | None = None, **fields: object) -> str:
