@@ -67,3 +67,17 @@ def setup_logging(level: str | None = None, stream: TextIO | None = None) -> Non
         root.setLevel(chosen.upper())
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def also_to_file(logger: str, path: str | os.PathLike[str]) -> logging.Handler:
+    """Also append *logger*'s records to *path* as log lines (its folder 0700, the file 0600),
+    e.g. a security log that fail2ban reads. Returns the handler."""
+    folder = os.path.dirname(os.fspath(path)) or "."
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(folder, 0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    os.chmod(path, 0o600)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(LogLineFormatter())
+    logging.getLogger(logger).addHandler(handler)
+    return handler

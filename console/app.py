@@ -5,17 +5,31 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify, redirect, render_template_string, url_for
+from flask import (
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from console import security_log
 from console.auth.roles import home_for, load_signed_in, wants_json
+from console.auth.sessions import ConsoleSessionInterface
 from console.auth.throttle import LoginThrottle
 from console.config import console_config
 from console.extensions import csrf
 from console.hub import EventHub
+from console.streams import StreamGate
 from console.worker_feed import EventRouter, WorkerFeed
 from loglines import setup_logging
 from store.db import Database
@@ -54,6 +68,8 @@ def _secure_headers(response: Any) -> Any:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
 
@@ -66,11 +82,19 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(console_config(source))
+    app.session_interface = ConsoleSessionInterface()
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies > 0:  # only then are X-Forwarded-For/-Proto/-Host believed
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     csrf.init_app(app)
     db = Database(app.config["DATABASE_URL"])
     hub = EventHub()
     app.extensions["centralino.db"] = db
     app.extensions["centralino.hub"] = hub
+    streams = StreamGate()
+    app.extensions["centralino.streams"] = streams
     app.extensions["centralino.login_throttle"] = LoginThrottle(
         int(app.config["LOGIN_MAX_FAILURES"]), float(app.config["LOGIN_WINDOW_SECONDS"])
     )
@@ -92,24 +116,46 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]
-        return jsonify(status="ok", browsers=hub.subscriber_count())
+        return jsonify(status="ok", browsers=streams.count())
 
     return app
 
 
-def serve(settings: Settings, threads: int = 32) -> None:
-    """Run the console under waitress; every open browser stream holds one of *threads*."""
+def server_limits(config: Mapping[str, Any], threads: int | None = None) -> dict[str, int]:
+    """Waitress's limits for the console: every open event stream holds a thread, so there are
+    as many threads as streams may be open (``SSE_MAX_STREAMS``, beyond that 503) plus
+    *threads* for pages and APIs, and room for that many connections and more."""
+    streams = int(config["SSE_MAX_STREAMS"])
+    requests = int(threads or config["REQUEST_THREADS"])
+    return {
+        "threads": streams + requests,
+        "connection_limit": streams + 8 * requests + 64,
+        "channel_timeout": int(config["CHANNEL_TIMEOUT_SECONDS"]),
+    }
+
+
+def serve(settings: Settings, threads: int | None = None) -> None:
+    """Run the console under waitress (see `server_limits`)."""
     from waitress import serve as waitress_serve
 
     app = create_app(settings)
-    log.info("console on http://%s:%d", settings.console_address, settings.console_port)
+    security_log.write_to(Path(settings.var_dir) / "console" / "security.log")
+    limits = server_limits(app.config, threads)
+    log.info(
+        "console on http://%s:%d (%d threads, %d streams at most)",
+        settings.console_address,
+        settings.console_port,
+        limits["threads"],
+        app.config["SSE_MAX_STREAMS"],
+    )
     waitress_serve(
         app,
         host=settings.console_address,
         port=settings.console_port,
-        threads=threads,
-        channel_timeout=3600,
         ident="centralino-console",
+        threads=limits["threads"],
+        connection_limit=limits["connection_limit"],
+        channel_timeout=limits["channel_timeout"],
     )
 
 
@@ -122,7 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--address", help="listen address (default from settings: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (default from settings: 8000)")
     parser.add_argument(
-        "--threads", type=int, default=32, help="server threads; each open page holds one"
+        "--threads",
+        type=int,
+        help="server threads for pages and APIs (default 16), on top of one per event stream "
+        "(at most SSE_MAX_STREAMS, default 256)",
     )
     parser.add_argument(
         "--migrate", action="store_true", help="bring the database schema up to date first"

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from store.passwords import OWASP_SCRYPT, ScryptCost
 from store.settings import Settings
 
 DEFAULTS: dict[str, Any] = {
@@ -16,16 +17,31 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_FEED": True,  # follow every live worker's /events stream in background threads
     "WORKER_REFRESH_SECONDS": 2.0,  # how often the workers table is re-read
     "WORKER_TIMEOUT_SECONDS": 3.0,  # control API requests to workers
-    "SSE_KEEPALIVE_SECONDS": 15.0,
-    "SSE_MAX_SECONDS": 0.0,  # 0: browser streams stay open; tests bound them
+    # Browser streams (see console.streams); each open one holds a server thread.
+    "SSE_KEEPALIVE_SECONDS": 15.0,  # also how often a stream re-checks its session
+    "SSE_MAX_SECONDS": 300.0,  # a stream's lifetime; the browser then reconnects
+    "SSE_RETRY_MS": 3000,  # the reconnection delay the browser is told (plus up to 50 %)
+    "SSE_STREAMS_PER_SESSION": 4,  # a newer stream closes the session's oldest
+    "SSE_MAX_STREAMS": 256,  # per console process; beyond, 503 with Retry-After
+    "SSE_FULL_RETRY_SECONDS": 15,
+    "REQUEST_THREADS": 16,  # server threads for pages and APIs, besides the streams'
+    "CHANNEL_TIMEOUT_SECONDS": 120,  # idle HTTP connections are closed after this
     "LOGIN_MAX_FAILURES": 5,  # wrong passwords per user and address ...
     "LOGIN_WINDOW_SECONDS": 300.0,  # ... within this window, before sign-in is refused
+    "PASSWORD_COST": OWASP_SCRYPT,  # scrypt {n, r, p} for new hashes; weaker ones are redone
+    # Customer profiles outside one's own calls: a logged search, valid this long, at most
+    # so many per person and hour.
+    "PROFILE_SEARCH_MINUTES": 30,
+    "PROFILE_SEARCHES_PER_HOUR": 60,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "centralino_session",
+    "SESSION_REFRESH_EACH_REQUEST": False,  # the cookie's expiry does not slide
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
-    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),  # one shift
-    "SESSION_COOKIE_SECURE": False,  # set True when the console is served over HTTPS
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),  # absolute, from sign-in: one shift
+    "PUBLIC_URL": "",  # how browsers reach the console; https:// makes cookies Secure
+    "SESSION_COOKIE_SECURE": None,  # None: Secure when PUBLIC_URL is https (or the request is)
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     "IMG_SOURCES": "'self' data:",  # where customer photos may load from (CSP img-src)
     "COMPANY_NAME": "Centralino",
 }
@@ -57,4 +73,18 @@ def console_config(source: Settings | Mapping[str, Any] | None) -> dict[str, Any
         config["DATABASE_URL"] = Settings().database_url
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = secrets.token_urlsafe(48)
+    return _derived(config)
+
+
+def _derived(config: dict[str, Any]) -> dict[str, Any]:
+    """Settings that follow from others, and values from TOML in their Python types."""
+    https = str(config["PUBLIC_URL"]).lower().startswith("https://")
+    if config["SESSION_COOKIE_SECURE"] is None:
+        config["SESSION_COOKIE_SECURE"] = https
+    if https:
+        config["PREFERRED_URL_SCHEME"] = "https"
+    config["PASSWORD_COST"] = ScryptCost.parse(config["PASSWORD_COST"])
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    if not isinstance(lifetime, timedelta):
+        config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=float(lifetime))
     return config

@@ -58,6 +58,11 @@ class EventHub:
             except queue.Full:
                 self.unsubscribe(topic, inbox)
 
+    def is_subscribed(self, topic: str, inbox: queue.Queue[tuple[str, Any]]) -> bool:
+        """False once the hub dropped *inbox* for falling behind."""
+        with self._lock:
+            return inbox in self._subscribers.get(topic, [])
+
     def subscriber_count(self) -> int:
         with self._lock:
             return sum(len(inboxes) for inboxes in self._subscribers.values())

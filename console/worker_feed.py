@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 
 from console.hub import SUPERVISORS, EventHub, LiveCall, agent_topic
+from console.profile_access import grant
 from console.screenpop import build_screenpop
 from store.db import Database
 from store.models import Agent, AgentState, Worker, utcnow
@@ -75,9 +76,11 @@ class EventRouter:
         self.hub.publish(SUPERVISORS, "call", event)
 
     def _ringing(self, event: dict[str, Any], worker_name: str, worker_url: str) -> None:
+        agent_id = int(event["agent_id"])
         with self.db.session() as session:
             pop = build_screenpop(session, event)
-        agent_id = int(event["agent_id"])
+            if pop["customer"]:  # the offer lets this agent open the profile later too
+                grant(session, agent_id, pop["customer"]["id"], pop["call_id"], "offered")
         customer = pop["customer"]
         self.hub.track(
             LiveCall(

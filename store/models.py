@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -119,6 +120,9 @@ class Agent(Base):
     wrapup_seconds: Mapped[int] = mapped_column(Integer, default=10)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     device: Mapped[Device | None] = relationship(foreign_keys=[device_id])
+    # Bumped at sign-out and password change: every console session signed with an older
+    # number is refused, in every console process.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Device(Base):
@@ -269,6 +273,7 @@ class Credit(Base):
     kind: Mapped[str] = mapped_column(String(16), default="goodwill")
     reason: Mapped[str] = mapped_column(Text)
     flagged_for_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -331,6 +336,47 @@ class RouteDecision(Base):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ProfileGrant(Base):
+    """An agent's right to open a customer's profile, given by a call offered to them
+    (``offered``) or a call they tied to that customer (``linked``)."""
+
+    __tablename__ = "profile_grants"
+    __table_args__ = (Index(None, "agent_id", "customer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CustomerSearch(Base):
+    """A logged search of customer profiles: who searched for what, when, and what it found."""
+
+    __tablename__ = "customer_searches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    field: Mapped[str] = mapped_column(String(16))
+    query: Mapped[str] = mapped_column(String(200))
+    result_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source: Mapped[str | None] = mapped_column(String(64))
+
+
+class ProfileOpening(Base):
+    """A logged opening of a customer's profile: who, when, and by which right (``via``)."""
+
+    __tablename__ = "profile_openings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    via: Mapped[str] = mapped_column(String(16))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    search_id: Mapped[int | None] = mapped_column(ForeignKey("customer_searches.id"))
+    source: Mapped[str | None] = mapped_column(String(64))
+
+
 @event.listens_for(Credit, "before_update")
 @event.listens_for(Credit, "before_delete")
 def _credit_ledger_is_append_only(_mapper: Any, _connection: Any, target: Credit) -> None:
@@ -347,11 +393,14 @@ __all__ = [
     "CallState",
     "Credit",
     "Customer",
+    "CustomerSearch",
     "Device",
     "DeviceKind",
     "Did",
     "Flow",
     "Interaction",
+    "ProfileGrant",
+    "ProfileOpening",
     "Queue",
     "QueueEntry",
     "Role",

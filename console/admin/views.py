@@ -1,15 +1,24 @@
-"""The admin overview and the form that sets the credit audit threshold."""
+"""The admin overview, the forms that set the credit audit threshold and window, and ending a
+person's sessions (a lost laptop, someone who left)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from console.admin import bp
 from console.auth.roles import ADMINISTRATION, requires
-from console.credits import CreditRefused, parse_cents
+from console.auth.sessions import revoke_everywhere
+from console.credits import (
+    MAX_AUDIT_WINDOW_HOURS,
+    WINDOW_KEY,
+    CreditRefused,
+    audit_window_hours,
+    parse_cents,
+)
 from console.extensions import database
 from console.screenpop import audit_threshold_cents
+from console.security_log import security_event
 from store.models import Agent, Setting, Worker
 
 THRESHOLD_KEY = "credit_audit_threshold_cents"
@@ -22,8 +31,13 @@ def index():  # type: ignore[no-untyped-def]
         workers = session.scalars(select(Worker).order_by(Worker.name)).all()
         agents = session.scalars(select(Agent).order_by(Agent.name)).all()
         threshold = audit_threshold_cents(session)
+        window_hours = audit_window_hours(session)
     return render_template(
-        "admin/index.html", workers=workers, agents=agents, threshold=f"{threshold / 100:.2f}"
+        "admin/index.html",
+        workers=workers,
+        agents=agents,
+        threshold=f"{threshold / 100:.2f}",
+        window_hours=f"{window_hours:g}",
     )
 
 
@@ -42,4 +56,41 @@ def credit_threshold():  # type: ignore[no-untyped-def]
         else:
             setting.value = {"cents": cents}
     flash(f"Credits of {cents / 100:.2f} or more are now flagged for review.")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/settings/credit-window")
+@requires(*ADMINISTRATION)
+def credit_window():  # type: ignore[no-untyped-def]
+    try:
+        hours = float(request.form.get("hours", ""))
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours <= MAX_AUDIT_WINDOW_HOURS:  # also refuses NaN
+        flash(f"Window not changed: give hours between 0 and {MAX_AUDIT_WINDOW_HOURS:g}.")
+        return redirect(url_for("admin.index"))
+    with database().session() as session:
+        setting = session.get(Setting, WINDOW_KEY)
+        if setting is None:
+            session.add(Setting(key=WINDOW_KEY, value={"hours": hours}))
+        else:
+            setting.value = {"hours": hours}
+    flash(f"Credits by one agent to one account are now summed over {hours:g} hours.")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/people/<int:agent_id>/end-sessions")
+@requires(*ADMINISTRATION)
+def end_sessions(agent_id: int):  # type: ignore[no-untyped-def]
+    with database().session() as session:
+        person = session.get(Agent, agent_id)
+        if person is None:
+            flash("No such person.")
+            return redirect(url_for("admin.index"))
+        revoke_everywhere(session, agent_id)
+        name = person.name
+        username = person.username
+    current_app.extensions["centralino.streams"].close_person(agent_id, "signed_out")
+    security_event("sessions.ended", username, by=g.agent.username)
+    flash(f"Every session of {name} is signed out.")
     return redirect(url_for("admin.index"))

@@ -1,4 +1,4 @@
-"""The agent desktop: device, state, screen pop, call controls, credits, wrap-up."""
+"""The agent desktop: device, state, screen pop, call controls, credits, wrap-up, profiles."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("agent", __name__, url_prefix="/agent", template_folder="templates")
 
-from console.agent import actions, views  # noqa: E402,F401  (registers the routes)
+from console.agent import actions, profiles, views  # noqa: E402,F401  (registers the routes)

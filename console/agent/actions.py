@@ -13,6 +13,7 @@ from console.auth.roles import AGENT_DESK, requires
 from console.credits import CreditRefused, CreditRequest, issue_credit
 from console.extensions import database, hub
 from console.hub import LiveCall, agent_topic
+from console.profile_access import grant
 from console.screenpop import customer_profile
 from console.worker_control import WorkerUnreachable, send_call_action
 from store.models import (
@@ -249,6 +250,7 @@ def _attach_customer(call: LiveCall, customer_id: int) -> dict[str, Any] | None:
         row = session.get(Call, call.call_id)
         if row is not None:
             row.customer_id = customer_id
+        grant(session, g.agent.id, customer_id, call.call_id, "linked")
         profile = customer_profile(session, customer_id, g.agent.id)
     pop = hub().last_pop(g.agent.id)
     if pop is not None and pop.get("call_id") == call.call_id:

@@ -1,15 +1,14 @@
-"""Agent pages: the desk, a customer's profile, and the server-sent event stream of the desk."""
+"""Agent pages: the desk, the desk's current screen pop, and its server-sent event stream."""
 
 from __future__ import annotations
 
-from flask import Response, abort, g, jsonify, render_template
+from flask import Response, g, jsonify, render_template
 from sqlalchemy import select
 
 from console.agent import bp
 from console.auth.roles import AGENT_DESK, requires
 from console.extensions import database, hub
 from console.hub import agent_topic
-from console.screenpop import customer_profile
 from console.streams import event_stream
 from store.models import Agent, Device, Role, SupportNumber
 
@@ -36,16 +35,6 @@ def desk():  # type: ignore[no-untyped-def]
         colleagues=colleagues,
         queues=queues,
     )
-
-
-@bp.get("/customers/<int:customer_id>")
-@requires(*AGENT_DESK)
-def customer(customer_id: int):  # type: ignore[no-untyped-def]
-    with database().session() as session:
-        profile = customer_profile(session, customer_id, g.agent.id)
-    if profile is None:
-        abort(404)
-    return render_template("agent/customer.html", profile=profile)
 
 
 @bp.get("/api/current")

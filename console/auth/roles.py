@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, g, jsonify, redirect, request, session, url_for
+from flask import abort, current_app, g, jsonify, redirect, request, session, url_for
 
+from console.auth.sessions import SessionCheck
 from console.extensions import database
+from console.security_log import security_event
 from store.models import Agent, Role
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -23,21 +24,20 @@ def wants_json() -> bool:
     return "/api/" in request.path or request.is_json or request.path.endswith("/events")
 
 
-def credential_mark(password_hash: str) -> str:
-    """A short digest of the stored hash: changing the password ends every other session."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
 def load_signed_in() -> None:
-    """Before each request: ``g.agent`` is the signed-in person, or None."""
+    """Before each request: ``g.agent`` is the signed-in person, or None (a session that was
+    signed out, outlived its sign-in or names nobody is cleared and logged)."""
     g.agent = None
-    agent_id = session.get("agent_id")
-    if agent_id is None:
+    if session.get("agent_id") is None:
         return
+    check = SessionCheck.of_current(current_app.config)
     with database().session() as db_session:
-        agent = db_session.get(Agent, agent_id)
-    if agent is None or session.get("credential") != credential_mark(agent.password_hash):
-        session.clear()  # deleted, or the password changed: sign in again
+        agent = db_session.get(Agent, check.agent_id)
+    reason = check.refusal(agent.session_version if agent is not None else None)
+    if reason is not None:
+        who = agent.username if agent is not None else check.agent_id
+        security_event("session.refused", who, reason=reason)
+        session.clear()
         return
     g.agent = agent
 

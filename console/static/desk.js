@@ -152,13 +152,48 @@
     line.dataset.speaker = String(event.speaker);
   }
 
+  function notice(message) {
+    $("desk-notice").textContent = message || "";
+    $("desk-notice").hidden = !message;
+  }
+
+  async function showCurrentPop() {
+    const response = await fetch("/agent/api/current", { credentials: "same-origin" });
+    if (response.status === 401) {
+      window.location.assign("/login");
+      return;
+    }
+    const { pop } = await response.json();
+    if (pop && (!current || current.call_id !== pop.call_id)) renderPop(pop);
+  }
+
+  // The server ends a stream after its lifetime (the browser reconnects by itself), when this
+  // session opened newer streams ("superseded": another tab has the desk), or when the session
+  // ended ("signed_out"). A refused connection (503: the console is full) is retried here.
   function listen() {
     const source = new EventSource("/agent/events");
     source.addEventListener("screenpop", (e) => renderPop(JSON.parse(e.data)));
     source.addEventListener("call", (e) => onCallEvent(JSON.parse(e.data)));
     source.addEventListener("transcript", (e) => onTranscript(JSON.parse(e.data)));
     source.addEventListener("state", (e) => setState(JSON.parse(e.data).state));
-    source.addEventListener("open", () => document.body.dataset.live = "yes");
+    source.addEventListener("open", () => {
+      document.body.dataset.live = "yes";
+      notice("");
+      showCurrentPop().catch(() => {});
+    });
+    source.addEventListener("closed", (e) => {
+      source.close();
+      document.body.dataset.live = "no";
+      const { reason } = JSON.parse(e.data);
+      if (reason === "signed_out") window.location.assign("/login");
+      else notice("This desk is open in a newer tab; reload here to take it back.");
+    });
+    source.addEventListener("error", () => {
+      if (source.readyState !== EventSource.CLOSED) return; // reconnecting by itself
+      document.body.dataset.live = "no";
+      notice("Live updates paused; reconnecting…");
+      setTimeout(() => showCurrentPop().then(listen, listen), 5000 + Math.random() * 5000);
+    });
   }
 
   function formBody(form) {
@@ -254,14 +289,9 @@
     });
   }
 
-  async function start() {
+  function start() {
     wire();
-    listen();
-    try {
-      const response = await fetch("/agent/api/current", { credentials: "same-origin" });
-      const { pop } = await response.json();
-      if (pop && !current) renderPop(pop);
-    } catch (_) { /* the stream will bring the next call */ }
+    listen(); // its "open" shows the call already ringing, if any
   }
 
   start();

@@ -54,6 +54,7 @@ def flagged_credits() -> list[dict[str, Any]]:
             "amount": f"{credit.amount_cents / 100:.2f} {credit.currency}",
             "kind": credit.kind,
             "reason": credit.reason,
+            "flag_reason": credit.flag_reason,
             "call_id": credit.call_id,
         }
         for credit, agent, account in rows

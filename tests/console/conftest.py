@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 from werkzeug.serving import make_server
 
 from console.app import create_app
@@ -21,6 +22,13 @@ from console.testing.fake_worker import FakeWorker
 from store.db import Database
 from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
+from store.models import Agent
+from store.passwords import ScryptCost, hash_password
+
+#: The console's scrypt cost in tests, and the demo people's hashes. What a test proves about
+#: sessions, roles and pages does not depend on the cost; `test_passwords` proves the OWASP cost
+#: and the rehash to it with the real parameters.
+TEST_PASSWORD_COST = ScryptCost(2**10, 8, 1)
 
 
 @dataclass
@@ -40,6 +48,13 @@ def seeded_database(path: Path) -> tuple[Database, DemoCredentials]:
     with db.session() as session:
         credentials = seed_demo(session, "centralino.test")
     assert credentials is not None
+    with db.session() as session:
+        for username, password in credentials.console.items():
+            session.execute(
+                update(Agent)
+                .where(Agent.username == username)
+                .values(password_hash=hash_password(password, TEST_PASSWORD_COST))
+            )
     return db, credentials
 
 
@@ -51,6 +66,7 @@ def console_app(db: Database, **overrides: Any) -> Flask:
         "WORKER_REFRESH_SECONDS": 0.2,
         "SSE_KEEPALIVE_SECONDS": 2.0,
         "SSE_MAX_SECONDS": 30.0,
+        "PASSWORD_COST": TEST_PASSWORD_COST,
         **overrides,
     }
     return create_app(config)

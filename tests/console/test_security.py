@@ -17,7 +17,7 @@ ALLOWED = {
 GET_APIS = {
     "/agent/api/current": {"alice", "sara"},
     "/agent/events": {"alice", "sara"},
-    "/agent/customers/1": {"alice", "sara"},
+    "/agent/search": {"alice", "sara"},
     "/supervisor/api/calls": {"sara"},
     "/supervisor/events": {"sara"},
 }
