@@ -31,6 +31,11 @@ class EdgeUnderTest:
     def uri_host(self) -> str:
         return f"{self.settings.sip_address}:{self.settings.sip_port}"
 
+    @property
+    def switch_address(self) -> tuple[str, int]:
+        """The socket where workers reach the edge (and the only one it trusts them on)."""
+        return self.settings.edge_switch_address, self.settings.edge_switch_port
+
     def add_device(self, extension: str, password: str | None = None,
                    kind: DeviceKind = DeviceKind.SOFTPHONE) -> str:
         """Provision a device; returns its SIP password."""
@@ -48,6 +53,7 @@ def make_settings(var_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "var_dir": var_dir,
         "sip_port": free_port(),
+        "edge_switch_port": free_port(),
         "worker_sip_base_port": free_port(),
         "worker_api_base_port": free_port(),
         "console_port": free_port(),
