@@ -6,6 +6,7 @@ from __future__ import annotations
 import configparser
 import re
 import secrets
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,10 +14,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, select
 
-from store.models import SupportNumber, Worker, utcnow
-from telephony.edge import EdgeTuning
-from tests.harness.edge import EdgeUnderTest, running_edge
+from store.db import Database
+from store.migrate import upgrade
+from store.models import Did, SupportNumber, Trunk, Worker, utcnow
+from telephony.edge import Edge, EdgeTuning
+from telephony.edge_numbers import refresh_public_numbers
+from tests.harness.edge import EdgeUnderTest, make_settings, running_edge
 from tests.harness.sipclient import SipClient, SipRequest, SipResponse, sdp_offer
 
 pytestmark = pytest.mark.e2e
@@ -351,3 +356,67 @@ def test_challenges_offer_qop_and_a_device_has_few_contacts(edge: EdgeUnderTest)
     for phone in phones:
         phone.close()
     assert answers[:3] == [200, 200, 200] and answers[3] >= 400, answers
+
+
+# -- public numbers follow the store without a restart; private files ---------------------------
+
+
+def test_a_new_did_reaches_the_worker_without_restarting_kamailio(
+    edge: EdgeUnderTest, worker: SipClient
+):
+    pid = edge.edge.process.pid
+    with edge.db.session() as session:
+        support = session.scalar(select(SupportNumber).where(SupportNumber.number == "800"))
+        trunk = Trunk(name="late", registrar="127.0.0.1:9", username="x", secret="y")
+        session.add(trunk)
+        session.flush()
+        session.add(Did(number="+390299990000", trunk_id=trunk.id, support_number_id=support.id))
+    assert wait_until(lambda: "+390299990000" in edge.edge.numbers)
+    with SipClient(edge.address, local_ip="127.0.0.6") as caller:
+        caller.send_raw(caller.build("INVITE", f"sip:+390299990000@{edge.uri_host}", "caller",
+                                     "+390299990000", "late-did", body=sdp_offer()))
+        invite = worker.next_request(3, "INVITE")
+        assert invite is not None and invite.uri.startswith("sip:800@"), invite
+        worker.reply(invite, 486, "Busy Here", to_tag="w")
+        assert caller.final_response(3).status == 486
+    with edge.db.session() as session:
+        session.execute(delete(Did).where(Did.number == "+390299990000"))
+    assert wait_until(lambda: "+390299990000" not in edge.edge.numbers)
+    with SipClient(edge.address, local_ip="127.0.0.6") as caller:
+        answer = caller.request("INVITE", f"sip:+390299990000@{edge.uri_host}", "caller",
+                                "+390299990000", body=sdp_offer())
+        assert answer is not None and answer.status == 407
+    assert edge.edge.process.pid == pid
+
+
+def test_the_admin_side_brings_a_new_number_to_the_edge_at_once(tmp_path: Path):
+    """No keeper runs here: `refresh_public_numbers` alone (what the console calls after an
+    edit, from its own process) puts the number into the running Kamailio."""
+    settings = make_settings(tmp_path)
+    upgrade(settings.database_url)
+    edge = Edge(settings, EdgeTuning(min_expires=1))
+    edge.start()
+    db = Database.from_settings(settings)
+    try:
+        with db.session() as session:
+            session.add(SupportNumber(number="*86#", name="voicemail-like"))
+        assert refresh_public_numbers(settings) is True
+        with SipClient((settings.sip_address, settings.sip_port)) as caller:
+            answer = caller.request("INVITE", f"sip:*86%23@{settings.sip_address}:"
+                                    f"{settings.sip_port}", "caller", "*86%23", body=sdp_offer())
+        assert answer is not None and answer.status == 503  # ours, and no worker yet
+        assert refresh_public_numbers(settings) is False
+    finally:
+        edge.stop()
+        db.dispose()
+
+
+def test_the_edge_keeps_its_files_private(edge: EdgeUnderTest, worker: SipClient):
+    run_dir = edge.edge.run_dir
+    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+    written = ["kamailio.cfg", "dispatcher.list", "numbers.cfg", "numbers.lock", "security.log"]
+    for name in written:
+        path = run_dir / name
+        if name == "security.log" and not path.exists():
+            continue
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
