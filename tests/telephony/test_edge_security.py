@@ -152,8 +152,17 @@ def test_a_caller_cannot_steer_its_own_dialog_to_an_agent_phone(
         assert info is not None, "within its dialog the request goes to the other party"
         worker.reply(info, 200, "OK")
         assert caller.final_response(3).status == 200
+        # A real dialog, the edge's own Route, and one more Route: to the phone.
+        routes = ", ".join(reversed(answer.headers.get("record-route", [])))
+        caller.send_raw(caller.build(
+            "INFO", f"sip:2002@{agent.uri_self}", "caller", "800", call_id,
+            {"Route": f"{routes}, <sip:2002@{agent.uri_self};lr>"},
+            to_tag="worker-tag", from_tag="caller-tag", cseq=3))
+        refused = caller.final_response(2)
+        assert refused is not None and refused.status == 404, refused
+        assert agent.next_request(0.5) is None, "a further Route took the caller to the phone"
         # And the ordinary end of the call still works both ways.
-        caller.send_raw(in_dialog(caller, "BYE", answer, call_id, cseq=3))
+        caller.send_raw(in_dialog(caller, "BYE", answer, call_id, cseq=4))
         bye = worker.next_request(3, "BYE")
         assert bye is not None
         worker.reply(bye, 200, "OK")
