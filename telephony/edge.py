@@ -260,7 +260,7 @@ class Edge:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_prepare_child,
         )
         self._log_thread = threading.Thread(target=self._pump_log, name="kamailio-log", daemon=True)
         self._log_thread.start()
@@ -337,9 +337,11 @@ class Edge:
         self.stop()
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux to SIGTERM Kamailio if its parent dies, so a killed
-    supervisor or test run never leaves a Kamailio holding the SIP port."""
+def _prepare_child() -> None:
+    """In the child before exec: what Kamailio creates itself (pid file, control socket) is
+    private too; and Linux sends Kamailio SIGTERM if its parent dies, so a killed supervisor or
+    test run never leaves a Kamailio holding the SIP port."""
+    os.umask(0o077)
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
