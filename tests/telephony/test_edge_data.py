@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Did, SupportNumber, Trunk
-from telephony.edge import SECURITY_EVENT
+from store.settings import Settings
+from telephony.edge import SECURITY_EVENT, render_config
 from telephony.edge_control import EdgeError, write_private
 from telephony.edge_data import is_public_number, public_numbers
 from telephony.edge_numbers import parse_numbers, push_numbers, render_numbers
@@ -92,3 +94,14 @@ def test_a_security_event_is_the_end_of_a_kamailio_line_whatever_precedes_it():
     assert found is not None
     assert found.group(1) == "event=auth.failed user=1001 source=203.0.113.7 reason=wrong-password"
     assert SECURITY_EVENT.search(line + " trailing") is None
+
+
+def test_the_routing_script_runs_no_sql_and_challenges_with_qop(tmp_path: Path):
+    text = render_config(Settings(var_dir=tmp_path), tmp_path / "edge")
+    for needle in ("sqlops", "sql_query", "sql_xquery", "sql_pvquery", "avp_db", "avpops"):
+        assert needle not in text, needle
+    challenges = re.findall(r'auth_challenge\("[^"]*", "(\d+)"\)', text)
+    assert challenges and set(challenges) == {"1"}  # qop=auth everywhere
+    assert "tcp_connection_lifetime=620" in text
+    assert 'modparam("registrar", "max_contacts", 3)' in text
+    assert "listen=udp:127.0.0.1:5070" in text  # the switch socket
