@@ -408,8 +408,8 @@ def register_agents(deployment: Deployment, edge: EdgeUnderTest, count: int) -> 
 
 def worker_config(deployment: Deployment, edge: EdgeUnderTest) -> Path:
     config = deployment.config(
-        edge=edge.address, sip_domain=edge.settings.sip_domain, heartbeat_seconds=1.0,
-        stale_after_seconds=5.0,
+        edge=edge.address, switch=edge.switch_address, sip_domain=edge.settings.sip_domain,
+        heartbeat_seconds=1.0, stale_after_seconds=5.0,
     )  # fmt: skip
     lines = [line for line in config.read_text().splitlines() if not line.startswith("flow =")]
     if lines[-1] != "auto_answer = true":  # our flow goes in the [extra] table, which ends it

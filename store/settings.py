@@ -22,6 +22,10 @@ class Settings:
     sip_address: str = "127.0.0.1"
     sip_port: int = 5060
     sip_domain: str = "centralino.local"
+    # The edge's switch socket (UDP): only switch workers send here, and the edge trusts a
+    # request as a worker's because it arrived on it. Keep it off the public network.
+    edge_switch_address: str = "127.0.0.1"
+    edge_switch_port: int = 5070
     workers: int = 2
     worker_sip_base_port: int = 5080
     worker_rtp_base_port: int = 20000

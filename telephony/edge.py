@@ -2,14 +2,17 @@
 
 Kamailio is the registrar (digest auth against ``devices``), the dispatcher in front of the
 switch workers and the client of our carrier registrations (``uacreg``, derived from
-``trunks``). It runs in the foreground with its runtime files under ``var/edge``, so no
-root-owned path is needed.
+``trunks``). It runs in the foreground with its runtime files under ``var/edge`` (0700, files
+0600), so no root-owned path is needed. What it knows about workers and public numbers is
+derived from the store by `telephony.edge_data` and kept in sync by this module's keeper.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import os
+import re
 import shutil
 import signal
 import socket
@@ -17,24 +20,38 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select
-
 from store.db import Database
-from store.kamailio_tables import uacreg
-from store.models import Trunk, Worker, utcnow
 from store.settings import Settings
+from telephony.edge_control import (
+    EdgeError,
+    ctl_socket,
+    kamcmd,
+    private_dir,
+    run_dir,
+    write_private,
+)
+from telephony.edge_data import (
+    live_worker_destinations,
+    public_numbers,
+    sync_trunk_registrations,
+)
+from telephony.edge_numbers import loaded_numbers, push_numbers, write_numbers
+
+__all__ = ["Edge", "EdgeError", "EdgeTuning", "render_config", "sync_trunk_registrations"]
 
 log = logging.getLogger("centralino.edge")
+security_log = logging.getLogger("centralino.security")
 
 TEMPLATE = Path(__file__).with_name("kamailio.cfg.tmpl")
 MODULE_PATH = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
-
-
-class EdgeError(RuntimeError):
-    """Kamailio could not be configured or started."""
+#: A security event as the routing script logs it: four space-free fields ending the line, so
+#: text a caller put earlier in the line (a Call-ID in the log prefix) cannot pose as one.
+SECURITY_EVENT = re.compile(
+    r"(event=[a-z.]+ user=\S{1,200} source=[0-9A-Fa-f.:\[\]]{1,64} reason=[a-z-]{1,32})$"
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +67,17 @@ class EdgeTuning:
     min_expires: int = 10
     trunk_timer_s: int = 10
     pike_density: int = 64
+    #: Failed authentications from one address within the window before it is dropped.
     authfail_limit: int = 30
+    #: Wrong passwords for one user within the window before that user signs in only from
+    #: addresses it signed in from before (so an attacker cannot lock a desk phone out).
+    authfail_user_limit: int = 10
     authfail_window_s: int = 120
+    #: How long an address that signed in as a user stays known for that user.
+    known_source_s: int = 3600
+    max_contacts: int = 3
+    tcp_connection_lifetime_s: int = 620
+    tcp_max_connections: int = 1024
 
 
 def kamailio_db_url(database_url: str) -> tuple[str, str]:
@@ -85,7 +111,14 @@ def render_config(settings: Settings, run_dir: Path, tuning: EdgeTuning | None =
         "TRUNK_TIMER_S": tuning.trunk_timer_s,
         "PIKE_DENSITY": tuning.pike_density,
         "AUTHFAIL_LIMIT": tuning.authfail_limit,
+        "AUTHFAIL_USER_LIMIT": tuning.authfail_user_limit,
         "AUTHFAIL_WINDOW_S": tuning.authfail_window_s,
+        "AUTHOK_S": tuning.known_source_s,
+        "MAX_CONTACTS": tuning.max_contacts,
+        "TCP_LIFETIME_S": tuning.tcp_connection_lifetime_s,
+        "TCP_MAX_CONNECTIONS": tuning.tcp_max_connections,
+        "SWITCH_ADDRESS": settings.edge_switch_address,
+        "SWITCH_PORT": settings.edge_switch_port,
     }
     text = TEMPLATE.read_text()
     for name, value in values.items():
@@ -94,44 +127,6 @@ def render_config(settings: Settings, run_dir: Path, tuning: EdgeTuning | None =
         missing = text[text.index("%%") : text.index("%%") + 40]
         raise EdgeError(f"template placeholder left unfilled near {missing!r}")
     return text
-
-
-def sync_trunk_registrations(db: Database, settings: Settings) -> int:
-    """Rewrite ``uacreg`` from the enabled trunks; Kamailio's uac module reads it at start."""
-    with db.session() as session:
-        trunks = session.scalars(select(Trunk).where(Trunk.enabled)).all()
-        session.execute(delete(uacreg))
-        for trunk in trunks:
-            session.execute(
-                insert(uacreg).values(
-                    l_uuid=f"trunk-{trunk.name}",
-                    l_username=f"trunk-{trunk.name}",
-                    l_domain=settings.sip_domain,
-                    r_username=trunk.username,
-                    r_domain=trunk.registrar,
-                    realm=trunk.realm,
-                    auth_username=trunk.username,
-                    auth_password=trunk.secret,
-                    auth_proxy=f"sip:{trunk.proxy or trunk.registrar}",
-                    expires=trunk.expires,
-                )
-            )
-        return len(trunks)
-
-
-def live_worker_destinations(db: Database, stale_after_seconds: float) -> list[str]:
-    """SIP URIs of the workers to route to, in a stable order: those with a fresh heartbeat;
-    when none is fresh, every worker not known dead (a busy machine can delay heartbeats, and
-    trying a slow worker beats refusing every caller; a dead one still fails over on timeout)."""
-    fresh_since = utcnow() - timedelta(seconds=stale_after_seconds)
-    with db.session() as session:
-        rows = session.execute(
-            select(Worker.host, Worker.sip_port, Worker.heartbeat_at >= fresh_since)
-            .where(Worker.alive)
-            .order_by(Worker.name)
-        ).all()
-    fresh = [f"sip:{host}:{port}" for host, port, is_fresh in rows if is_fresh]
-    return fresh or [f"sip:{host}:{port}" for host, port, _ in rows]
 
 
 def _port_is_free(address: str, port: int) -> bool:
@@ -144,62 +139,84 @@ def _port_is_free(address: str, port: int) -> bool:
 
 
 class Edge:
-    """One Kamailio process configured for *settings*; ``start()``/``stop()`` or a ``with``."""
+    """One Kamailio process configured for *settings*; ``start()``/``stop()`` or a ``with``.
 
-    def __init__(self, settings: Settings, tuning: EdgeTuning | None = None) -> None:
+    *db* is where the edge reads the numbers it serves (by default the settings' database)."""
+
+    def __init__(
+        self, settings: Settings, tuning: EdgeTuning | None = None, db: Database | None = None
+    ) -> None:
         self.settings = settings
         self.tuning = tuning or EdgeTuning()
-        self.run_dir = Path(settings.var_dir) / "edge"
+        self.run_dir = run_dir(settings)
         self.config_path = self.run_dir / "kamailio.cfg"
+        self.security_log_path = self.run_dir / "security.log"
         self.process: subprocess.Popen[bytes] | None = None
         self._log_thread: threading.Thread | None = None
         self.log_lines: list[str] = []
         self.destinations: list[str] = []
+        self._db = db
+        self._owns_db = False
         self._keeper: threading.Thread | None = None
         self._stopping = threading.Event()
 
     @property
     def ctl_socket(self) -> str:
-        return f"unix:{self.run_dir}/kamailio_ctl"
+        return ctl_socket(self.run_dir)
 
     @property
     def dispatcher_list(self) -> Path:
         return self.run_dir / "dispatcher.list"
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def numbers(self) -> dict[str, str]:
+        """The public numbers Kamailio serves (number a caller dials -> support number)."""
+        return loaded_numbers(self.run_dir)
+
     def set_workers(self, destinations: list[str]) -> bool:
         """Point dispatcher set 1 at *destinations*, reloading Kamailio; True if they changed."""
         if destinations == self.destinations and self.dispatcher_list.exists():
             return False
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        staged = self.dispatcher_list.with_suffix(".tmp")
-        staged.write_text("".join(f"1 {uri} 0 0\n" for uri in destinations))
-        staged.replace(self.dispatcher_list)
-        if self.process is not None and self.process.poll() is None:
+        write_private(self.dispatcher_list, "".join(f"1 {uri} 0 0\n" for uri in destinations))
+        if self.running:
             self.rpc("dispatcher.reload")
         self.destinations = list(destinations)  # only once Kamailio routes to them
         log.info("switch workers: %s", ", ".join(destinations) or "none")
         return True
 
+    def sync_numbers(self, db: Database | None = None) -> bool:
+        """Serve the store's public numbers now (no restart); True if they changed."""
+        wanted = public_numbers(db or self._database())
+        return push_numbers(self.run_dir, wanted, self.rpc if self.running else None)
+
     def keep_workers_in_sync(self, db: Database, interval: float | None = None) -> None:
-        """Follow the live workers (fresh heartbeats) in a background thread until stop()."""
+        """Follow the live workers (fresh heartbeats) and the public numbers in a background
+        thread until stop()."""
         every = interval or self.settings.heartbeat_seconds
+        self._db = self._db or db
 
         def follow() -> None:
             while not self._stopping.wait(every):
-                try:
+                try:  # numbers first: once a worker shows up, its numbers are served
+                    self.sync_numbers(db)
                     self.set_workers(
                         live_worker_destinations(db, self.settings.stale_after_seconds)
                     )
                 except Exception:  # a busy database or a restarting Kamailio: try again
-                    log.exception("could not refresh the switch workers")
+                    log.exception("could not refresh the switch workers or public numbers")
 
+        self.sync_numbers(db)
         self.set_workers(live_worker_destinations(db, self.settings.stale_after_seconds))
         self._keeper = threading.Thread(target=follow, name="edge-workers", daemon=True)
         self._keeper.start()
 
     def write_config(self) -> Path:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(render_config(self.settings, self.run_dir, self.tuning))
+        private_dir(self.run_dir)
+        write_private(self.config_path, render_config(self.settings, self.run_dir, self.tuning))
         return self.config_path
 
     def check_config(self) -> None:
@@ -207,6 +224,8 @@ class Edge:
         binary = _kamailio_binary()
         if not self.dispatcher_list.exists():
             self.set_workers(self.destinations)
+        if not self.running:  # what a starting Kamailio loads into its number table
+            write_numbers(self.run_dir, public_numbers(self._database()))
         result = subprocess.run(
             [binary, "-c", "-f", str(self.write_config())], capture_output=True, text=True
         )
@@ -215,11 +234,16 @@ class Edge:
             raise EdgeError("Kamailio refused its configuration:\n" + "\n".join(errors[-10:]))
 
     def start(self) -> None:
-        if not _port_is_free(self.settings.sip_address, self.settings.sip_port):
-            raise EdgeError(
-                f"SIP port {self.settings.sip_address}:{self.settings.sip_port} is in use: "
-                "stop the other SIP server or set sip_port / CENTRALINO_SIP_PORT"
-            )
+        for address, port, name in (
+            (self.settings.sip_address, self.settings.sip_port, "sip_port"),
+            (self.settings.edge_switch_address, self.settings.edge_switch_port,
+             "edge_switch_port"),
+        ):  # fmt: skip
+            if not _port_is_free(address, port):
+                raise EdgeError(
+                    f"SIP port {address}:{port} is in use: stop the other SIP server or set "
+                    f"{name} / CENTRALINO_{name.upper()}"
+                )
         self.check_config()
         self.process = subprocess.Popen(
             [
@@ -236,7 +260,7 @@ class Edge:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_prepare_child,
         )
         self._log_thread = threading.Thread(target=self._pump_log, name="kamailio-log", daemon=True)
         self._log_thread.start()
@@ -247,7 +271,13 @@ class Edge:
                 self.stop()
                 raise EdgeError(f"Kamailio did not start:\n{tail}")
             time.sleep(0.02)
-        log.info("edge listening on %s:%s", self.settings.sip_address, self.settings.sip_port)
+        log.info(
+            "edge listening on %s:%s, switch socket %s:%s",
+            self.settings.sip_address,
+            self.settings.sip_port,
+            self.settings.edge_switch_address,
+            self.settings.edge_switch_port,
+        )
 
     def _pump_log(self) -> None:
         assert self.process is not None and self.process.stderr is not None
@@ -255,23 +285,39 @@ class Edge:
             line = raw.decode(errors="replace").rstrip()
             self.log_lines.append(line)
             del self.log_lines[:-2000]
-            log.debug("kamailio: %s", line)
+            event = SECURITY_EVENT.search(line)
+            if event is not None:
+                self._record_security_event(event.group(1))
+            else:
+                log.debug("kamailio: %s", line)
+
+    def _record_security_event(self, event: str) -> None:
+        """One line per event in ``var/edge/security.log`` (what fail2ban reads) and the log."""
+        security_log.warning("%s", event)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        descriptor = os.open(
+            self.security_log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+        )
+        with os.fdopen(descriptor, "a") as handle:
+            handle.write(f"{stamp} {event}\n")
 
     def rpc(self, *command: str) -> str:
         """Run a Kamailio RPC (e.g. ``ul.dump``) over the control socket."""
-        kamcmd = shutil.which("kamcmd") or "/usr/sbin/kamcmd"
-        result = subprocess.run(
-            [kamcmd, "-s", self.ctl_socket, *command], capture_output=True, text=True, timeout=10
-        )
-        if result.returncode != 0:
-            raise EdgeError(f"kamcmd {' '.join(command)} failed: {result.stderr.strip()}")
-        return result.stdout
+        return kamcmd(self.ctl_socket, *command)
+
+    def _database(self) -> Database:
+        if self._db is None:
+            self._db, self._owns_db = Database.from_settings(self.settings), True
+        return self._db
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
         if self._keeper is not None:
             self._keeper.join(timeout)
             self._keeper = None
+        if self._owns_db and self._db is not None:
+            self._db.dispose()
+            self._db, self._owns_db = None, False
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -291,9 +337,11 @@ class Edge:
         self.stop()
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux to SIGTERM Kamailio if its parent dies, so a killed
-    supervisor or test run never leaves a Kamailio holding the SIP port."""
+def _prepare_child() -> None:
+    """In the child before exec: what Kamailio creates itself (pid file, control socket) is
+    private too; and Linux sends Kamailio SIGTERM if its parent dies, so a killed supervisor or
+    test run never leaves a Kamailio holding the SIP port."""
+    os.umask(0o077)
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)

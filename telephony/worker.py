@@ -244,12 +244,14 @@ class Worker:
         return Leg(self.account, self.post, owner, f"{owner.id}/{len(owner.legs) + 1}", role, peer)
 
     def resolve(self, target: str) -> str:
-        """A SIP URI for an extension (through the edge, or a configured direct URI) or a URI."""
+        """A SIP URI for an extension (through the edge's switch socket, the one where it trusts
+        workers, or a configured direct URI) or a URI."""
         if target.startswith(("sip:", "sips:")):
             return target
         if target in self.agent_uris:
             return self.agent_uris[target]
-        return f"sip:{target}@{self.settings.sip_address}:{self.settings.sip_port}"
+        settings = self.settings
+        return f"sip:{target}@{settings.edge_switch_address}:{settings.edge_switch_port}"
 
     def incoming(self, pjsua_call_id: int, request_user: str = "") -> None:
         """A new INVITE; *request_user* is the Request-URI's user, which the edge rewrites (a

@@ -14,7 +14,7 @@ from store.migrate import upgrade
 from store.models import Device, DeviceKind
 from store.passwords import sip_ha1, sip_ha1b
 from store.settings import Settings
-from telephony.edge import Edge, EdgeTuning, sync_trunk_registrations
+from telephony.edge import Edge, EdgeError, EdgeTuning, sync_trunk_registrations
 from telephony.testing.ports import free_port
 
 
@@ -31,6 +31,11 @@ class EdgeUnderTest:
     @property
     def uri_host(self) -> str:
         return f"{self.settings.sip_address}:{self.settings.sip_port}"
+
+    @property
+    def switch_address(self) -> tuple[str, int]:
+        """The socket where workers reach the edge (and the only one it trusts them on)."""
+        return self.settings.edge_switch_address, self.settings.edge_switch_port
 
     def add_device(self, extension: str, password: str | None = None,
                    kind: DeviceKind = DeviceKind.SOFTPHONE) -> str:
@@ -50,6 +55,7 @@ def make_settings(var_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "var_dir": var_dir,
         "sip_port": free_port(),
+        "edge_switch_port": free_port(),
         "worker_sip_base_port": free_port(),
         "worker_api_base_port": free_port(),
         "console_port": free_port(),
@@ -66,12 +72,26 @@ def running_edge(var_dir: Path, tuning: EdgeTuning | None = None,
     settings = settings or make_settings(var_dir)
     upgrade(settings.database_url)
     db = Database.from_settings(settings)
-    edge = Edge(settings, tuning or EdgeTuning(min_expires=1, trunk_timer_s=1))
     sync_trunk_registrations(db, settings)
-    edge.start()
+    edge = start_on_free_ports(settings, tuning or EdgeTuning(min_expires=1, trunk_timer_s=1))
     edge.keep_workers_in_sync(db, interval=0.2)
     try:
         yield EdgeUnderTest(settings, db, edge)
     finally:
         edge.stop()
         db.dispose()
+
+
+def start_on_free_ports(settings: Settings, tuning: EdgeTuning, attempts: int = 3) -> Edge:
+    """Start an edge on *settings*' ports; when another process took one of them between
+    `free_port` handing it out and Kamailio binding it, move *settings* to fresh ports."""
+    for attempt in range(attempts):
+        edge = Edge(settings, tuning)
+        try:
+            edge.start()
+            return edge
+        except EdgeError as error:
+            if "in use" not in str(error) or attempt == attempts - 1:
+                raise
+            settings.sip_port, settings.edge_switch_port = free_port(), free_port()
+    raise AssertionError("unreachable")

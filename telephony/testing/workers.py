@@ -29,6 +29,7 @@ def write_config(
     var_dir: Path,
     database_url: str,
     edge: tuple[str, int] | None = None,
+    switch: tuple[str, int] | None = None,
     agent_uris: dict[str, str] | None = None,
     heartbeat_seconds: float = 0.5,
     stale_after_seconds: float = 2.0,
@@ -37,8 +38,9 @@ def write_config(
     speech: tuple[str, int] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """A TOML configuration for test workers (edge address = where agents are dialled); they run
-    the placeholder flow unless *flow* names another (the IVR: `telephony.ivr_call:IvrFlows`)."""
+    """A TOML configuration for test workers (*switch* = the edge's switch socket, where agents
+    are dialled); they run the placeholder flow unless *flow* names another (the IVR:
+    `telephony.ivr_call:IvrFlows`)."""
     host, port = edge or ("127.0.0.1", free_port())
     lines = [
         f'var_dir = "{var_dir}"',
@@ -48,6 +50,8 @@ def write_config(
         f"heartbeat_seconds = {heartbeat_seconds}",
         f"stale_after_seconds = {stale_after_seconds}",
     ]
+    if switch:
+        lines += [f'edge_switch_address = "{switch[0]}"', f"edge_switch_port = {switch[1]}"]
     if sip_domain:
         lines.append(f'sip_domain = "{sip_domain}"')
     if speech:

@@ -40,6 +40,41 @@ class SipResponse:
         return cls(int(match.group(1)), match.group(2), headers, data)
 
 
+@dataclass
+class SipRequest:
+    """A request as a test peer received it (a phone or a worker the edge relayed to)."""
+
+    method: str
+    uri: str
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    raw: bytes = b""
+    source: tuple[str, int] = ("", 0)
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self.headers
+
+    @classmethod
+    def parse(cls, data: bytes, source: tuple[str, int] = ("", 0)) -> SipRequest:
+        head, _, _body = data.partition(b"\r\n\r\n")
+        lines = head.decode(errors="replace").split("\r\n")
+        method, uri, _version = lines[0].split(" ", 2)
+        headers: dict[str, list[str]] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.setdefault(_LONG_NAMES.get(name.strip().lower(), name.strip().lower()),
+                               []).append(value.strip())
+        return cls(method, uri, headers, data, source)
+
+
+#: Compact header forms (RFC 3261 7.3.3) as their long names, lower case.
+_LONG_NAMES = {"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact",
+               "l": "content-length", "c": "content-type", "k": "supported"}
+
+
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
@@ -78,6 +113,11 @@ class SipClient:
         self.user_agent = user_agent
         self._cseq = 0
 
+    @property
+    def uri_self(self) -> str:
+        """``host:port`` of this client's own socket (its Contact)."""
+        return f"{self.local[0]}:{self.local[1]}"
+
     def close(self) -> None:
         self.sock.close()
 
@@ -89,6 +129,38 @@ class SipClient:
 
     def send_raw(self, data: bytes) -> None:
         self.sock.sendto(data, self.server)
+
+    def next_request(self, timeout: float, method: str | None = None) -> SipRequest | None:
+        """The next request someone sends to this socket (of *method*, if given), or None."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data, source = self.sock.recvfrom(65535)
+            except TimeoutError:
+                return None
+            if not data.split(b"\r\n", 1)[0].endswith(b" SIP/2.0"):
+                continue  # a response, or not SIP at all
+            request = SipRequest.parse(data, source)
+            if method is None or request.method == method:
+                return request
+        return None
+
+    def reply(self, request: SipRequest, status: int, reason: str, to_tag: str = "",
+              contact: bool = False) -> None:
+        """Answer *request* as a UAS (Via, Record-Route, From, To, Call-ID and CSeq echoed)."""
+        lines = [f"SIP/2.0 {status} {reason}"]
+        lines += [f"Via: {via}" for via in request.headers.get("via", [])]
+        lines += [f"Record-Route: {rr}" for rr in request.headers.get("record-route", [])]
+        to = request.header("to") or ""
+        if to_tag and "tag=" not in to:
+            to += f";tag={to_tag}"
+        lines += [f"From: {request.header('from')}", f"To: {to}",
+                  f"Call-ID: {request.header('call-id')}", f"CSeq: {request.header('cseq')}"]
+        if contact:
+            lines.append(f"Contact: <sip:peer@{self.local[0]}:{self.local[1]}>")
+        lines.append("Content-Length: 0")
+        self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), request.source)
 
     def receive(self, timeout: float) -> SipResponse | None:
         """The next response, or None when nothing arrives within *timeout* seconds."""
@@ -151,7 +223,7 @@ class SipClient:
             if response is None:
                 return None
             if method == "INVITE" and response.status >= 300:
-                self._ack(uri, from_user, to_user, call_id, response)
+                self.ack(uri, from_user, to_user, call_id, response)
             if response.status not in (401, 407) or password is None:
                 return response
             header_name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
@@ -160,7 +232,7 @@ class SipClient:
             headers[answer_name] = digest_authorization(challenge, method, uri, from_user, password)
         return response
 
-    def _ack(self, uri: str, from_user: str, to_user: str, call_id: str,
+    def ack(self, uri: str, from_user: str, to_user: str, call_id: str,
              response: SipResponse) -> None:
         to_value = response.header("to") or ""
         tag = to_value.split("tag=")[1].split(";")[0] if "tag=" in to_value else ""

@@ -121,6 +121,7 @@ def test_calls_to_extensions_need_authentication(edge: EdgeUnderTest, client: Si
 def test_support_number_without_workers_is_503(edge: EdgeUnderTest, client: SipClient):
     with edge.db.session() as session:
         session.add(SupportNumber(number="880", name="test line"))
+    assert wait_until(lambda: "880" in edge.edge.numbers)  # no restart: the keeper brings it
     response = client.request(
         "INVITE", f"sip:880@{edge.uri_host}", "caller", "880", body=sdp_offer()
     )

@@ -24,7 +24,9 @@ def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
 def test_a_burst_of_info_keys_arrives_complete_and_in_order(edge: EdgeUnderTest, tmp_path: Path):
     deployment = Deployment(tmp_path, db_url=edge.settings.database_url)
     try:
-        config = deployment.config(edge=edge.address, sip_domain=edge.settings.sip_domain)
+        config = deployment.config(
+            edge=edge.address, switch=edge.switch_address, sip_domain=edge.settings.sip_domain
+        )
         events = deployment.worker(0, config).events()
         wait_until(lambda: edge.edge.destinations, 15, "the edge routes to the worker")
         caller = deployment.phone("caller", record=False)

@@ -127,6 +127,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
                 agent = registered_agent(deployment, edge, "1001")
                 config = deployment.config(
                     edge=edge.address,
+                    switch=edge.switch_address,
                     sip_domain=edge.settings.sip_domain,
                     heartbeat_seconds=0.5,
                     stale_after_seconds=5.0,

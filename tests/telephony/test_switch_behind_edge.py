@@ -36,6 +36,7 @@ def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
 def start_workers(deployment: Deployment, edge: EdgeUnderTest, count: int) -> list[WorkerProcess]:
     config = deployment.config(
         edge=edge.address,
+        switch=edge.switch_address,
         sip_domain=edge.settings.sip_domain,
         heartbeat_seconds=0.5,
         stale_after_seconds=2.0,

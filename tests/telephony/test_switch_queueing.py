@@ -58,7 +58,10 @@ def start_worker(
     deployment: Deployment, edge: EdgeUnderTest, flow: str | None = None
 ) -> EventStream:
     options = {"flow": flow} if flow else {}
-    config = deployment.config(edge=edge.address, sip_domain=edge.settings.sip_domain, **options)
+    config = deployment.config(
+        edge=edge.address, switch=edge.switch_address, sip_domain=edge.settings.sip_domain,
+        **options,
+    )
     worker = deployment.worker(1, config)
     wait_until(lambda: kamailio_has(edge, [f"sip:{worker.sip_uri_host}"]), 12, "edge has it", 0.5)
     return worker.events()

@@ -55,6 +55,7 @@ def test_a_carrier_call_to_our_did_reaches_the_ivr(tmp_path: Path):
             try:
                 config = deployment.config(
                     edge=edge.address,
+                    switch=edge.switch_address,
                     sip_domain=ours.sip_domain,
                     flow="telephony.ivr_call:IvrFlows",
                     extra={"speech": False},

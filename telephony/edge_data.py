@@ -1,0 +1,89 @@
+"""What the SIP edge knows, derived from the store in one place: the workers to route to, the
+numbers callers may dial without credentials, and our registrations to carriers.
+
+Kamailio never queries the store with anything a caller wrote: `telephony.edge` turns these
+derivations into data Kamailio owns (the dispatcher list, the ``dialled`` hash table, the
+``uacreg`` rows it reads at start).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select
+
+from store.db import Database
+from store.kamailio_tables import uacreg
+from store.models import Did, SupportNumber, Trunk, Worker, utcnow
+from store.settings import Settings
+
+log = logging.getLogger("centralino.edge")
+
+#: What a dialled number may look like: the routing script's PUBLICNUMBER route applies the
+#: same rule to the Request-URI or To user before it looks anything up.
+NUMBER = re.compile(r"\+?[0-9*#]{1,32}")
+
+
+def is_public_number(text: str) -> bool:
+    return NUMBER.fullmatch(text) is not None
+
+
+def public_numbers(db: Database) -> dict[str, str]:
+    """Every number a caller may dial without credentials -> the support number it reaches:
+    each support number itself, and each DID mapped to one. A number the routing script could
+    never match (letters, spaces, too long) is left out with a warning."""
+    with db.session() as session:
+        supports = session.scalars(select(SupportNumber.number)).all()
+        dids = session.execute(
+            select(Did.number, SupportNumber.number).join(
+                SupportNumber, SupportNumber.id == Did.support_number_id
+            )
+        ).all()
+    numbers: dict[str, str] = {}
+    for dialled, support in [*((number, number) for number in supports), *dids]:
+        if not (is_public_number(dialled) and is_public_number(support)):
+            log.warning("number %r -> %r is not dialable (digits, *, #, a leading +): "
+                        "left out of the edge", dialled, support)
+            continue
+        numbers.setdefault(dialled, support)
+    return numbers
+
+
+def live_worker_destinations(db: Database, stale_after_seconds: float) -> list[str]:
+    """SIP URIs of the workers to route to, in a stable order: those with a fresh heartbeat;
+    when none is fresh, every worker not known dead (a busy machine can delay heartbeats, and
+    trying a slow worker beats refusing every caller; a dead one still fails over on timeout)."""
+    fresh_since = utcnow() - timedelta(seconds=stale_after_seconds)
+    with db.session() as session:
+        rows = session.execute(
+            select(Worker.host, Worker.sip_port, Worker.heartbeat_at >= fresh_since)
+            .where(Worker.alive)
+            .order_by(Worker.name)
+        ).all()
+    fresh = [f"sip:{host}:{port}" for host, port, is_fresh in rows if is_fresh]
+    return fresh or [f"sip:{host}:{port}" for host, port, _ in rows]
+
+
+def sync_trunk_registrations(db: Database, settings: Settings) -> int:
+    """Rewrite ``uacreg`` from the enabled trunks; Kamailio's uac module reads it at start."""
+    with db.session() as session:
+        trunks = session.scalars(select(Trunk).where(Trunk.enabled)).all()
+        session.execute(delete(uacreg))
+        for trunk in trunks:
+            session.execute(
+                insert(uacreg).values(
+                    l_uuid=f"trunk-{trunk.name}",
+                    l_username=f"trunk-{trunk.name}",
+                    l_domain=settings.sip_domain,
+                    r_username=trunk.username,
+                    r_domain=trunk.registrar,
+                    realm=trunk.realm,
+                    auth_username=trunk.username,
+                    auth_password=trunk.secret,
+                    auth_proxy=f"sip:{trunk.proxy or trunk.registrar}",
+                    expires=trunk.expires,
+                )
+            )
+        return len(trunks)
