@@ -37,7 +37,7 @@ from store.db import Database  # noqa: E402
 from store.demo import seed_demo  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import Agent, Customer  # noqa: E402
-from tests.console.fake_worker import FakeWorker  # noqa: E402
+from tests.console.fake_worker import TOKEN, FakeWorker  # noqa: E402
 from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "screenpop.json"
@@ -64,7 +64,14 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def start_console(db_url: str, server: str) -> tuple[Any, str, Any]:
-    app = create_app({"DATABASE_URL": db_url, "WORKER_FEED": True, "WORKER_REFRESH_SECONDS": 0.2})
+    app = create_app(
+        {
+            "DATABASE_URL": db_url,
+            "WORKER_FEED": True,
+            "WORKER_REFRESH_SECONDS": 0.2,
+            "WORKER_TOKEN": TOKEN,
+        }
+    )
     if server == "waitress":
         from waitress.server import create_server
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from store.settings import Settings
+from store.tokens import deployment_token
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "",
@@ -16,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_FEED": True,  # follow every live worker's /events stream in background threads
     "WORKER_REFRESH_SECONDS": 2.0,  # how often the workers table is re-read
     "WORKER_TIMEOUT_SECONDS": 3.0,  # control API requests to workers
+    "WORKER_TOKEN": "",  # the deployment token the workers want (store.tokens)
     "SSE_KEEPALIVE_SECONDS": 15.0,
     "SSE_MAX_SECONDS": 0.0,  # 0: browser streams stay open; tests bound them
     "LOGIN_MAX_FAILURES": 5,  # wrong passwords per user and address ...
@@ -50,6 +52,7 @@ def console_config(source: Settings | Mapping[str, Any] | None) -> dict[str, Any
         config["DATABASE_URL"] = source.database_url
         config["SECRET_KEY"] = source.secret_key or _secret_from(source.var_dir)
         config["COMPANY_NAME"] = source.company_name
+        config["WORKER_TOKEN"] = deployment_token(source)
         config.update({k.upper(): v for k, v in source.extra.get("console", {}).items()})
     elif source is not None:
         config.update(source)

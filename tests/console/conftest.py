@@ -19,7 +19,7 @@ from console.app import create_app
 from store.db import Database
 from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
-from tests.console.fake_worker import FakeWorker
+from tests.console.fake_worker import TOKEN, FakeWorker
 from tests.harness.browser import CHROMIUM, CHROMIUM_ARGS
 
 
@@ -51,6 +51,7 @@ def console_app(db: Database, **overrides: Any) -> Flask:
         "WORKER_REFRESH_SECONDS": 0.2,
         "SSE_KEEPALIVE_SECONDS": 2.0,
         "SSE_MAX_SECONDS": 30.0,
+        "WORKER_TOKEN": TOKEN,
         **overrides,
     }
     return create_app(config)

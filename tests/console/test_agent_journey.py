@@ -110,7 +110,7 @@ def idle_for(switch: Deployment, agent_id: int, seconds: float) -> None:
 
 
 def serve_console(switch: Deployment) -> tuple[Any, Any, str]:
-    app = console_app(switch.db, WORKER_FEED=True)
+    app = console_app(switch.db, WORKER_FEED=True, WORKER_TOKEN=switch.token)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return app, server, f"http://127.0.0.1:{server.server_port}"
