@@ -31,6 +31,7 @@ from sqlalchemy import select
 from ivr.prompts import render_prompt
 from store.db import Database
 from store.models import Device, SupportNumber
+from store.private_files import private_umask
 from store.settings import Settings, load_settings
 from store.tokens import deployment_token
 from telephony import registry
@@ -473,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, help="control API port (default 8790+n)")
     parser.add_argument("--log-level", default=os.environ.get("CENTRALINO_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
+    private_umask()  # prompts, recordings and anything else it writes under var/ stay private
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
