@@ -36,11 +36,13 @@ class Settings:
     speech_models: dict[str, str] = field(default_factory=dict)
     # The control plane (docs/security-control.md): workers' control APIs listen on
     # control_address (loopback unless a private interface is named); control_hosts are the
-    # further names clients may put in the Host header; the deployment token (else the file
+    # further names clients may put in the Host header; control_url, when set, is the URL the
+    # console uses instead (a TLS proxy's, "{port}" filled in); the deployment token (else the file
     # var/deployment-token) authenticates the console to the workers and the workers to the
     # speech service; speech_limits / speech_origins bound and guard the speech service.
     control_address: str = "127.0.0.1"
     control_hosts: list[str] = field(default_factory=list)
+    control_url: str = ""
     deployment_token: str = field(default="", repr=False)
     speech_limits: dict[str, float] = field(default_factory=dict)
     speech_origins: list[str] = field(default_factory=list)

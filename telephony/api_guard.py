@@ -48,6 +48,16 @@ def control_names(settings: Settings) -> list[str]:
     return [name.lower() for name in names if name not in WILDCARDS]
 
 
+def advertised_url(settings: Settings, port: int) -> str:
+    """The ``api_url`` a worker registers for the console: ``control_url`` (a TLS proxy's,
+    ``{port}`` filled in) when set, else ``http://<advertised host>:<port>``."""
+    if settings.control_url:
+        if not settings.control_url.startswith(("http://", "https://")):
+            raise ValueError(f"control_url {settings.control_url!r} must start with https://")
+        return settings.control_url.format(port=port).rstrip("/")
+    return f"http://{advertised_host(settings)}:{port}"
+
+
 def advertised_host(settings: Settings) -> str:
     """The host name the worker writes into its ``api_url`` for the console to use."""
     if settings.control_hosts:

@@ -35,7 +35,7 @@ from store.private_files import private_umask
 from store.settings import Settings, load_settings
 from store.tokens import deployment_token
 from telephony import registry
-from telephony.api_guard import ControlGuard, advertised_host, control_names
+from telephony.api_guard import ControlGuard, advertised_url, control_names
 from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.cdr import reap_stale_workers
 from telephony.conversation import Conversation
@@ -203,8 +203,7 @@ class Worker:
 
     @property
     def api_url(self) -> str:
-        port = self._api.port if self._api else self.api_port
-        return f"http://{advertised_host(self.settings)}:{port}"
+        return advertised_url(self.settings, self._api.port if self._api else self.api_port)
 
     def _load_support_numbers(self) -> None:
         with self.db.session() as session:

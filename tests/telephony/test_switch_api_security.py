@@ -102,7 +102,7 @@ def test_the_api_listens_on_the_control_address_not_the_sip_address(
 
 def test_a_wildcard_control_address_needs_named_hosts(tmp_path: Path) -> None:
     from store.settings import Settings
-    from telephony.api_guard import advertised_host, control_names
+    from telephony.api_guard import advertised_host, advertised_url, control_names
 
     with pytest.raises(ValueError, match="control_hosts"):
         advertised_host(Settings(var_dir=tmp_path, control_address="0.0.0.0"))
@@ -110,3 +110,8 @@ def test_a_wildcard_control_address_needs_named_hosts(tmp_path: Path) -> None:
     assert advertised_host(spread) == "10.0.0.5"
     assert control_names(spread) == ["10.0.0.5"]
     assert control_names(Settings(var_dir=tmp_path)) == ["127.0.0.1", "localhost"]
+    assert advertised_url(Settings(var_dir=tmp_path), 8791) == "http://127.0.0.1:8791"
+    proxied = Settings(var_dir=tmp_path, control_url="https://w1.example.lan:{port}/")
+    assert advertised_url(proxied, 9791) == "https://w1.example.lan:9791"
+    with pytest.raises(ValueError, match="https://"):
+        advertised_url(Settings(var_dir=tmp_path, control_url="w1:{port}"), 1)
