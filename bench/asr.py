@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -236,8 +237,14 @@ class Service:
         command = [sys.executable, "-m", "dsp.speech.server", "--port", "0"]
         if workers:
             command += ["--workers", str(workers)]
+        self.token = secrets.token_urlsafe(32)  # the service wants a deployment token
         self.proc = subprocess.Popen(
-            command, cwd=ROOT, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+            command,
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "CENTRALINO_DEPLOYMENT_TOKEN": self.token},
         )
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
@@ -265,7 +272,9 @@ class Service:
             self.proc.wait()
 
     def client(self, on_result: Callable[[Transcript], None], queue_ms: int) -> SpeechClient:
-        return SpeechClient(self.url(), sample_rate=RATE, on_result=on_result, queue_ms=queue_ms)
+        return SpeechClient(
+            self.url(), token=self.token, sample_rate=RATE, on_result=on_result, queue_ms=queue_ms
+        )
 
     def single(self, material: Material) -> dict[str, float]:
         client = self.client(lambda _: None, queue_ms=int(material.seconds * 1000) + 1000).start()

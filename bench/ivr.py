@@ -72,9 +72,9 @@ def run(calls: int) -> dict[str, Any]:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ivr-"))
     os.environ.setdefault("PHONE_LOG_DIR", str(workdir))
-    speech = SpeechServiceProcess(workdir)
-    speech.start()
     setup = Deployment(workdir)
+    speech = SpeechServiceProcess(workdir, token=setup.token)  # the workers' token
+    speech.start()
     samples: dict[str, list[float]] = {name: [] for name in METRICS}
     failures: list[str] = []
     try:

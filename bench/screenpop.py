@@ -31,8 +31,13 @@ from sqlalchemy import select  # noqa: E402
 
 from bench.report import machine, result_path, summary_ms, table, write_result  # noqa: E402
 from console.app import create_app  # noqa: E402
-from console.testing.browser import CHROMIUM, CHROMIUM_ARGS, become_available, sign_in_agent  # noqa: E402
-from console.testing.fake_worker import FakeWorker  # noqa: E402
+from console.testing.browser import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    become_available,
+    sign_in_agent,
+)
+from console.testing.fake_worker import TOKEN, FakeWorker  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.demo import seed_demo  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
@@ -42,7 +47,14 @@ DEFAULT_OUTPUT = result_path("screenpop")
 
 
 def start_console(db_url: str, server: str) -> tuple[Any, str, Any]:
-    app = create_app({"DATABASE_URL": db_url, "WORKER_FEED": True, "WORKER_REFRESH_SECONDS": 0.2})
+    app = create_app(
+        {
+            "DATABASE_URL": db_url,
+            "WORKER_FEED": True,
+            "WORKER_REFRESH_SECONDS": 0.2,
+            "WORKER_TOKEN": TOKEN,
+        }
+    )
     if server == "waitress":
         from waitress.server import TcpWSGIServer, create_server
 

@@ -33,6 +33,7 @@ from console.streams import StreamGate
 from console.worker_feed import EventRouter, WorkerFeed
 from loglines import setup_logging
 from store.db import Database
+from store.private_files import private_umask
 from store.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,12 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["centralino.login_throttle"] = LoginThrottle(
         int(app.config["LOGIN_MAX_FAILURES"]), float(app.config["LOGIN_WINDOW_SECONDS"])
     )
-    feed = WorkerFeed(db, EventRouter(db, hub).handle, float(app.config["WORKER_REFRESH_SECONDS"]))
+    feed = WorkerFeed(
+        db,
+        EventRouter(db, hub).handle,
+        float(app.config["WORKER_REFRESH_SECONDS"]),
+        token=app.config["WORKER_TOKEN"],
+    )
     app.extensions["centralino.worker_feed"] = feed
     if app.config["WORKER_FEED"]:
         feed.start()
@@ -177,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--migrate", action="store_true", help="bring the database schema up to date first"
     )
     args = parser.parse_args(argv)
+    private_umask()  # the console secret and anything else it writes under var/
     setup_logging()
     settings = load_settings(args.config)
     if args.address:

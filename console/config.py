@@ -10,6 +10,7 @@ from typing import Any
 
 from store.passwords import OWASP_SCRYPT, ScryptCost
 from store.settings import Settings
+from store.tokens import deployment_token
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "",
@@ -17,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_FEED": True,  # follow every live worker's /events stream in background threads
     "WORKER_REFRESH_SECONDS": 2.0,  # how often the workers table is re-read
     "WORKER_TIMEOUT_SECONDS": 3.0,  # control API requests to workers
+    "WORKER_TOKEN": "",  # the deployment token the workers want (store.tokens)
     # Browser streams (see console.streams); each open one holds a server thread.
     "SSE_KEEPALIVE_SECONDS": 15.0,  # also how often a stream re-checks its session
     "SSE_MAX_SECONDS": 300.0,  # a stream's lifetime; the browser then reconnects
@@ -66,6 +68,7 @@ def console_config(source: Settings | Mapping[str, Any] | None) -> dict[str, Any
         config["DATABASE_URL"] = source.database_url
         config["SECRET_KEY"] = source.secret_key or _secret_from(source.var_dir)
         config["COMPANY_NAME"] = source.company_name
+        config["WORKER_TOKEN"] = deployment_token(source)
         config.update({k.upper(): v for k, v in source.extra.get("console", {}).items()})
     elif source is not None:
         config.update(source)

@@ -1,7 +1,7 @@
 """Follows every live switch worker's ``/events`` stream and turns events into browser pushes.
 
 One daemon thread re-reads the ``workers`` table; each live worker gets a thread that holds
-its event stream open and reconnects with back-off when it drops.
+its event stream open (sending the deployment token) and reconnects with back-off when it drops.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from console.hub import SUPERVISORS, EventHub, LiveCall, agent_topic
 from console.profile_access import grant
 from console.screenpop import build_screenpop
+from console.worker_control import TOKEN_REFUSED, auth_headers
 from store.db import Database
 from store.models import Agent, AgentState, Worker, utcnow
 
@@ -132,10 +133,13 @@ class WorkerFeed:
         db: Database,
         on_event: Callable[[dict[str, Any], str, str], None],
         refresh_seconds: float = 2.0,
+        *,
+        token: str,
     ) -> None:
         self.db = db
         self.on_event = on_event
         self.refresh_seconds = refresh_seconds
+        self.token = token
         self._following: dict[str, threading.Event] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="worker-feed", daemon=True)
@@ -180,7 +184,7 @@ class WorkerFeed:
         backoff = 0.2
         while not stopped.is_set():
             try:
-                for event in self._stream(url, stopped):
+                for event in self._stream(url, stopped, self.token):
                     backoff = 0.2
                     try:
                         self.on_event(event, name, url)
@@ -192,18 +196,20 @@ class WorkerFeed:
             backoff = min(backoff * 2, 5.0)
 
     @staticmethod
-    def _stream(url: str, stopped: threading.Event) -> Iterator[dict[str, Any]]:
+    def _stream(url: str, stopped: threading.Event, token: str) -> Iterator[dict[str, Any]]:
         parts = urlsplit(url)
         connection_class = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         connection = connection_class(parts.hostname or "127.0.0.1", parts.port, timeout=30)
         try:
-            accept = {"Accept": "text/event-stream"}
-            connection.request("GET", parts.path + "/events", headers=accept)
+            headers = {"Accept": "text/event-stream", **auth_headers(token)}
+            connection.request("GET", parts.path + "/events", headers=headers)
             response = connection.getresponse()
             if connection.sock is not None:  # a quiet stream is normal: wait long for events
                 connection.sock.settimeout(_QUIET_STREAM_SECONDS)
+            if response.status == 401:
+                log.error(TOKEN_REFUSED, url)
             if response.status != 200:
                 raise http.client.HTTPException(f"/events answered {response.status}")
             for event in read_events(iter(response.readline, b"")):

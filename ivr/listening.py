@@ -65,6 +65,7 @@ class CallerListener:
         speech_url: str | None = None,
         on_transcript: TranscriptSink | None = None,
         on_speech_error: Callable[[str], None] | None = None,
+        speech_token: str | None = None,
     ) -> None:
         self.on_event = on_event
         self.on_transcript = on_transcript
@@ -83,6 +84,7 @@ class CallerListener:
                 on_result=self._recognised,
                 on_error=on_speech_error,
                 name="speech-caller",
+                token=speech_token,
             ).start()
             if speech_url
             else None

@@ -38,6 +38,18 @@ class Settings:
     speech_address: str = "127.0.0.1"
     speech_port: int = 2700
     speech_models: dict[str, str] = field(default_factory=dict)
+    # The control plane (docs/security-control.md): workers' control APIs listen on
+    # control_address (loopback unless a private interface is named); control_hosts are the
+    # further names clients may put in the Host header; control_url, when set, is the URL the
+    # console uses instead (a TLS proxy's, "{port}" filled in); the deployment token (else the file
+    # var/deployment-token) authenticates the console to the workers and the workers to the
+    # speech service; speech_limits / speech_origins bound and guard the speech service.
+    control_address: str = "127.0.0.1"
+    control_hosts: list[str] = field(default_factory=list)
+    control_url: str = ""
+    deployment_token: str = field(default="", repr=False)
+    speech_limits: dict[str, float] = field(default_factory=dict)
+    speech_origins: list[str] = field(default_factory=list)
     company_name: str = "Centralino"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -63,6 +75,8 @@ def _coerce(current: Any, raw: str) -> Any:
         return float(raw)
     if isinstance(current, Path):
         return Path(raw)
+    if isinstance(current, list):
+        return [item.strip() for item in raw.split(",") if item.strip()]
     return raw
 
 
@@ -83,7 +97,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         raise ValueError(f"unknown setting(s) in {config_path}: {', '.join(unknown)}")
     explicit_url = bool(values.get("database_url") or env.get("CENTRALINO_DATABASE_URL"))
     settings = Settings(**values)
-    for name in known - {"speech_models", "extra"}:
+    for name in known - {"speech_models", "speech_limits", "extra"}:
         raw = env.get(f"CENTRALINO_{name.upper()}")
         if raw is not None:
             setattr(settings, name, _coerce(getattr(settings, name), raw))

@@ -1,7 +1,8 @@
 """The worker's control API: JSON over HTTP on loopback plus a server-sent-events stream.
 
 Handlers run on the HTTP server's threads; anything touching pjsua2 is run on the worker's
-loop with `Worker.call_on_loop`. Paths and event shapes are the table in docs/architecture.md.
+loop with `Worker.call_on_loop`. Paths and event shapes are the table in docs/architecture.md;
+every request first passes the `ControlGuard` (Host name, deployment token, JSON bodies).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from telephony.api_guard import ControlGuard
 
 if TYPE_CHECKING:
     from telephony.conversation import Conversation
@@ -27,8 +30,9 @@ class ApiError(Exception):
         self.status = status
 
 
-def create_app(worker: Worker) -> Flask:
+def create_app(worker: Worker, guard: ControlGuard) -> Flask:
     app = Flask("centralino.switch")
+    app.before_request(lambda: guard.refusal(request))
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> tuple[Response, int]:
@@ -37,6 +41,8 @@ def create_app(worker: Worker) -> Flask:
     def body() -> dict[str, Any]:
         data = request.get_json(silent=True)
         if data is None:
+            if request.get_data(cache=True):
+                raise ApiError(400, "the body is not valid JSON")
             return {}
         if not isinstance(data, dict):
             raise ApiError(400, "the body must be a JSON object")
@@ -160,8 +166,9 @@ def create_app(worker: Worker) -> Flask:
 class ApiServer:
     """The control API served by werkzeug (threaded, so open SSE streams block nothing)."""
 
-    def __init__(self, worker: Worker, address: str, port: int) -> None:
-        self.server: BaseWSGIServer = make_server(address, port, create_app(worker), threaded=True)
+    def __init__(self, worker: Worker, address: str, port: int, guard: ControlGuard) -> None:
+        app = create_app(worker, guard)
+        self.server: BaseWSGIServer = make_server(address, port, app, threaded=True)
         self.port = int(self.server.server_port)
         self.thread = threading.Thread(target=self.server.serve_forever, name="api", daemon=True)
 

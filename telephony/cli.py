@@ -7,7 +7,9 @@ import sys
 from collections.abc import Callable
 
 from loglines import setup_logging
+from store.private_files import private_umask
 from store.settings import Settings, load_settings
+from store.tokens import deployment_token
 
 PASS_THROUGH = {
     # subcommand -> (module, help); these parse their own arguments (try `--help`).
@@ -28,6 +30,7 @@ def main_speech(argv: list[str]) -> int:
         del rest[at : at + 2]
     try:
         settings = load_settings(config)
+        token = None if "--help" in rest or "-h" in rest else deployment_token(settings)
     except (OSError, ValueError) as error:
         raise SystemExit(f"centralino speech: {error}") from error
     return server.main(
@@ -35,12 +38,18 @@ def main_speech(argv: list[str]) -> int:
         host=settings.speech_address,
         port=settings.speech_port,
         models=settings.speech_models,
+        token=token,
+        limits=settings.speech_limits,
+        origins=settings.speech_origins,
     )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     try:
-        return load_settings(args.config)
+        settings = load_settings(args.config)
+        if settings.deployment_token:
+            deployment_token(settings)  # a configured token must be usable: say so now
+        return settings
     except (OSError, ValueError) as error:
         raise SystemExit(f"centralino: {error}") from error
 
@@ -52,15 +61,15 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from telephony.supervisor import prepare_database, print_banner
+    from telephony.supervisor import credentials_path, prepare_database, print_banner
 
     settings = _settings(args)
     created = prepare_database(settings)
     print("database ready at", settings.database_url)
     if created is None:
-        print("demo data was already there; credentials are in", settings.var_dir)
+        print("demo data was already there; its credentials are in", credentials_path(settings))
     else:
-        print_banner(settings, running=False)
+        print_banner(settings, running=False, fresh=created)
     return 0
 
 
@@ -149,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    private_umask()  # whatever any subcommand (and its children) creates under var/ is private
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # Process entry points parse their own options; hand them the rest of the line untouched.

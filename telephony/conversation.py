@@ -27,6 +27,7 @@ from telephony.flow import CallContext, CallFlow, FlowFactory
 from telephony.leg import AGENT, CONSULT, CUSTOMER, Leg
 from telephony.playback import PromptPlayer
 from telephony.queueing import RINGING, Line
+from telephony.refer import REFUSED, TAKEN_OVER, ReferRefused, TransferTargets
 from telephony.router import CALLBACK, DEFAULT_RING_TIMEOUT_SECONDS, Offer, release_agent
 from telephony.tap import TapFrame, TapPump
 
@@ -48,6 +49,7 @@ class Switch(Protocol):
     events: EventBus
     taps: TapPump
     worker_id: int | None
+    refer_targets: TransferTargets
 
     def post(self, action: Callable[[], None]) -> None: ...
 
@@ -220,6 +222,44 @@ class Conversation:
             return
         if leg is self.customer and self.flow is not None and not self.ended:
             self.flow.on_dtmf(self.control, digit, method)
+
+    def on_leg_refer(self, leg: Leg, refer_to: str) -> int:
+        """Inside pjsua's pump: a REFER from the agent's leg to an allowed target becomes our
+        blind transfer (posted); any other is refused. See `telephony.refer`."""
+        try:
+            if leg.role != AGENT or leg is not self.agent or self.ended:
+                raise ReferRefused(f"REFER from the {leg.role} leg")
+            if self.bridge is None or self.consult is not None:
+                raise ReferRefused("the agent is not bridged with the caller alone")
+            to = self.switch.refer_targets.target(refer_to)
+        except ReferRefused as refusal:
+            reason = str(refusal)
+            self.switch.post(lambda: self._refer_refused(leg, refer_to, reason))
+            return REFUSED
+        self.switch.post(lambda: self._transfer_by_refer(leg, to))
+        return TAKEN_OVER
+
+    def _refer_refused(self, leg: Leg, refer_to: str, reason: str) -> None:
+        log.warning(
+            "event=refer.refused call=%s leg=%s role=%s refer_to=%r reason=%r",
+            self.id,
+            leg.id,
+            leg.role,
+            refer_to[:200],
+            reason,
+        )
+        self.publish("transfer.refused", leg, role=leg.role, via="refer", reason=reason)
+
+    def _transfer_by_refer(self, leg: Leg, to: str) -> None:
+        if leg is not self.agent or self.ended:
+            self._refer_refused(leg, to, "the agent's leg changed before the transfer")
+            return
+        try:
+            self.transfer(to, "blind", via="refer")
+        except pj.Error as error:  # the agent is already let go: the caller waits in line
+            log.warning("call %s: transfer to %s failed: %s", self.id, to, error.info())
+            self.agent = None
+            self._requeue()
 
     def _on_frame(self, frame: TapFrame) -> None:
         """Tap consumer thread: frames go to the DSP sink and, for the caller, to the flow."""
@@ -436,17 +476,22 @@ class Conversation:
             self.bridge.refresh()
         self.publish("unhold", self.customer)
 
-    def transfer(self, to: str, mode: str) -> None:
+    def transfer(self, to: str, mode: str, via: str = "api") -> None:
+        """Blind (to an extension, URI or ``queue:<name>``) or attended; *via* says who asked
+        (``api``: the console; ``refer``: the agent's phone), in the event and the CDR."""
         if self.customer is None or self.ended:
             raise ValueError("no customer leg to transfer")
+        if mode in ("blind", "attended"):
+            transfers = self.call_data.setdefault("transfers", [])
+            transfers.append({"to": to, "mode": mode, "via": via, "at": utcnow().isoformat()})
         if to.startswith(QUEUE_PREFIX):
             self._drop_agent("transferred")
-            self.publish("transferred", None, mode="blind", to=to)
+            self.publish("transferred", None, mode="blind", to=to, via=via)
             self._requeue(to.removeprefix(QUEUE_PREFIX) or None)
         elif mode == "blind":
             self._drop_agent("transferred")
             self.agent = self._dial(AGENT, to)
-            self.publish("transferred", self.agent, mode="blind", to=self.agent.peer)
+            self.publish("transferred", self.agent, mode="blind", to=self.agent.peer, via=via)
         elif mode == "attended":
             if self.agent is None or self.consult is not None:
                 raise ValueError("attended transfer needs a bridged agent and no other consult")
@@ -496,6 +541,7 @@ class Conversation:
             self.bridge = None
         if old is not None:
             old.released = True
+            self._leg_row(old, lambda db, row: cdr.leg_ended(db, row, why))  # its CDR reason
             old.end()
         if self.agent_id is not None:
             agent_id, db = self.agent_id, self.switch.db
@@ -615,6 +661,9 @@ class _Gone:
 
     def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
         pass
+
+    def on_leg_refer(self, leg: Leg, refer_to: str) -> int:
+        return REFUSED
 
 
 _GONE = _Gone()

@@ -56,7 +56,9 @@ def render_numbers(numbers: dict[str, str]) -> str:
 
 
 def parse_numbers(text: str) -> dict[str, str]:
-    return dict(match.groups() for line in text.splitlines() if (match := _ENTRY.match(line)))
+    return {
+        match[1]: match[2] for line in text.splitlines() if (match := _ENTRY.match(line))
+    }
 
 
 def write_numbers(directory: Path, numbers: dict[str, str]) -> None:

@@ -54,6 +54,7 @@ from ivr.prompts import PromptError, prompt_audio
 from store.db import Database
 from store.models import Account, SupportNumber
 from store.settings import Settings
+from store.tokens import deployment_token
 from telephony import cdr
 from telephony.flow import CallContext, CallControl
 from telephony.flow_store import flow_for_number
@@ -73,6 +74,7 @@ class IvrFlows:
         self.recordings_dir = Path(settings.var_dir) / "recordings"
         self.transcribe_agent = bool(settings.extra.get("transcribe_agent", False))
         self.speech_enabled = bool(settings.extra.get("speech", True))
+        self.speech_token = deployment_token(settings) if self.speech_enabled else None
         self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="ivr-prompts")
         # closing a call waits for its last results: never in the way of a prompt
         self.closing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="ivr-close")
@@ -212,6 +214,7 @@ class IvrCall:
             speech_url=self.flows.speech_url(self.locale),
             on_transcript=lambda result: self._recognised("caller", result),
             on_speech_error=self._speech_error,
+            speech_token=self.flows.speech_token,
         )
         context = IvrContext(
             call_id=self.context.call_id,
@@ -356,6 +359,7 @@ class IvrCall:
                 sample_rate=CLOCK_RATE,
                 on_result=lambda result: self._recognised("agent", result),
                 name="speech-agent",
+                token=self.flows.speech_token,
             ).start()
 
     # --- recognition --------------------------------------------------------------------------

@@ -2,19 +2,24 @@
 
 The worker pumps pjsua2 from one thread; a leg's callbacks run inside that pump, so they read
 the call's info and post a small closure for the owner (a `Conversation`) to handle after the
-pump returns. Media taps hang on each leg once its audio is active.
+pump returns. A REFER is the exception: its answer is due inside the pump, so the owner decides
+at once (see `telephony.refer`; pjsua never dials a Refer-To). Media taps hang on each leg
+once its audio is active.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
 import pjsua2 as pj
 
+from telephony.refer import REFUSED
 from telephony.tap import IN, OUT, FrameCallback, Tap, TapPump
 
+log = logging.getLogger(__name__)
 Post = Callable[[Callable[[], None]], None]
 
 STATE_NAMES = {
@@ -38,6 +43,11 @@ class LegOwner(Protocol):
     def on_leg_media(self, leg: Leg) -> None: ...
 
     def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None: ...
+
+    def on_leg_refer(self, leg: Leg, refer_to: str) -> int:
+        """A REFER arrived on *leg*: decide at once (no pjsua2 calls, no I/O), post any work,
+        and return its final answer (at least 300)."""
+        ...
 
 
 class Leg(pj.Call):
@@ -95,6 +105,16 @@ class Leg(pj.Call):
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         digit, method = prm.digit, DTMF_METHODS.get(prm.method, str(prm.method))
         self.post(lambda: self.owner.on_leg_dtmf(self, digit, method))
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
+        """A REFER: answered with a final refusal whatever the owner does, because any 2xx
+        makes pjsua dial the Refer-To itself (and rebind this leg to that call)."""
+        try:
+            code = self.owner.on_leg_refer(self, str(prm.dstUri))
+        except Exception:  # never let pjsua's default (202 and dial) happen
+            log.exception("leg %s: REFER not handled; refused", self.id)
+            code = REFUSED
+        prm.statusCode = code if code >= 300 else REFUSED
 
     # Actions, called on the worker's loop.
     @property

@@ -1,8 +1,9 @@
 """``centralino up``: the whole system on one machine, as children of one supervisor.
 
-Order of start: database (migrations, demo data), switch workers (forked after numpy/numba are
-imported so their pages are shared), Kamailio edge (following the live workers), speech
-service and console. Ctrl-C or SIGTERM stops them in reverse order.
+Order of start: database (migrations, demo data, the deployment token, private file modes),
+switch workers (forked after numpy/numba are imported so their pages are shared), Kamailio edge
+(following the live workers), speech service and console. Ctrl-C or SIGTERM stops them in
+reverse order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pathlib import Path
 from store.db import Database
 from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
+from store.private_files import make_var_dir, tighten, write_private
 from store.settings import Settings
+from store.tokens import deployment_token, token_path
 from telephony.edge import Edge, sync_trunk_registrations
 
 log = logging.getLogger("centralino.up")
@@ -30,7 +33,9 @@ CREDENTIALS_FILE = "demo-credentials.txt"
 
 
 def prepare_database(settings: Settings) -> DemoCredentials | None:
-    """Migrate the database and seed the demo data on first run; returns new credentials."""
+    """Migrate the database and seed the demo data on first run (returns the new credentials);
+    make the deployment token if there is none; close ``var/`` and its files to other users."""
+    make_var_dir(settings)
     upgrade(settings.database_url)
     db = Database.from_settings(settings)
     try:
@@ -39,26 +44,20 @@ def prepare_database(settings: Settings) -> DemoCredentials | None:
     finally:
         db.dispose()
     if credentials is not None:
-        _save_credentials(settings, credentials)
+        write_private(credentials_path(settings), "".join(_credential_lines(credentials)))
+    deployment_token(settings)
+    tighten(settings)
     return credentials
 
 
-def _save_credentials(settings: Settings, credentials: DemoCredentials) -> None:
-    path = Path(settings.var_dir) / CREDENTIALS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"console {user} {password}" for user, password in credentials.console.items()]
-    lines += [f"sip {ext} {password}" for ext, password in credentials.sip.items()]
-    lines.append(f"support-number {credentials.support_number}")
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
+def credentials_path(settings: Settings) -> Path:
+    return Path(settings.var_dir) / CREDENTIALS_FILE
 
 
-def read_credentials(settings: Settings) -> list[tuple[str, str, str]]:
-    path = Path(settings.var_dir) / CREDENTIALS_FILE
-    if not path.exists():
-        return []
-    rows = [line.split(" ", 2) for line in path.read_text().splitlines() if line.strip()]
-    return [(r[0], r[1], r[2] if len(r) > 2 else "") for r in rows]
+def _credential_lines(credentials: DemoCredentials) -> list[str]:
+    lines = [f"console {user} {password}\n" for user, password in credentials.console.items()]
+    lines += [f"sip {ext} {password}\n" for ext, password in credentials.sip.items()]
+    return [*lines, f"support-number {credentials.support_number}\n"]
 
 
 def _run_worker(index: int, config: str | None) -> None:
@@ -149,7 +148,11 @@ class Supervisor:
         self.stopped.set()
 
 
-def print_banner(settings: Settings, running: bool = True) -> None:
+def print_banner(
+    settings: Settings, running: bool = True, fresh: DemoCredentials | None = None
+) -> None:
+    """Where to look; the demo passwords only when this run made them (*fresh*), else the
+    file that keeps them."""
     out = [
         "",
         "Centralino is running." if running else "Centralino is ready: `centralino up` starts it.",
@@ -158,15 +161,18 @@ def print_banner(settings: Settings, running: bool = True) -> None:
         f"  Console:       http://{settings.console_address}:{settings.console_port}/",
         f"  Speech:        ws://{settings.speech_address}:{settings.speech_port}/",
         f"  Switch workers: {settings.workers}, control APIs from "
-        f"http://127.0.0.1:{settings.worker_api_base_port}/",
+        f"http://{settings.control_address}:{settings.worker_api_base_port}/ "
+        f"(token in {token_path(settings)})",
         f"  Database:      {settings.database_url}",
     ]
-    credentials = read_credentials(settings)
-    if credentials:
-        out.append(f"  Demo credentials ({Path(settings.var_dir) / CREDENTIALS_FILE}):")
-        for kind, user, secret in credentials:
-            label = {"console": "console user", "sip": "SIP extension"}.get(kind, kind)
-            out.append(f"    {label:<15} {user:<8} {secret}")
+    path = credentials_path(settings)
+    if fresh is not None:
+        out.append(f"  Demo credentials (shown once; kept in {path}):")
+        out += [f"    {'console user':<15} {u:<8} {p}" for u, p in fresh.console.items()]
+        out += [f"    {'SIP extension':<15} {e:<8} {p}" for e, p in fresh.sip.items()]
+        out.append(f"    {'support number':<15} {fresh.support_number}")
+    elif path.exists():
+        out.append(f"  Demo credentials: in {path} (readable by this user only)")
     out.append("  Call the support number from a SIP phone registered as one of the extensions.")
     out.append("  `centralino status` shows what runs. Ctrl-C stops everything.")
     print("\n".join(out), flush=True)
@@ -175,7 +181,7 @@ def print_banner(settings: Settings, running: bool = True) -> None:
 def run_up(
     settings: Settings, config_path: str | None, with_speech: bool, with_console: bool
 ) -> int:
-    prepare_database(settings)
+    fresh = prepare_database(settings)
     supervisor = Supervisor(settings, config_path, with_speech, with_console)
     stop_requested = threading.Event()
 
@@ -186,7 +192,7 @@ def run_up(
     signal.signal(signal.SIGTERM, request_stop)
     try:
         supervisor.start()
-        print_banner(settings)
+        print_banner(settings, fresh=fresh)
         while not stop_requested.wait(1.0):
             supervisor.restart_dead_workers()
             dead = supervisor.dead_services()

@@ -31,9 +31,12 @@ from sqlalchemy import select
 from ivr.prompts import render_prompt
 from loglines import setup_logging
 from store.db import Database
-from store.models import SupportNumber
+from store.models import Device, SupportNumber
+from store.private_files import private_umask
 from store.settings import Settings, load_settings
+from store.tokens import deployment_token
 from telephony import registry
+from telephony.api_guard import ControlGuard, advertised_url, control_names
 from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.cdr import reap_stale_workers
 from telephony.conversation import Conversation
@@ -42,6 +45,7 @@ from telephony.events import EventBus
 from telephony.flow import GREETING, CallContext, FlowFactory, greeting_then_agent
 from telephony.leg import CUSTOMER, Leg
 from telephony.queueing import Callbacks
+from telephony.refer import REFUSED, TransferTargets
 from telephony.router import Offer, end_due_wrap_ups
 from telephony.tap import TapFrame, TapPump
 
@@ -95,6 +99,7 @@ class Worker:
         self.rejected: list[Leg] = []
         self.rejected_total = 0
         self.support_numbers: dict[str, tuple[str, str]] = {}
+        self.refer_targets = TransferTargets()  # where an agent's REFER may send a caller
         self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._timer_ids = itertools.count()
@@ -164,7 +169,9 @@ class Worker:
         self._load_support_numbers()
         from telephony.api import ApiServer  # late: Flask is not needed to test the loop
 
-        self._api = ApiServer(self, self.address, self.api_port)  # bound, not serving yet
+        settings, token = self.settings, deployment_token(self.settings)
+        guard = ControlGuard.for_names(token, control_names(settings))
+        self._api = ApiServer(self, settings.control_address, self.api_port, guard)  # not serving
         self.worker_id = registry.register_worker(
             self.db,
             self.name,
@@ -197,14 +204,18 @@ class Worker:
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.address}:{self._api.port if self._api else self.api_port}"
+        return advertised_url(self.settings, self._api.port if self._api else self.api_port)
 
     def _load_support_numbers(self) -> None:
         with self.db.session() as session:
             rows = session.execute(
                 select(SupportNumber.number, SupportNumber.locale, SupportNumber.queue)
             ).all()
+            extensions = session.scalars(select(Device.extension)).all()
         self.support_numbers = {row.number: (row.locale, row.queue) for row in rows}
+        hosts = (self.settings.sip_domain, self.settings.sip_address)
+        queues = {row.number: row.queue for row in rows}
+        self.refer_targets = TransferTargets.of(hosts, extensions, queues)
 
     def _heartbeat(self) -> None:
         while not self._stopping.wait(self.settings.heartbeat_seconds):
@@ -337,6 +348,9 @@ class Worker:
     def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
         pass
 
+    def on_leg_refer(self, leg: Leg, refer_to: str) -> int:
+        return REFUSED
+
     # -- run and stop --------------------------------------------------------------------------
     def run(self) -> None:
         assert self.endpoint is not None
@@ -462,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, help="control API port (default 8790+n)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (else CENTRALINO_LOG_LEVEL)")
     args = parser.parse_args(argv)
+    private_umask()  # prompts, recordings and anything else it writes under var/ stay private
     setup_logging(args.log_level)
     settings = load_settings(args.config)
     n = args.index

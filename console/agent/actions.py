@@ -146,6 +146,7 @@ def call_action(call_id: str, action: str):  # type: ignore[no-untyped-def]
             action,
             body,
             float(current_app.config["WORKER_TIMEOUT_SECONDS"]),
+            current_app.config["WORKER_TOKEN"],
         )
     except ValueError as error:
         return _refuse(str(error), 404)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
 from flask import Response, current_app, jsonify, render_template
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from console.extensions import database, hub
 from console.hub import SUPERVISORS
 from console.streams import event_stream
 from console.supervisor import bp
+from console.worker_control import WorkerUnreachable, live_calls
 from store.models import Account, Agent, Credit, Worker
 
 
@@ -23,16 +23,13 @@ def worker_calls() -> list[dict[str, Any]]:
             select(Worker.name, Worker.api_url).where(Worker.alive.is_(True))
         ).all()
     timeout = min(1.0, float(current_app.config["WORKER_TIMEOUT_SECONDS"]))
+    token = current_app.config["WORKER_TOKEN"]
     calls: list[dict[str, Any]] = []
     for name, url in workers:
         try:
-            answer = requests.get(f"{url.rstrip('/')}/calls", timeout=timeout).json()
-        except (requests.RequestException, ValueError):
+            calls += [{**call, "worker": name} for call in live_calls(url, timeout, token)]
+        except WorkerUnreachable:
             calls.append({"worker": name, "id": "—", "state": "worker unreachable"})
-            continue
-        for call in answer if isinstance(answer, list) else answer.get("calls", []):
-            if isinstance(call, dict):
-                calls.append({**call, "worker": name})
     return calls
 
 

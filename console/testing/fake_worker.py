@@ -1,7 +1,8 @@
 """A stand-in for a switch worker's HTTP side only: ``/events`` (SSE), ``/calls`` and call actions.
 
 It is the seam between console and worker: tests and the screen-pop benchmark emit the events
-a real worker would, and read back the control requests the console sent.
+a real worker would, and read back the control requests the console sent. Like a real worker
+it answers 401 to any request without the deployment token (`TOKEN` unless told another).
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from store.db import Database
 from store.models import Worker
 
 _ACTION = re.compile(r"^/calls/([^/]+)/([a-z]+(?:/[a-z]+)?)$")
+#: The deployment token the console's tests configure (``WORKER_TOKEN``) and fake workers want.
+TOKEN = "test-deployment-token-0123456789abcdef"
 
 
 class FakeWorker:
-    def __init__(self, name: str = "fake-1") -> None:
+    def __init__(self, name: str = "fake-1", token: str = TOKEN) -> None:
         self.name = name
+        self.token = token
+        self.refused: list[str] = []  # paths asked without the right token
         self.actions: list[tuple[str, str, dict[str, Any]]] = []
         self.calls: list[dict[str, Any]] = []
         self._streams: list[queue.Queue[bytes | None]] = []
@@ -91,7 +96,16 @@ class FakeWorker:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _authorized(self) -> bool:
+                if self.headers.get("Authorization") == f"Bearer {worker.token}":
+                    return True
+                worker.refused.append(self.path)
+                self._json(401, {"error": "no or wrong deployment token"})
+                return False
+
             def do_GET(self) -> None:
+                if not self._authorized():
+                    return
                 if self.path == "/events":
                     self._events()
                 elif self.path == "/calls":
@@ -102,9 +116,12 @@ class FakeWorker:
                     self._json(404, {"error": "not found"})
 
             def do_POST(self) -> None:
-                match = _ACTION.match(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                if not self._authorized():
+                    return
+                match = _ACTION.match(self.path)
+                body = json.loads(raw or b"{}")
                 if match is None:
                     self._json(404, {"error": "not found"})
                     return

@@ -125,8 +125,11 @@ class SpeechClient:
         backoff: tuple[float, float] = (0.1, 5.0),
         deliver_empty: bool = False,
         name: str = "speech-client",
+        token: str | None = None,
     ) -> None:
         self.url = url
+        # the deployment token, sent as a header (never in the URL, which logs carry)
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.sample_rate = sample_rate
         self.on_result = on_result
         self.on_gap = on_gap
@@ -215,7 +218,12 @@ class SpeechClient:
         while True:
             try:
                 async with connect(
-                    self.url, open_timeout=5, ping_interval=5, ping_timeout=5, max_size=2**20
+                    self.url,
+                    additional_headers=self.headers,
+                    open_timeout=5,
+                    ping_interval=5,
+                    ping_timeout=5,
+                    max_size=2**20,
                 ) as connection:
                     self.connections += 1
                     if self.connections > 1:

@@ -4,6 +4,7 @@ It speaks the vosk-server WebSocket protocol (see `dsp.speech.protocol`), so a v
 cluster can take its place without client changes. Our one addition is choosing the model per
 connection by URL, which vosk-server ignores: ``ws://host:2700/ko`` or ``ws://host:2700/?locale=ko``;
 ``/`` means the default locale. ``GET /health`` answers with the loaded locales and open streams.
+Every handshake needs the deployment token and every stream is bounded (`dsp.speech.guard`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +28,19 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from dsp.speech.guard import (
+    MESSAGE_TOO_BIG,
+    POLICY_VIOLATION,
+    TOKEN_ENV,
+    TRY_AGAIN_LATER,
+    Admission,
+    SpeechLimits,
+    is_loopback,
+    offered_token,
+    origin_allowed,
+    token_matches,
+    without_token,
+)
 from dsp.speech.models import ModelError, SpeechModel, load_models, resolve_model_dirs
 from dsp.speech.protocol import (
     DEFAULT_SAMPLE_RATE,
@@ -63,6 +77,7 @@ class Stream:
     recognizer: StreamingRecognizer | None = None
     chunks: int = 0
     errors: int = 0
+    samples: int = 0  # audio received, to bound the stream's length
 
     def configure(self, config: StreamConfig) -> None:
         if self.recognizer is not None:
@@ -98,7 +113,13 @@ class SpeechService:
         models: Mapping[str, SpeechModel],
         default_locale: str | None = None,
         workers: int | None = None,
+        *,
+        token: str,
+        limits: SpeechLimits | None = None,
+        origins: Sequence[str] = (),
     ) -> None:
+        if not token:
+            raise ModelError("the speech service needs the deployment token")
         if not models:
             raise ModelError("the speech service needs at least one model")
         self.models = dict(models)
@@ -111,7 +132,14 @@ class SpeechService:
         # twice the cores: one stream's long decode (up to ~0.5 s at an utterance's end) then
         # does not hold up the small chunks of the others
         self.pool = ThreadPoolExecutor(workers or 2 * (os.cpu_count() or 1), "speech")
-        self.streams = 0
+        self.token = token
+        self.limits = limits or SpeechLimits()
+        self.origins = tuple(origins)
+        self.admission = Admission(self.limits)
+
+    @property
+    def streams(self) -> int:
+        return self.admission.total
 
     def locale_for(self, path: str) -> str:
         """The locale a connection asks for by its URL path or ``?locale=`` parameter."""
@@ -124,7 +152,24 @@ class SpeechService:
             )
         return locale
 
-    def health(self, connection: ServerConnection, request: Request) -> Response | None:
+    def handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Before the upgrade: Origin, then token (401); ``/health`` is answered here."""
+        peer = ":".join(map(str, connection.remote_address[:2]))
+        origin = request.headers.get("Origin")
+        if not origin_allowed(origin, self.origins):
+            shown = (origin or "")[:100]
+            event("stream.refused", logging.WARNING, peer=peer, status=403, origin=shown)
+            return connection.respond(HTTPStatus.FORBIDDEN, "this Origin may not connect\n")
+        offered = offered_token(request.path, request.headers.get("Authorization"))
+        if not token_matches(offered, self.token):
+            path = without_token(request.path)[:200]
+            event("stream.refused", logging.WARNING, peer=peer, status=401, path=path)
+            response = connection.respond(
+                HTTPStatus.UNAUTHORIZED,
+                "send the deployment token: Authorization: Bearer <token>, or ?token=<token>\n",
+            )
+            response.headers["WWW-Authenticate"] = 'Bearer realm="centralino-speech"'
+            return response
         if urlsplit(request.path).path != "/health":
             return None
         body = {"status": "ok", "locales": sorted(self.models), "streams": self.streams}
@@ -133,17 +178,24 @@ class SpeechService:
         return response
 
     async def handle(self, connection: ServerConnection) -> None:
+        client = str(connection.remote_address[0])
         peer = ":".join(map(str, connection.remote_address[:2]))
-        path = connection.request.path if connection.request else "/"
+        path = without_token(connection.request.path if connection.request else "/")
         try:
             locale = self.locale_for(path)
         except ProtocolError as exc:
             event("stream.refused", logging.WARNING, peer=peer, path=path, reason=str(exc))
             await connection.send(error_message(str(exc)))
-            await connection.close(1008, "unknown locale")
+            await connection.close(POLICY_VIOLATION, "unknown locale")
+            return
+        refusal = self.admission.admit(client)
+        if refusal is not None:
+            event(
+                "stream.refused", logging.WARNING, peer=peer, code=TRY_AGAIN_LATER, reason=refusal
+            )
+            await connection.close(TRY_AGAIN_LATER, refusal[:120])
             return
         stream = Stream(self.models[locale])
-        self.streams += 1
         event("stream.open", peer=peer, locale=locale, streams=self.streams)
         started = time.monotonic()
         try:
@@ -153,10 +205,13 @@ class SpeechService:
         except ConnectionClosed:
             pass
         finally:
-            self.streams -= 1
+            self.admission.release(client)
             audio = stream.recognizer.position if stream.recognizer else 0.0
+            sent = connection.protocol.close_sent
+            code = sent.code if sent is not None else connection.close_code
             event(
                 "stream.closed",
+                logging.WARNING if code == MESSAGE_TOO_BIG else logging.INFO,
                 peer=peer,
                 locale=locale,
                 audio_s=round(audio, 3),
@@ -164,7 +219,20 @@ class SpeechService:
                 errors=stream.errors,
                 wall_s=round(time.monotonic() - started, 3),
                 streams=self.streams,
+                code=code,
+                reason=(
+                    f"message larger than {self.limits.max_message_bytes} bytes"
+                    if code == MESSAGE_TOO_BIG
+                    else (sent.reason if sent is not None else "")
+                ),
             )
+
+    async def _over_limit(self, connection: ServerConnection, reason: str) -> bool:
+        """Close a stream that broke a limit (1008, with the reason); False: it has ended."""
+        event("stream.limit", logging.WARNING, code=POLICY_VIOLATION, reason=reason)
+        await connection.send(error_message(reason))
+        await connection.close(POLICY_VIOLATION, reason[:120])
+        return False
 
     async def _answer(self, connection: ServerConnection, stream: Stream, message: object) -> bool:
         """Reply to one message; False once the stream has ended."""
@@ -173,6 +241,10 @@ class SpeechService:
             if isinstance(message, bytes):
                 if len(message) % 2:
                     raise ProtocolError(f"audio chunk of {len(message)} bytes is not 16-bit PCM")
+                stream.samples += len(message) // 2
+                if stream.samples > self.limits.max_stream_seconds * stream.sample_rate:
+                    seconds = self.limits.max_stream_seconds
+                    return await self._over_limit(connection, f"stream longer than {seconds:g} s")
                 stream.chunks += 1
                 recognizer = stream.engine()
                 reply = await loop.run_in_executor(self.pool, recognizer.accept_json, message)
@@ -185,6 +257,9 @@ class SpeechService:
             await connection.send(error_message(str(exc)))
             return True
         if isinstance(request, StreamConfig):
+            problem = self.limits.phrase_list_problem(request.phrase_list)
+            if problem is not None:
+                return await self._over_limit(connection, problem)
             try:
                 stream.configure(request)
             except (ProtocolError, GrammarError) as exc:
@@ -204,10 +279,21 @@ class SpeechService:
         """Listen until *stop* is set, then close every stream and return."""
         server: Server
         async with serve(
-            self.handle, host, port, process_request=self.health, max_size=2**20
+            self.handle,
+            host,
+            port,
+            process_request=self.handshake,
+            max_size=self.limits.max_message_bytes,
         ) as server:
             bound = server.sockets[0].getsockname()[:2] if server.sockets else (host, port)
             event("listening", host=bound[0], port=bound[1], locales=sorted(self.models))
+            if not is_loopback(str(bound[0])):
+                event(
+                    "listening.exposed",
+                    logging.WARNING,
+                    host=bound[0],
+                    advice="keep it on a private network or behind TLS (docs/security.md)",
+                )
             await stop.wait()
             event("stopping", streams=self.streams)
             server.close()
@@ -223,13 +309,18 @@ def run(
     *,
     default_locale: str | None = None,
     workers: int | None = None,
+    token: str,
+    limits: SpeechLimits | None = None,
+    origins: Sequence[str] = (),
 ) -> int:
     """Load the models and serve until SIGTERM/SIGINT; the exit status (2: unusable model)."""
     directories = resolve_model_dirs(model_dirs)
     started = time.monotonic()
     try:
         models = load_models(directories)
-        service = SpeechService(models, default_locale, workers)
+        service = SpeechService(
+            models, default_locale, workers, token=token, limits=limits, origins=origins
+        )
     except ModelError as exc:
         event("startup.failed", logging.ERROR, reason=str(exc))
         print(f"centralino speech: {exc}", file=sys.stderr)
@@ -256,11 +347,22 @@ def parse_model(text: str) -> tuple[str, Path]:
     return locale.lower(), Path(path)
 
 
+def parse_limit(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError(text)
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
+
+
 def build_parser(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="centralino speech",
         description="Speech recognition service: Vosk models over the vosk-server WebSocket "
-        "protocol. Connect to ws://HOST:PORT/<locale> (or ?locale=); GET /health.",
+        "protocol. Connect to ws://HOST:PORT/<locale> (or ?locale=) with the deployment token "
+        "(Authorization: Bearer TOKEN, or ?token=TOKEN); GET /health wants it too.",
     )
     parser.add_argument("--host", default=host, help=f"address to listen on (default {host})")
     parser.add_argument(
@@ -279,6 +381,28 @@ def build_parser(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> argparse.
     parser.add_argument(
         "--workers", type=int, help="decoding threads (default: twice the CPU count)"
     )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        help=f"file holding the deployment token (else {TOKEN_ENV}; `centralino speech` "
+        "uses var/deployment-token)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser Origin allowed to connect (repeatable; default: none)",
+    )
+    limits = ", ".join(f"{f.name} (default {f.default:g})" for f in fields(SpeechLimits))
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        type=parse_limit,
+        metavar="NAME=NUMBER",
+        help=f"override a limit (repeatable): {limits}",
+    )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
     return parser
 
@@ -289,17 +413,38 @@ def main(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
     models: Mapping[str, str | os.PathLike[str]] | None = None,
+    token: str | None = None,
+    limits: Mapping[str, float] | None = None,
+    origins: Sequence[str] = (),
 ) -> int:
     """Entry point of ``centralino speech``; the keywords are the configured defaults
-    (``speech_address``, ``speech_port``, ``speech_models``) that command-line flags override."""
+    (``speech_address``, ``speech_port``, ``speech_models``, the deployment token,
+    ``speech_limits``, ``speech_origins``) that command-line flags override."""
     args = build_parser(host, port).parse_args(argv)
     setup_logging(args.log_level)
+    try:
+        if args.token_file is not None:
+            token = args.token_file.read_text().strip()
+        token = token or os.environ.get(TOKEN_ENV, "").strip()
+        if not token:
+            raise ValueError(
+                f"no deployment token: pass --token-file FILE or set {TOKEN_ENV} "
+                "(`centralino speech` reads var/deployment-token, made by `centralino init`)"
+            )
+        bounds = SpeechLimits.from_mapping({**(limits or {}), **dict(args.limit)})
+    except (OSError, ValueError) as exc:
+        event("startup.failed", logging.ERROR, reason=str(exc))
+        print(f"centralino speech: {exc}", file=sys.stderr)
+        return 2
     return run(
         args.host,
         args.port,
         {**(models or {}), **dict(args.model)},
         default_locale=args.default_locale,
         workers=args.workers,
+        token=token,
+        limits=bounds,
+        origins=[*origins, *args.allow_origin],
     )
 
 

@@ -11,6 +11,8 @@ from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.migrate import upgrade
 from store.models import Agent, AgentState, Call, Device, DeviceKind, SupportNumber, Worker
+from store.settings import Settings
+from store.tokens import deployment_token
 from telephony.testing.phones import Phone
 from telephony.testing.workers import (
     WorkerProcess,
@@ -56,6 +58,11 @@ class Deployment:
             session.add(agent)
             session.flush()
             return agent.id
+
+    @property
+    def token(self) -> str:
+        """The deployment token of this deployment's var directory (its workers want it)."""
+        return deployment_token(Settings(var_dir=self.root, database_url=self.db_url))
 
     def phone(self, name: str, auto_answer: bool = False, record: bool = True) -> Phone:
         phone = Phone.start(name, auto_answer=auto_answer, record_dir=self.root if record else None)

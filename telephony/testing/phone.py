@@ -7,10 +7,11 @@ answered at once, like a desk phone's intercom),
 ``hangup`` (call), ``dtmf`` (call, digits, method ``rfc4733``|``info``), ``play`` (call, wav,
 loop), ``tone`` (call, freq), ``silence`` (call), ``hold``/``unhold`` (call), ``echo`` (call,
 delay_ms, gain_db: what the phone hears goes back into its microphone, delayed, low-passed and
-attenuated, mixed with what it plays; gain_db null switches it off), ``quit``.
+attenuated, mixed with what it plays; gain_db null switches it off), ``transfer`` (call, uri:
+a blind transfer, i.e. a REFER with that Refer-To), ``quit``.
 Events (``{"event": ...}``): ``ready``, ``registered``, ``incoming``, ``state``, ``media``,
-``dtmf``, ``recorded`` (every call is recorded from media start to disconnect when
-``--record-dir`` is given).
+``dtmf``, ``transfer`` (the REFER's progress: code, reason, final), ``recorded`` (every call is
+recorded from media start to disconnect when ``--record-dir`` is given).
 """
 
 from __future__ import annotations
@@ -139,6 +140,17 @@ class PhoneCall(pj.Call):
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         method = DTMF_NAMES.get(prm.method, str(prm.method))
         emit({"event": "dtmf", "call": self.number, "digit": prm.digit, "method": method})
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        emit(
+            {
+                "event": "transfer",
+                "call": self.number,
+                "code": int(prm.statusCode),
+                "reason": prm.reason,
+                "final": bool(prm.finalNotify),
+            }
+        )
 
     def _start_recording(self) -> None:
         if self.phone.record_dir is None or self.media is None:
@@ -358,6 +370,9 @@ class Phone:
         self._call(command).set_echo(
             int(command.get("delay_ms", 60)), None if gain is None else float(gain)
         )
+
+    def do_transfer(self, command: dict[str, Any]) -> None:
+        self._call(command).xfer(command["uri"], pj.CallOpParam(True))
 
     def do_silence(self, command: dict[str, Any]) -> None:
         self._call(command).silence()

@@ -160,6 +160,10 @@ class Phone:
         """Send back what the phone hears (delayed, low-passed, attenuated); None: stop."""
         self.command("echo", call=call, delay_ms=delay_ms, gain_db=gain_db)
 
+    def transfer(self, call: int, uri: str) -> None:
+        """Blind transfer: send a REFER on *call* with Refer-To *uri*."""
+        self.command("transfer", call=call, uri=uri)
+
     def silence(self, call: int) -> None:
         self.command("silence", call=call)
 

@@ -12,14 +12,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"event=listening .*port=(\d+)")
+#: The deployment token of the speech service in tests (workers pass their own, see `token`).
+TOKEN = "speech-test-token-0123456789abcdefghij"
 
 
 class SpeechServiceProcess:
-    """`python -m dsp.speech.server` on a free loopback port; restartable on the same port."""
+    """`python -m dsp.speech.server` on a free loopback port; restartable on the same port.
 
-    def __init__(self, log_dir: Path) -> None:
+    It wants *token* (a deployment's, when workers use it) and takes extra arguments such as
+    ``--limit max_streams=2``."""
+
+    def __init__(self, log_dir: Path, token: str = TOKEN, args: tuple[str, ...] = ()) -> None:
         self.port = 0
         self.log_dir = log_dir
+        self.token = token
+        self.args = args
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self.starts = 0
@@ -27,11 +34,15 @@ class SpeechServiceProcess:
     def url(self, locale: str = "ko") -> str:
         return f"ws://127.0.0.1:{self.port}/{locale}"
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
     def start(self, timeout: float = 60.0) -> None:
         """Start the service and return once it logs that it listens (no polling, no sleeps)."""
         self.starts += 1
         command = [sys.executable, "-m", "dsp.speech.server", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--workers", "2"]
+        command += ["--port", str(self.port), "--workers", "2", *self.args]
         proc = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -39,7 +50,7 @@ class SpeechServiceProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "CENTRALINO_DEPLOYMENT_TOKEN": self.token},
         )
         self.proc = proc
         ready = threading.Event()

@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from store.settings import load_settings
+from store.tokens import bearer_header, deployment_token
 from telephony.testing.phones import ROOT
 from telephony.testing.ports import free_port, rtp_base
 
@@ -70,11 +72,13 @@ def write_config(
 class EventStream:
     """A background reader of a worker's ``/events`` SSE stream with awaitable events."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str) -> None:
         self.events: list[dict[str, Any]] = []
         self._consumed: set[int] = set()
         self._changed = threading.Condition()
-        self._response = requests.get(f"{url}/events", stream=True, timeout=(5, None))
+        self._response = requests.get(
+            f"{url}/events", headers=bearer_header(token), stream=True, timeout=(5, None)
+        )
         self._response.raise_for_status()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -119,6 +123,7 @@ class WorkerProcess:
     api_port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    token: str  # the deployment token its control API wants (var/deployment-token)
     streams: list[EventStream] = field(default_factory=list)
 
     @property
@@ -130,15 +135,16 @@ class WorkerProcess:
         return f"127.0.0.1:{self.sip_port}"
 
     def get(self, path: str) -> Any:
-        response = requests.get(self.url + path, timeout=5)
+        response = requests.get(self.url + path, headers=bearer_header(self.token), timeout=5)
         response.raise_for_status()
         return response.json()
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> requests.Response:
-        return requests.post(self.url + path, json=body or {}, timeout=10)
+        headers = bearer_header(self.token)
+        return requests.post(self.url + path, json=body or {}, headers=headers, timeout=10)
 
     def events(self) -> EventStream:
-        stream = EventStream(self.url)
+        stream = EventStream(self.url, self.token)
         self.streams.append(stream)
         return stream
 
@@ -168,8 +174,10 @@ class WorkerProcess:
 def launch_worker(
     config: Path, index: int, log_dir: Path, name: str | None = None
 ) -> WorkerProcess:
-    """Start ``telephony.worker`` as a process on free ports (not yet awaited)."""
+    """Start ``telephony.worker`` as a process on free ports (not yet awaited); the deployment
+    token is made here first, in the configuration's var directory, as `centralino init` does."""
     name = name or f"test-switch-{index}"
+    token = deployment_token(load_settings(config))
     sip_port, api_port = free_port(), free_port(socket.SOCK_STREAM)
     log_path = log_dir / f"{name}.log"
     argv = [
@@ -193,7 +201,7 @@ def launch_worker(
         process = subprocess.Popen(
             argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    return WorkerProcess(name, sip_port, api_port, process, log_path)
+    return WorkerProcess(name, sip_port, api_port, process, log_path, token)
 
 
 def await_ready(worker: WorkerProcess, timeout: float = 30.0) -> WorkerProcess:

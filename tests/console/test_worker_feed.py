@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import queue
+import time
 import uuid
 from pathlib import Path
 
 from console.hub import SUPERVISORS, EventHub, agent_topic
-from console.testing.fake_worker import FakeWorker
+from console.testing.fake_worker import TOKEN, FakeWorker
 from console.worker_feed import EventRouter, WorkerFeed, read_events
 from tests.console.conftest import copy_of
 
@@ -39,7 +40,7 @@ def test_feed_reconnects_and_routes_events(tmp_path: Path, seeded_template) -> N
     supervisors = hub.subscribe(SUPERVISORS)
     worker = FakeWorker().start()
     worker.register(db)
-    feed = WorkerFeed(db, EventRouter(db, hub).handle, refresh_seconds=0.1)
+    feed = WorkerFeed(db, EventRouter(db, hub).handle, refresh_seconds=0.1, token=TOKEN)
     feed.start()
     try:
         assert worker.connected.wait(5)
@@ -92,4 +93,30 @@ def test_an_agent_who_misses_the_ring_is_told_and_loses_the_pop(  # type: ignore
         assert names[-1][1] == {"state": "not_ready"}
         assert hub.call(call_id) is None and hub.last_pop(1) is None
     finally:
+        db.dispose()
+
+
+def test_feed_sends_the_deployment_token_and_a_wrong_one_is_refused(  # type: ignore[no-untyped-def]
+    tmp_path: Path, seeded_template
+) -> None:
+    db, _ = copy_of(seeded_template, tmp_path / "token.sqlite")
+    worker = FakeWorker().start()
+    worker.register(db)
+    wrong = WorkerFeed(db, lambda *_: None, refresh_seconds=0.1, token="not-" + TOKEN)
+    wrong.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not worker.refused and time.monotonic() < deadline:
+            time.sleep(0.02)  # polling the fake worker's record of refusals, with a deadline
+        assert worker.refused and worker.refused[0] == "/events"
+        assert not worker.connected.is_set()
+    finally:
+        wrong.stop()
+    right = WorkerFeed(db, lambda *_: None, refresh_seconds=0.1, token=TOKEN)
+    right.start()
+    try:
+        assert worker.connected.wait(5)
+    finally:
+        right.stop()
+        worker.stop()
         db.dispose()

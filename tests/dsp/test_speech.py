@@ -29,6 +29,7 @@ from dsp.speech.protocol import (
     parse_reply,
 )
 from dsp.speech.recognizer import GrammarError, grammar_json
+from telephony.testing.speech import TOKEN
 
 FRAME = 160  # 20 ms at 8 kHz
 SILENCE = np.zeros(8000, dtype=np.int16)
@@ -87,6 +88,7 @@ class Collector:
 def client_for(url: str, seen: Collector, **options: object) -> SpeechClient:
     return SpeechClient(
         url,
+        token=TOKEN,
         sample_rate=8000,
         on_result=seen.on_result,
         on_gap=seen.on_gap,
@@ -193,6 +195,7 @@ def test_frames_dropped_from_a_full_queue_are_reported_as_a_gap(speech_service, 
     seen = Collector()
     client = SpeechClient(
         service_url("127.0.0.1", speech_service.port, "ko"),
+        token=speech_service.token,
         on_result=seen.on_result,
         on_gap=seen.on_gap,
         queue_ms=1000,  # 50 frames
@@ -213,7 +216,7 @@ def test_garbage_from_a_client_gets_an_error_reply_not_a_crash(speech_service, k
 
     async def talk() -> list[dict]:
         replies = []
-        async with connect(speech_service.url()) as ws:
+        async with connect(speech_service.url(), additional_headers=speech_service.headers) as ws:
             for bad in ("garbage", '{"config": {"sample_rate": "fast"}}', '{"hello": 1}', "[1]"):
                 await ws.send(bad)
                 replies.append(json.loads(await ws.recv()))
@@ -237,7 +240,9 @@ def test_garbage_from_a_client_gets_an_error_reply_not_a_crash(speech_service, k
 
 def test_unknown_locale_is_refused_with_a_reason(speech_service):
     async def talk() -> str:
-        async with connect(speech_service.url("xx")) as ws:
+        async with connect(
+            speech_service.url("xx"), additional_headers=speech_service.headers
+        ) as ws:
             return str(await ws.recv())
 
     assert "no model for locale 'xx'" in json.loads(run_in_own_loop(talk()))["error"]
@@ -251,7 +256,7 @@ def test_phrase_list_restricts_recognition_when_the_model_has_a_runtime_graph(
 
     async def talk(config: StreamConfig, refused: bool = False) -> list[dict]:
         replies = []
-        async with connect(speech_service.url()) as ws:
+        async with connect(speech_service.url(), additional_headers=speech_service.headers) as ws:
             await ws.send(config.message())
             if refused:  # the refusal is an extra reply, before any chunk's
                 replies.append(json.loads(await ws.recv()))
@@ -274,7 +279,10 @@ def test_phrase_list_restricts_recognition_when_the_model_has_a_runtime_graph(
 def test_health_endpoint_lists_locales(speech_service):
     import urllib.request
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{speech_service.port}/health") as response:
+    url = f"http://127.0.0.1:{speech_service.port}/health"
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=speech_service.headers)
+    ) as response:
         body = json.load(response)
     assert body["status"] == "ok" and body["locales"] == ["ko"]
 
@@ -284,7 +292,7 @@ def test_health_endpoint_lists_locales(speech_service):
 
 def test_missing_model_path_gives_a_clear_error_at_startup(tmp_path, capsys):
     missing = tmp_path / "vosk-model-small-en-us-0.15"
-    status = server.main(["--port", "0", "--model", f"en={missing}"])
+    status = server.main(["--port", "0", "--model", f"en={missing}"], token=TOKEN)
     err = capsys.readouterr().err
     assert status == 2
     assert f"speech model for locale 'en': {missing} does not exist" in err
@@ -294,7 +302,7 @@ def test_missing_model_path_gives_a_clear_error_at_startup(tmp_path, capsys):
 
 def test_configured_models_passed_by_the_cli_are_checked_too(tmp_path, capsys):
     missing = tmp_path / "it-model"
-    assert server.main(["--port", "0"], models={"IT": str(missing)}) == 2
+    assert server.main(["--port", "0"], models={"IT": str(missing)}, token=TOKEN) == 2
     assert f"speech model for locale 'it': {missing} does not exist" in capsys.readouterr().err
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,66 @@ def test_process_commands_read_the_same_configuration(command: str, tmp_path: Pa
     result = run(command, "--config", str(config))
     assert result.returncode != 0
     assert "speech_prot" in result.stderr
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_init_keeps_var_private_and_prints_the_demo_passwords_only_once(tmp_path: Path):
+    var = tmp_path / "var"
+    env = {"CENTRALINO_VAR_DIR": str(var), "CENTRALINO_SIP_PORT": "1"}
+    first = run("init", env=env)
+    assert first.returncode == 0, first.stderr
+    secrets = [
+        line.split(" ", 2)[2]
+        for line in (var / "demo-credentials.txt").read_text().splitlines()
+        if line.startswith(("console ", "sip "))
+    ]
+    assert secrets and all(secret in first.stdout for secret in secrets)
+    database = var / "centralino.sqlite"
+    private = [database, var / "deployment-token", var / "demo-credentials.txt"]
+    private += [
+        p for p in (var / "centralino.sqlite-wal", var / "centralino.sqlite-shm") if p.exists()
+    ]
+    assert mode(var) == 0o700
+    assert {p.name: mode(p) for p in private} == {p.name: 0o600 for p in private}
+    token = (var / "deployment-token").read_text().strip()
+    assert len(token) >= 32 and token not in first.stdout
+
+    # An installation made before: world-readable files are closed again by the next run.
+    var.chmod(0o755)
+    database.chmod(0o644)
+    again = run("init", env=env)
+    assert again.returncode == 0, again.stderr
+    assert not any(secret in again.stdout for secret in secrets)
+    assert str(var / "demo-credentials.txt") in again.stdout
+    assert mode(var) == 0o700 and mode(database) == 0o600
+    assert (var / "deployment-token").read_text().strip() == token  # made once, then kept
+
+    # The edge's rendered configuration is written under the same umask.
+    check = run("edge", "--check", env=env)
+    assert check.returncode == 0, check.stderr
+    edge_files = [p for p in (var / "edge").iterdir() if p.is_file()]
+    assert edge_files and all(mode(p) == 0o600 for p in edge_files), edge_files
+    assert mode(var / "edge") == 0o700
+
+
+def test_a_short_deployment_token_is_a_clear_error(tmp_path: Path):
+    env = {"CENTRALINO_VAR_DIR": str(tmp_path), "CENTRALINO_DEPLOYMENT_TOKEN": "short"}
+    result = run("init", env=env)
+    assert result.returncode != 0
+    assert "at least 32 characters" in result.stderr
+
+
+def test_a_later_runs_banner_names_the_credentials_file_not_the_passwords(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from store.settings import Settings
+    from telephony.supervisor import print_banner
+
+    (tmp_path / "demo-credentials.txt").write_text("console alice s3cret-pass\nsip 1001 sip-pass\n")
+    print_banner(Settings(var_dir=tmp_path))
+    out = capsys.readouterr().out
+    assert "s3cret-pass" not in out and "sip-pass" not in out
+    assert str(tmp_path / "demo-credentials.txt") in out

