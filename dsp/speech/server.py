@@ -10,37 +10,34 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 
 from dsp.speech.guard import TOKEN_ENV, SpeechLimits
-from dsp.speech.models import ModelError, load_models, resolve_model_dirs
+from dsp.speech.models import ModelError, SpeechModel, load_models, resolve_model_dirs
 from dsp.speech.service import SpeechService, event
 from loglines import setup_logging
 
 DEFAULT_PORT = 2700
 
 
+#: Builds the service on the loaded models (it may refuse them with ModelError).
+ServiceFactory = Callable[[Mapping[str, SpeechModel]], SpeechService]
+
+
 def run(
     host: str,
     port: int,
-    model_dirs: Mapping[str, str | os.PathLike[str]] | None = None,
-    *,
-    default_locale: str | None = None,
-    workers: int | None = None,
-    token: str,
-    limits: SpeechLimits | None = None,
-    origins: Sequence[str] = (),
+    model_dirs: Mapping[str, str | os.PathLike[str]] | None,
+    service_for: ServiceFactory,
 ) -> int:
     """Load the models and serve until SIGTERM/SIGINT; the exit status (2: unusable model)."""
     directories = resolve_model_dirs(model_dirs)
     started = time.monotonic()
     try:
         models = load_models(directories)
-        service = SpeechService(
-            models, default_locale, workers, token=token, limits=limits, origins=origins
-        )
+        service = service_for(models)
     except ModelError as exc:
         event("startup.failed", logging.ERROR, reason=str(exc))
         print(f"centralino speech: {exc}", file=sys.stderr)
@@ -156,16 +153,14 @@ def main(
         event("startup.failed", logging.ERROR, reason=str(exc))
         print(f"centralino speech: {exc}", file=sys.stderr)
         return 2
-    return run(
-        args.host,
-        args.port,
-        {**(models or {}), **dict(args.model)},
-        default_locale=args.default_locale,
-        workers=args.workers,
-        token=token,
-        limits=bounds,
-        origins=[*origins, *args.allow_origin],
-    )
+    secret, allowed = token, [*origins, *args.allow_origin]
+
+    def service_for(loaded: Mapping[str, SpeechModel]) -> SpeechService:
+        return SpeechService(
+            loaded, args.default_locale, args.workers, token=secret, limits=bounds, origins=allowed
+        )
+
+    return run(args.host, args.port, {**(models or {}), **dict(args.model)}, service_for)
 
 
 if __name__ == "__main__":
