@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bench.report import machine, result_path, summary_ms, table, write_result
+from bench.resources import rss_kib, thread_count
 from console.testing.console_process import ConsoleProcess, RawStream
 from store.db import Database
 from store.demo import seed_demo
@@ -30,15 +31,6 @@ from store.models import Agent
 from store.passwords import ScryptCost, hash_password
 
 LOW_COST = ScryptCost(2**10, 8, 1)
-
-
-def _proc_status(pid: int) -> dict[str, int]:
-    fields: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in {"VmRSS", "Threads"}:
-            fields[key] = int(value.split()[0])
-    return fields
 
 
 def _seeded(workdir: Path) -> tuple[str, str]:
@@ -94,15 +86,15 @@ def run(levels: list[int], samples: int, max_streams: int) -> dict[str, Any]:
                 else:
                     refused += 1
                     stream.close()
-            status = _proc_status(console.process.pid)
+            pid = console.process.pid
             rows.append(
                 {
                     "streams_asked": level,
                     "streams_open": len(streams),
                     "refused_503": refused,
                     "login": summary_ms(_login_latencies(console, samples)),
-                    "rss_mib": round(status["VmRSS"] / 1024, 1),
-                    "threads": status["Threads"],
+                    "rss_mib": round(rss_kib(pid) / 1024, 1),
+                    "threads": thread_count(pid),
                 }
             )
     finally:

@@ -1,9 +1,10 @@
 """Start switch workers forked after numpy/numba (like `centralino up`) or spawned."""
 
-# Used by bench.calls to measure copy-on-write sharing: ``--mode fork`` forks the children from
-# this process (after importing numpy and numba with ``--preload``, and ``gc.freeze()`` with
-# ``--freeze``); ``--mode spawn`` starts fresh interpreters (importing numba themselves with
-# ``--preload``). Children run ``telephony.worker.main`` on OS-chosen SIP and API ports; the
+# Used by bench.worker_memory (the calls benchmark) to measure copy-on-write sharing: ``--mode
+# fork`` forks the children from this process (after importing numpy and numba with
+# ``--preload``, and ``gc.freeze()`` with ``--freeze``); ``--mode spawn`` starts fresh
+# interpreters (importing numba themselves with ``--preload``). Children run
+# ``telephony.worker.main`` on OS-chosen SIP and API ports; the
 # ``workers`` table records them and each child's pid. SIGTERM stops the children, then us.
 
 from __future__ import annotations

@@ -46,18 +46,16 @@ def conformance() -> list[dict[str, Any]]:
     codes = np.arange(256, dtype=np.uint8)
     rows = []
     for law, encode, decode, ref_encode, ref_decode in LAWS:
-        ours = encode(samples)
-        theirs = np.frombuffer(ref_encode(samples.tobytes(), 2), dtype=np.uint8)
-        rows.append(
-            {"law": law, "direction": "encode", "inputs": len(samples),
-             "mismatches": int(np.sum(ours != theirs))}
-        )  # fmt: skip
-        ours = decode(codes)
-        theirs = np.frombuffer(ref_decode(codes.tobytes(), 2), dtype=np.int16)
-        rows.append(
-            {"law": law, "direction": "decode", "inputs": len(codes),
-             "mismatches": int(np.sum(ours != theirs))}
-        )  # fmt: skip
+        for direction, inputs, kernel, reference, output in (
+            ("encode", samples, encode, ref_encode, np.uint8),
+            ("decode", codes, decode, ref_decode, np.int16),
+        ):
+            ours = kernel(inputs)
+            theirs = np.frombuffer(reference(inputs.tobytes(), 2), dtype=output)
+            rows.append(
+                {"law": law, "direction": direction, "inputs": len(inputs),
+                 "mismatches": int(np.sum(ours != theirs))}
+            )  # fmt: skip
     return rows
 
 

@@ -17,13 +17,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from dsp.speech.gaps import LostAudio, SpeechGap
 from dsp.speech.protocol import (
     EOF_MESSAGE,
     Recognition,
@@ -32,36 +32,21 @@ from dsp.speech.protocol import (
     as_pcm,
     parse_reply,
 )
+from dsp.speech.timeline import StreamTimeline
+from dsp.speech.transcript import Transcript
+
+__all__ = [
+    "ErrorCallback",
+    "GapCallback",
+    "ResultCallback",
+    "SpeechClient",
+    "SpeechGap",
+    "Transcript",
+    "service_url",
+]
 
 log = logging.getLogger("centralino.speech.client")
-
-
-@dataclass(frozen=True)
-class Transcript:
-    """A partial or final result; times are seconds since the first frame fed to the client."""
-
-    text: str
-    final: bool
-    words: tuple[Word, ...]
-    audio_end: float  # end of the audio this result accounts for
-    received_at: float  # time.monotonic() when it arrived
-
-    @property
-    def start(self) -> float | None:
-        return self.words[0].start if self.words else None
-
-    @property
-    def end(self) -> float | None:
-        return self.words[-1].end if self.words else None
-
-
-@dataclass(frozen=True)
-class SpeechGap:
-    """A stretch of the caller's audio that was never recognised (service down or queue full)."""
-
-    start: float  # seconds since the first frame
-    duration_ms: float
-    reason: str
+T = TypeVar("T")
 
 
 ResultCallback = Callable[[Transcript], None]
@@ -72,35 +57,6 @@ ErrorCallback = Callable[[str], None]
 def service_url(host: str, port: int, locale: str) -> str:
     """The stream URL for *locale* on a speech service (``speech_address``, ``speech_port``)."""
     return f"ws://{host}:{port}/{locale}"
-
-
-class _Stream:
-    """One connection's bookkeeping: which client samples it carried and what got finalised."""
-
-    def __init__(self) -> None:
-        self.sent_to = -1  # client sample position after the last chunk sent (-1: none yet)
-        self.finalised_to = -1  # client sample position up to which a final result arrived
-        self.stream_samples = 0  # samples this connection carried (Vosk's own timeline)
-        self.breaks: list[tuple[int, int]] = []  # (stream sample, client sample offset)
-        self.pending: deque[int] = deque()  # client sample end of each unanswered chunk
-        self.last_partial = ""
-
-    def carry(self, start: int, samples: int) -> None:
-        if self.sent_to != start:
-            self.breaks.append((self.stream_samples, start - self.stream_samples))
-            if self.finalised_to < 0:
-                self.finalised_to = start
-        self.stream_samples += samples
-        self.sent_to = start + samples
-        self.pending.append(self.sent_to)
-
-    def client_samples(self, stream_seconds: float, rate: float) -> float:
-        position = stream_seconds * rate
-        offset = self.breaks[0][1] if self.breaks else 0
-        for at, shift in self.breaks:
-            if at <= position + 1:
-                offset = shift
-        return position + offset
 
 
 class SpeechClient:
@@ -151,9 +107,7 @@ class SpeechClient:
         self._wake: asyncio.Event | None = None
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lost_from: int | None = None  # client sample where unrecognised audio began
-        self._lost_reason = ""
-        self._sent_to = 0  # client sample position after the last chunk sent on any connection
+        self._lost = LostAudio(sample_rate)
         self.connected = threading.Event()
         self.dropped_frames = 0
         self.reconnects = 0
@@ -252,20 +206,20 @@ class SpeechClient:
 
     async def _stream(self, connection: ClientConnection) -> bool:
         """Carry queued audio over one connection; True once the final result after EOF came."""
-        stream = _Stream()
+        timeline = StreamTimeline()
         answered = asyncio.Event()
-        receiver = asyncio.create_task(self._receive(connection, stream, answered))
+        receiver = asyncio.create_task(self._receive(connection, timeline, answered))
         try:
             await connection.send(self.config.message())
             while True:
-                chunk = await self._next_chunk(stream, answered, receiver)
+                chunk = await self._next_chunk(timeline, answered, receiver)
                 if chunk is None:
                     break
                 start, pcm = chunk
                 samples = len(pcm) // 2
-                stream.carry(start, samples)
+                timeline.carry(start, samples)
                 await connection.send(pcm)
-                self._sent(start, samples)
+                self._emit_gap(self._lost.sent(start, samples))
             if self._closing.is_set():
                 await connection.send(EOF_MESSAGE)
             await receiver
@@ -274,7 +228,7 @@ class SpeechClient:
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, OSError):
                 await receiver
-            self._open_gap(stream, "connection lost")
+            self._lost.connection_lost(timeline, "connection lost")
             self._report_error(f"speech service {self.url}: connection lost: {exc}")
             return False
         finally:
@@ -282,7 +236,7 @@ class SpeechClient:
                 receiver.cancel()
 
     async def _next_chunk(
-        self, stream: _Stream, answered: asyncio.Event, receiver: asyncio.Task[None]
+        self, timeline: StreamTimeline, answered: asyncio.Event, receiver: asyncio.Task[None]
     ) -> tuple[int, bytes] | None:
         """Contiguous queued audio up to one chunk; None when closing with an empty queue."""
         assert self._wake is not None
@@ -290,7 +244,7 @@ class SpeechClient:
             if receiver.done():
                 receiver.result()  # re-raise ConnectionClosed
                 raise ConnectionClosed(None, None)
-            if len(stream.pending) >= self.max_in_flight:
+            if len(timeline.pending) >= self.max_in_flight:
                 answered.clear()
                 await self._wait(answered.wait(), receiver)
                 continue
@@ -326,7 +280,7 @@ class SpeechClient:
         return start, b"".join(parts)
 
     async def _receive(
-        self, connection: ClientConnection, stream: _Stream, answered: asyncio.Event
+        self, connection: ClientConnection, timeline: StreamTimeline, answered: asyncio.Event
     ) -> None:
         async for message in connection:
             try:
@@ -336,85 +290,62 @@ class SpeechClient:
             if isinstance(reply, str):
                 self._report_error(f"speech service {self.url}: {reply}")
                 continue
-            audio_end = stream.pending.popleft() if stream.pending else stream.sent_to
+            audio_end = timeline.pending.popleft() if timeline.pending else timeline.sent_to
             answered.set()
             if reply.final:
-                stream.finalised_to = audio_end
-                stream.last_partial = ""
+                timeline.finalised_to = audio_end
+                timeline.last_partial = ""
                 if reply.text or self.deliver_empty:
-                    self._deliver(reply, stream, audio_end)
-            elif reply.text and reply.text != stream.last_partial:
-                stream.last_partial = reply.text
-                self._deliver(reply, stream, audio_end)
+                    self._deliver(reply, timeline, audio_end)
+            elif reply.text and reply.text != timeline.last_partial:
+                timeline.last_partial = reply.text
+                self._deliver(reply, timeline, audio_end)
 
-    def _deliver(self, reply: Recognition, stream: _Stream, audio_end: int) -> None:
+    def _deliver(self, reply: Recognition, timeline: StreamTimeline, audio_end: int) -> None:
         rate = float(self.sample_rate)
         words = tuple(
             Word(
                 w.word,
-                stream.client_samples(w.start, rate) / rate,
-                stream.client_samples(w.end, rate) / rate,
+                timeline.client_samples(w.start, rate) / rate,
+                timeline.client_samples(w.end, rate) / rate,
                 w.conf,
             )
             for w in reply.words
         )
         transcript = Transcript(reply.text, reply.final, words, audio_end / rate, time.monotonic())
-        try:
-            self.on_result(transcript)
-        except Exception:
-            log.exception("speech result callback failed")
+        self._notify(self.on_result, transcript, "result")
 
-    # -- gaps ----------------------------------------------------------------------------
+    # -- gaps and callbacks ----------------------------------------------------------------
 
-    def _open_gap(self, stream: _Stream, reason: str) -> None:
-        """The connection died: audio it carried after its last final result is lost."""
-        if stream.sent_to > stream.finalised_to >= 0 and self._lost_from is None:
-            self._lost_from, self._lost_reason = stream.finalised_to, reason
-
-    def _sent(self, start: int, samples: int) -> None:
-        """A chunk went out: report any audio before it that was lost or dropped."""
-        if self._lost_from is not None:
-            lost_from, reason = self._lost_from, self._lost_reason
-        else:
-            lost_from, reason = self._sent_to, "queue full"
-        self._lost_from = None
-        if start > lost_from:
-            self._emit_gap(lost_from, start - lost_from, reason)
-        self._sent_to = start + samples
-
-    def _emit_gap(self, start: int, samples: int, reason: str) -> None:
-        gap = SpeechGap(start / self.sample_rate, 1000.0 * samples / self.sample_rate, reason)
+    def _emit_gap(self, gap: SpeechGap | None) -> None:
+        if gap is None:
+            return
         self.lost_ms += gap.duration_ms
         log.warning(
             "event=speech.gap url=%s start_s=%.3f duration_ms=%.0f reason=%r",
             self.url,
             gap.start,
             gap.duration_ms,
-            reason,
+            gap.reason,
         )
-        if self.on_gap is not None:
-            try:
-                self.on_gap(gap)
-            except Exception:
-                log.exception("speech gap callback failed")
+        self._notify(self.on_gap, gap, "gap")
 
     def _give_up(self) -> None:
         """Stopping: whatever was lost or is still queued was never recognised."""
         with self._lock:
             self._queue.clear()
             fed = self._fed
-        if self._lost_from is not None:
-            start, reason = self._lost_from, self._lost_reason
-        else:
-            start, reason = self._sent_to, "stopped while the service was down"
-        self._lost_from = None
-        if fed > start:
-            self._emit_gap(start, fed - start, reason)
+        self._emit_gap(self._lost.stopped(fed))
 
     def _report_error(self, text: str) -> None:
         log.warning("event=speech.error url=%s reason=%r", self.url, text)
-        if self.on_error is not None:
-            try:
-                self.on_error(text)
-            except Exception:
-                log.exception("speech error callback failed")
+        self._notify(self.on_error, text, "error")
+
+    def _notify(self, callback: Callable[[T], None] | None, value: T, what: str) -> None:
+        """Hand *value* to a user callback; one that raises is logged, never fatal."""
+        if callback is None:
+            return
+        try:
+            callback(value)
+        except Exception:
+            log.exception("speech %s callback failed", what)

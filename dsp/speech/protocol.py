@@ -138,13 +138,10 @@ class Word:
     conf: float = 1.0
 
 
-@dataclass(frozen=True)
-class Recognition:
-    """A partial (still changing) or final result for one utterance."""
+class Timed:
+    """A result's span: its first word's start and its last word's end (None without words)."""
 
-    text: str
-    final: bool
-    words: tuple[Word, ...] = ()
+    words: tuple[Word, ...]
 
     @property
     def start(self) -> float | None:
@@ -153,6 +150,15 @@ class Recognition:
     @property
     def end(self) -> float | None:
         return self.words[-1].end if self.words else None
+
+
+@dataclass(frozen=True)
+class Recognition(Timed):
+    """A partial (still changing) or final result for one utterance."""
+
+    text: str
+    final: bool
+    words: tuple[Word, ...] = ()
 
     def shifted(self, seconds: float) -> Recognition:
         """The same result with word times moved by *seconds* (stream -> call timeline)."""

@@ -8,22 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from bench.calls import (
-    AGENT_TONE,
-    FRAME,
-    RATE,
-    check_frames,
-    cpu_seconds,
-    parse_args,
-    parse_steps,
-    phone_slots,
-    process_tree,
-    pss_kib,
-    rss_kib,
-    setup_rate,
-    thread_label,
-    threads_cpu,
-)
+from bench.call_paths import phone_slots
+from bench.call_steps import AGENT_TONE, setup_rate
+from bench.calls import parse_args, parse_steps
+from bench.frame_loss import FRAME, RATE, check_frames
+from bench.resources import cpu_seconds, process_tree, pss_kib, rss_kib, thread_label, threads_cpu
 
 
 def tone(seconds: float, freq: float = AGENT_TONE) -> np.ndarray:
