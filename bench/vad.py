@@ -46,9 +46,7 @@ def scores(decided: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 Detector = Callable[[np.ndarray, int], np.ndarray]
 
 
-def evaluate(
-    source: str, kind: str, snr: float, real: bool, reference: Detector
-) -> dict[str, Any]:
+def evaluate(source: str, kind: str, snr: float, real: bool, reference: Detector) -> dict[str, Any]:
     samples, labels = labelled_mixture(snr, kind, real=real)
     count = len(labels)
     return {
@@ -108,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             row["noise"],
             row["snr_db"],
             *(
-                f"{row[who]['accuracy']:.3f} {row[who]['recall']:.3f} "
-                f"{row[who]['false_alarm']:.3f}"
+                f"{row[who]['accuracy']:.3f} {row[who]['recall']:.3f} {row[who]['false_alarm']:.3f}"
                 for who in ("ours", "webrtcvad")
             ),
         ]

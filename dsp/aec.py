@@ -397,14 +397,20 @@ def _cancel_bank(
     blocks: np.ndarray,
     scalars: np.ndarray,
     suppress: bool,
+    adapt: bool,
     frame_index: int,
 ) -> None:
-    """One frame for every channel: reference in, echo estimates, adaptation, suppression."""
+    """One frame for every channel: reference in, echo estimates, adaptation, suppression.
+
+    Without *adapt* the filters are frozen (G.168's h-register freeze): they cancel as learnt
+    and learn nothing; the suppressor goes on as usual.
+    """
     channels, n = near.shape
     active = _push_far(far, spectra, blocks, scalars)
     echo_spectra, far_power = _filter(spectra, bins, scalars)
     echoes = np.fft.irfft(echo_spectra, 2 * n, axis=-1)
-    cleaned = _adapt(near, echoes, active, far_power, spectra, bins, scalars, frame_index)
+    learning = active & adapt
+    cleaned = _adapt(near, echoes, learning, far_power, spectra, bins, scalars, frame_index)
     if suppress:
         cleaned = _suppress(cleaned, far_power, active, bins, blocks, scalars)
     for c in range(channels):
@@ -425,6 +431,7 @@ def _cancel_one(
     blocks: np.ndarray,
     scalars: np.ndarray,
     suppress: bool,
+    adapt: bool,
     frame_index: int,
 ) -> np.ndarray:
     """One frame of a single channel (a bank of one, without the caller reshaping)."""
@@ -439,6 +446,7 @@ def _cancel_one(
         blocks,
         scalars,
         suppress,
+        adapt,
         frame_index,
     )
     frame: np.ndarray = out[0]
@@ -462,6 +470,9 @@ class EchoCancellerBank:
         self.clock_rate = clock_rate
         self.frame = frame
         self.suppress = suppress
+        #: False freezes every channel's filters (they cancel, they do not learn): G.168's
+        #: h-register freeze, which its tests use to measure what a canceller has learnt
+        self.adapt = True
         self.partitions = max(1, -(-(clock_rate * tail_ms // 1000) // frame))
         self.tail_taps = self.partitions * frame
         nbins = frame + 1
@@ -490,6 +501,7 @@ class EchoCancellerBank:
             self._blocks,
             self._scalars,
             self.suppress,
+            self.adapt,
             self._frame_index,
         )
         self._frame_index += 1
@@ -540,6 +552,15 @@ class EchoCanceller:
         self._bank.suppress = enabled
 
     @property
+    def adapt(self) -> bool:
+        """False freezes the filters (G.168's h-register freeze)."""
+        return self._bank.adapt
+
+    @adapt.setter
+    def adapt(self, enabled: bool) -> None:
+        self._bank.adapt = enabled
+
+    @property
     def tail_taps(self) -> int:
         return self._bank.tail_taps
 
@@ -560,6 +581,7 @@ class EchoCanceller:
             bank._blocks,
             bank._scalars,
             bank.suppress,
+            bank.adapt,
             bank._frame_index,
         )
         bank._frame_index += 1
