@@ -239,7 +239,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="G.168 Annex D echo paths (2..9)")  # fmt: skip
     parser.add_argument("--erl", type=float, default=6.0, help="echo return loss, dB")
     parser.add_argument("--delay-ms", type=float, default=0.0, help="bulk delay before the path")
-    parser.add_argument("--rin-dbm0", type=float, default=-10.0, help="far-end CSS level")
+    parser.add_argument(
+        "--rin-dbm0",
+        type=float,
+        default=-14.2,
+        help="far-end CSS level (default: table C.1's own level, as spandsp plays it)",
+    )
     parser.add_argument("--ulaw", action="store_true", help="µ-law coding on every crossing")
     parser.add_argument("--tail-ms", type=int, default=128, help="our canceller's tail")
     parser.add_argument("--spandsp-taps", type=int, default=256, help="spandsp's tail (taps)")

@@ -47,7 +47,8 @@ OUT_LEAK = 6  # suppressor leakage regression (slots 6, 7, 8)
 FG_ERROR, BG_ERROR, COPY_RUN, RESET_RUN = 9, 10, 11, 12
 LAST_FAR, LAST_NEAR, LAST_OUT = 13, 14, 15  # pre-emphasis and de-emphasis memories
 MIC_ENERGY, HARMFUL_RUN, ESTABLISHED = 16, 17, 18
-SCALAR_SLOTS = 19
+ALONE = 19  # frames left in which the far end talks alone (the background removes 20 dB)
+SCALAR_SLOTS = 20
 
 # --- tuning ---------------------------------------------------------------------------------
 PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech is flatter
@@ -66,6 +67,7 @@ POWER_FLOOR_RMS = 10.0  # regularises the per-bin normalisation in silent bins
 TWO_PATH_SMOOTHING = 0.6  # smoothing of the two filters' error energies
 COPY_CANCELS = 0.25  # ... and removes at least 6 dB of what came back
 CLEAR_CANCELS = 0.03  # a background removing 15 dB of what came back is copied at once
+ALONE_CANCELS = 0.01  # a background removing 20 dB of what came back: the far end is alone
 COPY_MARGIN, COPY_HOLD = 0.97, 4  # background this much better for this many frames: copy
 HARMFUL_MARGIN, HARMFUL_HOLD = 1.5, 4  # foreground this much worse than nothing: new path
 RESET_MARGIN, RESET_HOLD = 8.0, 6  # background this much worse for this long: reset
@@ -317,6 +319,8 @@ def _adapt(
             energies[c, 1] += fg_error * fg_error
             energies[c, 2] += sample * sample
         scalars[c, LAST_NEAR] = last
+    for c in range(channels):  # after the far end stops, its echo lasts as long as the tail
+        scalars[c, ALONE] = max(scalars[c, ALONE] - 1.0, 0.0)
     if not active.any():
         return fg_errors  # nothing to learn from: the far end is silent on every channel
     err_spectra = np.fft.rfft(padded, axis=-1)
@@ -327,6 +331,9 @@ def _adapt(
             leak = _update_leakage(
                 err_power, far_power[c], bins[c, ERR_AVG], bins[c, FAR_AVG], scalars[c], LEAK, True
             )
+            # removing this much of what came back: the far end talks alone (for the suppressor)
+            alone = energies[c, 0] < ALONE_CANCELS * energies[c, 2]
+            scalars[c, ALONE] = spectra.shape[2] + 1.0 if alone else 0.0
             warming_up = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
             scalars[c, ACTIVE_FRAMES] += 1
             head = int(scalars[c, HEAD])
@@ -374,8 +381,11 @@ def _suppress(
             OUT_LEAK,
             active[c],
         )
+        alone = scalars[c, ALONE] > 0.0  # the far end talks alone: what is left is echo
         for b in range(nbins):
             residual = OVER_SUBTRACTION * leak * far_power[c, b]
+            if alone:
+                residual = max(residual, out_power[b])
             bins[c, RESIDUAL_PSD, b] = max(residual, RESIDUAL_DECAY * bins[c, RESIDUAL_PSD, b])
             bins[c, OUT_PSD, b] += (1 - OUT_PSD_SMOOTHING) * (out_power[b] - bins[c, OUT_PSD, b])
             psd = max(bins[c, OUT_PSD, b], out_power[b])
