@@ -9,7 +9,8 @@ profile="${1:-run}"
 debs=(kamailio kamailio-sqlite-modules kamailio-postgres-modules espeak-ng sox libsox-fmt-all
       libspeexdsp-dev portaudio19-dev alsa-utils)
 if [ "$profile" = test ]; then
-    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata)
+    # libc++1: TEN VAD's library (bench/vad.py) links against LLVM's C++ runtime
+    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata libc++1)
 fi
 missing=()
 for p in "${debs[@]}"; do
