@@ -41,6 +41,15 @@ RESULTS = result_path("aec")
 WARMUP_S = 3.0  # far-end-only ERLE is measured after this much audio (initial convergence)
 RECONVERGED_DB = 15.0  # an echo path counts as re-learnt when a 1 s window reaches this ERLE
 TAIL_MS = 128
+SPANDSP_TAPS = 256
+#: metrics where more is better (reconvergence_s: less is better; caller_level_db is a gain)
+HIGHER_IS_BETTER = (
+    "erle_db",
+    "erle_double_talk_db",
+    "caller_fidelity_db",
+    "erle_before_change_db",
+    "erle_after_change_db",
+)
 
 
 class Canceller(Protocol):
@@ -204,11 +213,12 @@ def contenders(with_spandsp: bool) -> list[Contender]:
         Contender("speex+preprocess", speex(True), speex(False), suppressor=True),
     ]
     if with_spandsp:
-
+        # spandsp's canceller diverges on these signals with 1024 taps (128 ms); 256 taps
+        # (32 ms, what its own tests use) is its working range, so it reaches the short paths only
         def spandsp(rate: int, frame: int) -> Canceller:
-            return SpandspEchoCanceller(TAIL_MS * 8)
+            return SpandspEchoCanceller(SPANDSP_TAPS)
 
-        result.append(Contender("spandsp", spandsp, spandsp, rates=(8000,)))
+        result.append(Contender("spandsp 256 taps", spandsp, spandsp, rates=(8000,)))
     return result
 
 
@@ -281,11 +291,12 @@ def summarise(
     for mine, theirs in (("ours", "speex"), ("ours+suppressor", "speex+preprocess")):
         for case in cases:
             a, b = by_name[mine][case.name], by_name[theirs][case.name]
-            for metric in ("erle_db", "erle_double_talk_db", "caller_fidelity_db"):
+            found = margins.setdefault(f"{mine} - {theirs}", {})
+            for metric in HIGHER_IS_BETTER:
                 if metric in a:
-                    margins.setdefault(f"{mine} - {theirs}", {})[f"{case.name}: {metric}"] = (
-                        a[metric] - b[metric]
-                    )
+                    found[f"{case.name}: {metric}"] = a[metric] - b[metric]
+            if "reconvergence_s" in a:  # seconds sooner
+                found[f"{case.name}: reconvergence_s"] = b["reconvergence_s"] - a["reconvergence_s"]
     plain = margins["ours - speex"]
     suppressed = margins["ours+suppressor - speex+preprocess"]
     targets = {
@@ -342,12 +353,17 @@ def render(report: dict[str, Any]) -> str:
     speed = [[k, f"{v:.0f}"] for k, v in report["throughput_audio_s_per_cpu_s"].items()]
     speed += [[k, f"{v:.2f}x"] for k, v in report["throughput_ratios"].items()]
     targets = [[k, "yes" if v else "NO"] for k, v in report["targets"].items()]
-    short = [[k, f"{v:+.1f}"] for k, v in report["margins_db"]["ours - speex"].items() if v < 0]
+    short = [
+        [pair, k, f"{v:+.1f}"]
+        for pair, margins in report["margins_db"].items()
+        for k, v in margins.items()
+        if v < 0
+    ]
     parts = [table(("scenario", "metric", *names), rows)]
     if speed:
         parts.append(table(("throughput (audio s / CPU s)", "value"), speed))
     if short:
-        parts.append(table(("ours behind speex", "dB"), short))
+        parts.append(table(("pair", "where ours is behind", "margin"), short))
     parts.append(table(("target", "met"), targets))
     return "\n\n".join(parts)
 

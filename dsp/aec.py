@@ -74,6 +74,7 @@ RESET_MARGIN, RESET_HOLD = 8.0, 6  # background this much worse for this long: r
 OVER_SUBTRACTION = 4.0  # suppressor: residual echo estimate is scaled up by this
 RESIDUAL_DECAY = 0.6  # suppressor: residual estimate falls at most this much per frame
 OUT_PSD_SMOOTHING = 0.4
+TALKING_MARGIN = 4.0  # suppressor: output this far above the residual estimate is the caller
 GAIN_FLOOR = 0.06  # suppressor: at most about 24 dB of attenuation
 
 
@@ -382,8 +383,11 @@ def _suppress(
             active[c],
         )
         alone = scalars[c, ALONE] > 0.0  # the far end talks alone: what is left is echo
+        # output well above the residual echo it can explain: the caller talks, spare them
+        explained = leak * far_power[c].sum()
+        over = OVER_SUBTRACTION if out_power.sum() < TALKING_MARGIN * explained else 1.0
         for b in range(nbins):
-            residual = OVER_SUBTRACTION * leak * far_power[c, b]
+            residual = over * leak * far_power[c, b]
             if alone:
                 residual = max(residual, out_power[b])
             bins[c, RESIDUAL_PSD, b] = max(residual, RESIDUAL_DECAY * bins[c, RESIDUAL_PSD, b])
