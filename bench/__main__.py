@@ -29,8 +29,11 @@ class Benchmark:
 BENCHMARKS: dict[str, Benchmark] = {
     "g711": Benchmark("g711", "G.711 codecs against audioop: conformance, throughput", True),
     "dtmf": Benchmark("dtmf", "DTMF receiver against spandsp: conformance, talk-off, speed", True),
-    "vad": Benchmark("vad", "voice activity detector against webrtcvad: accuracy, speed", True),
-    "aec": Benchmark("aec", "echo canceller against speexdsp and spandsp: ERLE, speed", True),
+    "vad": Benchmark(
+        "vad", "voice activity detector against webrtcvad, Silero, TEN: accuracy, cost", True
+    ),
+    "aec": Benchmark("aec", "echo canceller against speexdsp and spandsp, fairly: ERLE", True),
+    "g168": Benchmark("g168", "ITU-T G.168 tests 2A-3B, ours and spandsp: pass/fail", False),
     "asr": Benchmark("asr", "speech service against in-process Vosk: RTF, streams, latency", False),
     "calls": Benchmark("calls", "bridged calls via edge and workers against direct pjsua2", False),
     "ivr": Benchmark("ivr", "IVR latencies over real SIP calls and the speech service", False),

@@ -1,4 +1,5 @@
-"""Reference echo cancellers through ctypes: libspeexdsp's MDF and spandsp's G.168 canceller."""
+"""libspeexdsp's echo canceller (MDF) and its preprocessor's residual-echo suppressor, through
+ctypes, as a reference for ours."""
 
 from __future__ import annotations
 
@@ -11,10 +12,6 @@ SPEEX_ECHO_SET_SAMPLING_RATE = 24
 SPEEX_PREPROCESS_SET_DENOISE = 0
 SPEEX_PREPROCESS_SET_ECHO_STATE = 24
 
-ECHO_CAN_USE_ADAPTION = 0x01
-ECHO_CAN_USE_NLP = 0x02
-ECHO_CAN_USE_CNG = 0x04
-ECHO_CAN_USE_CLIP = 0x08
 
 _INT16_P = ctypes.POINTER(ctypes.c_int16)
 
@@ -40,13 +37,20 @@ def _speexdsp() -> ctypes.CDLL:
 
 
 class SpeexEchoCanceller:
-    """libspeexdsp's echo canceller, optionally followed by its residual-echo suppressor."""
+    """libspeexdsp's echo canceller, optionally followed by its residual-echo suppressor.
+
+    Its filter is *tail_ms* long (libspeexdsp rounds the length up to whole frames: 128 ms in
+    20 ms frames is 7 blocks, 140 ms, as ours). Its input passes a DC notch (a high-pass at
+    about 100-200 Hz) and, with the suppressor, the preprocessor's output is one frame late:
+    ``latency`` says how many samples.
+    """
 
     def __init__(
         self, clock_rate: int = 8000, tail_ms: int = 128, frame: int = 160, suppress: bool = False
     ) -> None:
         self._lib = _speexdsp()
         self.frame = frame
+        self.latency = frame if suppress else 0
         self._echo = self._lib.speex_echo_state_init(frame, clock_rate * tail_ms // 1000)
         rate = ctypes.c_int(clock_rate)
         self._lib.speex_echo_ctl(self._echo, SPEEX_ECHO_SET_SAMPLING_RATE, ctypes.byref(rate))
@@ -79,37 +83,6 @@ class SpeexEchoCanceller:
         if self._echo is not None:
             self._lib.speex_echo_state_destroy(self._echo)
             self._echo = None
-
-    def __del__(self) -> None:
-        self.close()
-
-
-class SpandspEchoCanceller:
-    """spandsp's G.168 line echo canceller (time-domain, one sample per call)."""
-
-    def __init__(self, tail_taps: int = 1024, nlp: bool = False) -> None:
-        self._lib = _load("spandsp", "libspandsp.so.2")
-        self._lib.echo_can_init.restype = ctypes.c_void_p
-        self._lib.echo_can_init.argtypes = [ctypes.c_int, ctypes.c_int]
-        self._lib.echo_can_update.restype = ctypes.c_int16
-        self._lib.echo_can_update.argtypes = [ctypes.c_void_p, ctypes.c_int16, ctypes.c_int16]
-        self._lib.echo_can_free.argtypes = [ctypes.c_void_p]
-        mode = ECHO_CAN_USE_ADAPTION | (ECHO_CAN_USE_NLP | ECHO_CAN_USE_CLIP if nlp else 0)
-        self._state = self._lib.echo_can_init(tail_taps, mode)
-        if not self._state:
-            raise RuntimeError(f"spandsp echo_can_init({tail_taps}) failed")
-
-    def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
-        update, state = self._lib.echo_can_update, self._state
-        return np.array(
-            [update(state, int(tx), int(rx)) for tx, rx in zip(far, near, strict=True)],
-            dtype=np.int16,
-        )
-
-    def close(self) -> None:
-        if self._state:
-            self._lib.echo_can_free(self._state)
-            self._state = None
 
     def __del__(self) -> None:
         self.close()

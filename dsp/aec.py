@@ -47,7 +47,8 @@ OUT_LEAK = 6  # suppressor leakage regression (slots 6, 7, 8)
 FG_ERROR, BG_ERROR, COPY_RUN, RESET_RUN = 9, 10, 11, 12
 LAST_FAR, LAST_NEAR, LAST_OUT = 13, 14, 15  # pre-emphasis and de-emphasis memories
 MIC_ENERGY, HARMFUL_RUN, ESTABLISHED = 16, 17, 18
-SCALAR_SLOTS = 19
+ALONE = 19  # frames left in which the far end talks alone (the background removes 20 dB)
+SCALAR_SLOTS = 20
 
 # --- tuning ---------------------------------------------------------------------------------
 PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech is flatter
@@ -66,12 +67,14 @@ POWER_FLOOR_RMS = 10.0  # regularises the per-bin normalisation in silent bins
 TWO_PATH_SMOOTHING = 0.6  # smoothing of the two filters' error energies
 COPY_CANCELS = 0.25  # ... and removes at least 6 dB of what came back
 CLEAR_CANCELS = 0.03  # a background removing 15 dB of what came back is copied at once
+ALONE_CANCELS = 0.01  # a background removing 20 dB of what came back: the far end is alone
 COPY_MARGIN, COPY_HOLD = 0.97, 4  # background this much better for this many frames: copy
 HARMFUL_MARGIN, HARMFUL_HOLD = 1.5, 4  # foreground this much worse than nothing: new path
 RESET_MARGIN, RESET_HOLD = 8.0, 6  # background this much worse for this long: reset
 OVER_SUBTRACTION = 4.0  # suppressor: residual echo estimate is scaled up by this
 RESIDUAL_DECAY = 0.6  # suppressor: residual estimate falls at most this much per frame
 OUT_PSD_SMOOTHING = 0.4
+TALKING_MARGIN = 4.0  # suppressor: output this far above the residual estimate is the caller
 GAIN_FLOOR = 0.06  # suppressor: at most about 24 dB of attenuation
 
 
@@ -317,6 +320,8 @@ def _adapt(
             energies[c, 1] += fg_error * fg_error
             energies[c, 2] += sample * sample
         scalars[c, LAST_NEAR] = last
+    for c in range(channels):  # after the far end stops, its echo lasts as long as the tail
+        scalars[c, ALONE] = max(scalars[c, ALONE] - 1.0, 0.0)
     if not active.any():
         return fg_errors  # nothing to learn from: the far end is silent on every channel
     err_spectra = np.fft.rfft(padded, axis=-1)
@@ -327,6 +332,9 @@ def _adapt(
             leak = _update_leakage(
                 err_power, far_power[c], bins[c, ERR_AVG], bins[c, FAR_AVG], scalars[c], LEAK, True
             )
+            # removing this much of what came back: the far end talks alone (for the suppressor)
+            alone = energies[c, 0] < ALONE_CANCELS * energies[c, 2]
+            scalars[c, ALONE] = spectra.shape[2] + 1.0 if alone else 0.0
             warming_up = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
             scalars[c, ACTIVE_FRAMES] += 1
             head = int(scalars[c, HEAD])
@@ -374,8 +382,14 @@ def _suppress(
             OUT_LEAK,
             active[c],
         )
+        alone = scalars[c, ALONE] > 0.0  # the far end talks alone: what is left is echo
+        # output well above the residual echo it can explain: the caller talks, spare them
+        explained = leak * far_power[c].sum()
+        over = OVER_SUBTRACTION if out_power.sum() < TALKING_MARGIN * explained else 1.0
         for b in range(nbins):
-            residual = OVER_SUBTRACTION * leak * far_power[c, b]
+            residual = over * leak * far_power[c, b]
+            if alone:
+                residual = max(residual, out_power[b])
             bins[c, RESIDUAL_PSD, b] = max(residual, RESIDUAL_DECAY * bins[c, RESIDUAL_PSD, b])
             bins[c, OUT_PSD, b] += (1 - OUT_PSD_SMOOTHING) * (out_power[b] - bins[c, OUT_PSD, b])
             psd = max(bins[c, OUT_PSD, b], out_power[b])
@@ -397,14 +411,20 @@ def _cancel_bank(
     blocks: np.ndarray,
     scalars: np.ndarray,
     suppress: bool,
+    adapt: bool,
     frame_index: int,
 ) -> None:
-    """One frame for every channel: reference in, echo estimates, adaptation, suppression."""
+    """One frame for every channel: reference in, echo estimates, adaptation, suppression.
+
+    Without *adapt* the filters are frozen (G.168's h-register freeze): they cancel as learnt
+    and learn nothing; the suppressor goes on as usual.
+    """
     channels, n = near.shape
     active = _push_far(far, spectra, blocks, scalars)
     echo_spectra, far_power = _filter(spectra, bins, scalars)
     echoes = np.fft.irfft(echo_spectra, 2 * n, axis=-1)
-    cleaned = _adapt(near, echoes, active, far_power, spectra, bins, scalars, frame_index)
+    learning = active & adapt
+    cleaned = _adapt(near, echoes, learning, far_power, spectra, bins, scalars, frame_index)
     if suppress:
         cleaned = _suppress(cleaned, far_power, active, bins, blocks, scalars)
     for c in range(channels):
@@ -425,6 +445,7 @@ def _cancel_one(
     blocks: np.ndarray,
     scalars: np.ndarray,
     suppress: bool,
+    adapt: bool,
     frame_index: int,
 ) -> np.ndarray:
     """One frame of a single channel (a bank of one, without the caller reshaping)."""
@@ -439,6 +460,7 @@ def _cancel_one(
         blocks,
         scalars,
         suppress,
+        adapt,
         frame_index,
     )
     frame: np.ndarray = out[0]
@@ -462,6 +484,9 @@ class EchoCancellerBank:
         self.clock_rate = clock_rate
         self.frame = frame
         self.suppress = suppress
+        #: False freezes every channel's filters (they cancel, they do not learn): G.168's
+        #: h-register freeze, which its tests use to measure what a canceller has learnt
+        self.adapt = True
         self.partitions = max(1, -(-(clock_rate * tail_ms // 1000) // frame))
         self.tail_taps = self.partitions * frame
         nbins = frame + 1
@@ -490,6 +515,7 @@ class EchoCancellerBank:
             self._blocks,
             self._scalars,
             self.suppress,
+            self.adapt,
             self._frame_index,
         )
         self._frame_index += 1
@@ -540,6 +566,15 @@ class EchoCanceller:
         self._bank.suppress = enabled
 
     @property
+    def adapt(self) -> bool:
+        """False freezes the filters (G.168's h-register freeze)."""
+        return self._bank.adapt
+
+    @adapt.setter
+    def adapt(self, enabled: bool) -> None:
+        self._bank.adapt = enabled
+
+    @property
     def tail_taps(self) -> int:
         return self._bank.tail_taps
 
@@ -560,6 +595,7 @@ class EchoCanceller:
             bank._blocks,
             bank._scalars,
             bank.suppress,
+            bank.adapt,
             bank._frame_index,
         )
         bank._frame_index += 1

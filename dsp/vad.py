@@ -57,7 +57,10 @@ def analyse_frame(
     """One 20 ms frame (float64) through the detector; returns speech (after hangover).
 
     far_end_dbfs is the level of what the caller hears now, or NaN when nothing plays.
-    features receives [level dBFS, mean band SNR dB, flatness, raw speech-like 0/1].
+    features receives [level dBFS, mean band SNR dB, flatness, raw speech-like 0/1, score]:
+    the score is the mean band SNR, lowered below the SNR threshold for a frame that fails
+    the other tests (too quiet, flat like hiss, within the echo residual), so that
+    ``score >= snr_db`` is exactly the raw speech-like decision.
     """
     n = frame.shape[0]
     nfft = 1
@@ -130,6 +133,7 @@ def analyse_frame(
             )
         if echo_like:
             speech_like = False
+    score = mean_snr if speech_like else min(mean_snr, params[P_SNR_DB] - 1e-3)
 
     if speech_like:
         state[_RUN] += 1.0
@@ -153,6 +157,7 @@ def analyse_frame(
     features[1] = mean_snr
     features[2] = flatness
     features[3] = 1.0 if speech_like else 0.0
+    features[4] = score
     speaking: bool = state[_SPEAKING] == 1.0
     return speaking
 
@@ -196,6 +201,9 @@ class VoiceActivity(NamedTuple):
     ended: bool  # end of utterance: end_of_utterance_ms since the last speech-like frame
     level_dbfs: float
     snr_db: float
+    #: continuous speech score of this frame before onset and hangover (dB; the frame is
+    #: speech-like when it reaches ``VadSettings.snr_db``): for ROC curves and thresholds
+    score: float = 0.0
 
 
 @dataclass
@@ -220,7 +228,7 @@ class VoiceActivityDetector:
         self._state = np.zeros(_BANDS_AT + len(self._band_low))
         self._state[_COUPLING] = self.settings.initial_coupling_db
         self._floors = np.zeros((FLOOR_MEMORY_FRAMES, len(self._band_low)))
-        self._features = np.zeros(4)
+        self._features = np.zeros(5)
         self._speaking = False
         self._utterance_open = False
         self._quiet_frames = 0
@@ -253,8 +261,9 @@ class VoiceActivityDetector:
         elif self._utterance_open and self._quiet_frames * 20 >= self.settings.end_of_utterance_ms:
             self._utterance_open = False
             ended = True
+        features = self._features
         return VoiceActivity(
-            speech, started, ended, float(self._features[0]), float(self._features[1])
+            speech, started, ended, float(features[0]), float(features[1]), float(features[4])
         )
 
     def speech_frames(self, samples: np.ndarray) -> np.ndarray:

@@ -10,7 +10,8 @@ debs=(kamailio kamailio-sqlite-modules kamailio-postgres-modules espeak-ng sox l
       libspeexdsp-dev portaudio19-dev alsa-utils)
 if [ "$profile" = test ]; then
     # fail2ban: the suite runs fail2ban-regex on the edge's security log with our filter.
-    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata fail2ban)
+    # libc++1: TEN VAD's library (bench/vad.py) links against LLVM's C++ runtime.
+    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata fail2ban libc++1)
 fi
 missing=()
 for p in "${debs[@]}"; do

@@ -1,5 +1,7 @@
 """Test speech and noise for DSP tests and benchmarks: espeak-ng renders (cached under
-var/cache/test-speech), Debian's pocketsphinx-testdata recordings, labelled mixtures."""
+var/cache/test-speech), Debian's pocketsphinx-testdata recordings (split into a tuning and a
+held-out scoring set), labelled mixtures, and G.168's composite source signal, Hoth-like noise
+and level meter."""
 
 from __future__ import annotations
 
@@ -82,11 +84,32 @@ BRIDGED_GAP_FRAMES = 10
 
 
 RECORDINGS = Path("/usr/share/pocketsphinx/test/data")
+#: Recordings kept apart: "tune" may be looked at while tuning a detector or canceller,
+#: "score" only by the benchmarks (held out). Each has read speech (one LibriVox reader) and
+#: other speakers (an4-style commands, spelled card names).
+RECORDING_SPLITS = {
+    "tune": ["librivox/*-0870.wav", "librivox/*-0890.wav", "librivox/*-0930.wav",
+             "cards/001.wav", "cards/002.wav", "goforward.raw"],
+    "score": ["librivox/*-0880.wav", "librivox/*-0920.wav", "cards/003.wav", "cards/004.wav",
+              "cards/005.wav", "numbers.raw", "something.raw"],
+}  # fmt: skip
 
 
-def recordings(clock_rate: int = CLOCK_RATE) -> list[np.ndarray]:
-    """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*."""
-    files = sorted((RECORDINGS / "librivox").glob("*.wav")) + sorted(RECORDINGS.glob("*.raw"))
+def _recording_files(split: str) -> list[Path]:
+    if split == "all":  # what the DSP tests have always used
+        return sorted((RECORDINGS / "librivox").glob("*.wav")) + sorted(RECORDINGS.glob("*.raw"))
+    if split not in RECORDING_SPLITS:
+        raise ValueError(f"recording split is 'tune', 'score' or 'all', not {split!r}")
+    return [
+        path for pattern in RECORDING_SPLITS[split] for path in sorted(RECORDINGS.glob(pattern))
+    ]
+
+
+def recordings(clock_rate: int = CLOCK_RATE, split: str = "all") -> list[np.ndarray]:
+    """Real English recordings from Debian's pocketsphinx-testdata (16 kHz), at *clock_rate*:
+    the *split* "tune", "score" (held out, for benchmarks) or "all" (LibriVox and the raw
+    commands, what the DSP tests use)."""
+    files = _recording_files(split)
     if not files:
         raise RuntimeError(
             "real recordings need Debian's pocketsphinx-testdata: "
@@ -162,14 +185,17 @@ def labelled_mixture(
     count: int = 10,
     seed: int = 0,
     real: bool = False,
+    speech_dbfs: float = SPEECH_DBFS,
+    material: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(int16 samples, bool label per 20 ms frame): utterances (espeak-ng, or with *real* the
-    pocketsphinx-testdata recordings) separated by 0.4-1.6 s pauses after a 1 s lead-in, all
-    in *kind* noise at *snr_db* below the active speech level."""
+    pocketsphinx-testdata recordings, or the *material* given) separated by 0.4-1.6 s pauses
+    after a 1 s lead-in, at *speech_dbfs* active level, in *kind* noise *snr_db* below it."""
     rng = np.random.default_rng(seed)
     frame = clock_rate * FRAME_MS // 1000
     pieces = [np.zeros(clock_rate)]
-    material = recordings(clock_rate) if real else utterances(count, clock_rate)
+    if material is None:
+        material = recordings(clock_rate) if real else utterances(count, clock_rate)
     for utterance in material:
         pieces.append(utterance.astype(np.float64))
         pieces.append(np.zeros(frame * rng.integers(20, 80)))
@@ -178,9 +204,100 @@ def labelled_mixture(
     levels = frame_levels_db(speech, frame)
     active = levels > levels.max() - 40
     active_rms = np.sqrt(np.mean(10 ** (levels[active] / 10)))
-    target_rms = 32768 / np.sqrt(2) * 10 ** (SPEECH_DBFS / 20)
+    target_rms = 32768 / np.sqrt(2) * 10 ** (speech_dbfs / 20)
     speech *= target_rms / active_rms
     levels = frame_levels_db(speech, frame)
     labels = bridge_gaps(levels > 20 * np.log10(target_rms) - LABEL_RANGE_DB, BRIDGED_GAP_FRAMES)
     mixed = speech + noise(kind, len(speech), clock_rate, rng) * target_rms / 10 ** (snr_db / 20)
     return np.clip(np.rint(mixed), -32768, 32767).astype(np.int16), labels
+
+
+# --- G.168 (ITU-T) echo canceller test signals -------------------------------------------------
+
+#: dBm0 of a full-scale sine is +3.14 (G.711); the RMS of full-scale int16 is 3.02 dB above it.
+DBM0_FULL_SCALE_RMS = 3.14 + 3.02
+#: G.168 6.4.1.2.1: the level meter integrates power with a 35 ms time constant.
+METER_TIME_CONSTANT_S = 0.035
+
+
+def _periodic(period: np.ndarray, source_rate: float, length: int, rate: int) -> np.ndarray:
+    """*length* samples at *rate* of the periodic signal one *period* (at *source_rate*) of
+    which is given: its Fourier series below half of *rate*, evaluated at the new instants."""
+    n = len(period)
+    coefficients = np.fft.rfft(period) / n
+    harmonics = np.arange(len(coefficients))
+    fundamental = source_rate / n
+    keep = harmonics * fundamental < 0.5 * rate * 0.95
+    t = np.arange(length) / rate
+    phases = np.exp(2j * np.pi * fundamental * np.outer(t, harmonics[keep]))
+    weights = np.where(harmonics[keep] == 0, 1.0, 2.0) * coefficients[keep]
+    result: np.ndarray = (phases @ weights).real
+    return result
+
+
+def _css_mask_db(frequency: np.ndarray) -> np.ndarray:
+    """The spectrum G.168 Figure C.2 gives the pseudo-noise part of the composite source
+    signal (dB against frequency, straight lines between its breakpoints)."""
+    points_hz = [0, 50, 100, 200, 215, 500, 1000, 2850, 3600, 3660, 3680, 4000]
+    points_db = [-60, -25.8, -12.8, 17.4, 17.8, 12.2, 7.2, 0.0, -2.0, -20.0, -30.0, -60.0]
+    mask: np.ndarray = np.interp(frequency, points_hz, points_db)
+    return mask
+
+
+def composite_source(
+    which: str = "c1", seconds: float = 10.0, level_dbm0: float = -10.0, seed: int = 0
+) -> np.ndarray:
+    """G.168's composite source signal (Annex C) at 8 kHz, float: a voiced section (the pitch
+    period of table C.1 or C.3, repeated for 48.62 or 72.69 ms), 200 ms of pseudo-noise shaped
+    like Figure C.2 at the voiced section's level, a pause (101.38 or 127.31 ms), then all of
+    it again inverted; repeated for *seconds*, its active part at *level_dbm0*."""
+    from dsp.echo_paths import G168_HEADER, header_arrays
+
+    shapes = {"c1": ("css_c1", 0.04862, 0.10138), "c3": ("css_c3", 0.07269, 0.12731)}
+    if which not in shapes:
+        raise ValueError(f"composite source is 'c1' or 'c3', not {which!r}")
+    name, voiced_s, pause_s = shapes[which]
+    period = header_arrays(G168_HEADER)[name]  # one pitch period at 44.1 kHz
+    voiced = _periodic(period, 44100.0, round(voiced_s * 8000), 8000)
+    rng = np.random.default_rng(seed)
+    noise_len = 1600  # 200 ms
+    spectrum = np.fft.rfft(rng.standard_normal(noise_len))
+    spectrum *= 10 ** (_css_mask_db(np.fft.rfftfreq(noise_len, 1 / 8000)) / 20)
+    noise = np.fft.irfft(spectrum, noise_len)
+    noise *= np.sqrt(np.mean(voiced**2) / np.mean(noise**2))
+    half = np.concatenate([voiced, noise, np.zeros(round(pause_s * 8000))])
+    cycle = np.concatenate([half, -half])
+    active = np.concatenate([voiced, noise])
+    scale = 32767 * 10 ** ((level_dbm0 - DBM0_FULL_SCALE_RMS) / 20) / np.sqrt(np.mean(active**2))
+    count = round(seconds * 8000)
+    signal: np.ndarray = np.tile(cycle, count // len(cycle) + 1)[:count] * scale
+    return signal
+
+
+def hoth_noise(length: int, level_dbm0: float, seed: int = 0) -> np.ndarray:
+    """Noise with a falling, room-like spectrum at *level_dbm0*: white noise through a
+    one-pole low-pass (y = 0.625 y + 0.375 x), the approximation of Hoth noise spandsp uses."""
+    from scipy.signal import lfilter
+
+    white = np.random.default_rng(seed).standard_normal(length)
+    shaped = lfilter([0.375], [1.0, -0.625], white)
+    rms = 32767 * 10 ** ((level_dbm0 - DBM0_FULL_SCALE_RMS) / 20)
+    result: np.ndarray = shaped * rms / np.sqrt(np.mean(shaped**2))
+    return result
+
+
+def level_dbm0(signal: np.ndarray) -> np.ndarray:
+    """The G.168 6.4.1.2.1 level meter on *signal* (8 kHz): its band-pass, then power
+    integrated with a 35 ms time constant; dBm0 per sample (-99 for silence)."""
+    from scipy.signal import lfilter
+
+    from dsp.echo_paths import G168_HEADER, header_arrays
+
+    band = header_arrays(G168_HEADER)["level_measurement_bp_coeffs"]
+    filtered = np.convolve(np.asarray(signal, dtype=np.float64), band)[: len(signal)]
+    factor = np.exp(-1.0 / (8000 * METER_TIME_CONSTANT_S))
+    power = lfilter([1 - factor], [1, -factor], filtered**2)
+    rms = np.sqrt(np.maximum(power, 0.0))
+    levels: np.ndarray = DBM0_FULL_SCALE_RMS + 20 * np.log10(rms / 32767 + 1e-10)
+    levels[rms <= 1e-6] = -99.0
+    return levels

@@ -187,3 +187,95 @@ def test_importing_compiles_nothing() -> None:
     kernels = json.loads(result.stdout)
     assert "_cancel_bank" in kernels
     assert set(kernels.values()) == {0}
+
+
+def g168_call(model: int = 2, seconds: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """(far, near): G.168's composite source signal at its table level through Annex D path
+    *model* at 6 dB ERL, no near-end speech, after 200 ms of silence (as spandsp's echo tests
+    build it)."""
+    from dsp.echo_paths import g168_path
+    from telephony.testing.signals import composite_source
+
+    css = np.round(composite_source("c1", seconds, -14.2))
+    far = np.concatenate([np.zeros(1600), css]).astype(np.int16)
+    echo = np.convolve(far.astype(np.float64), g168_path(model, 6.0))[: len(far)]
+    return far, np.round(echo).astype(np.int16)
+
+
+def process(canceller: EchoCanceller, near: np.ndarray, far: np.ndarray) -> np.ndarray:
+    usable = len(far) // 160 * 160
+    return np.concatenate(
+        [canceller.process(near[i : i + 160], far[i : i + 160]) for i in range(0, usable, 160)]
+    ).astype(np.float64)
+
+
+@pytest.mark.parametrize("model", [3, 4, 9])
+def test_suppressor_removes_what_is_left_while_the_far_end_talks_alone(model: int) -> None:
+    # G.168 test 2A: with the NLP on, the returned echo stays at or below -65 dBm0 from 1 s on
+    from telephony.testing.signals import level_dbm0
+
+    far, near = g168_call(model)
+    returned = level_dbm0(process(EchoCanceller(suppress=True), near, far))
+    after = slice(1600 + 8000, None)
+    assert returned[after].max() <= -65.0
+    linear = level_dbm0(process(EchoCanceller(suppress=False), near, far))
+    assert linear[after].max() > returned[after].max() + 3  # the suppressor did it
+
+
+def test_a_frozen_filter_cancels_what_it_learnt_and_learns_nothing() -> None:
+    far, near = g168_call(seconds=8.0)
+    canceller = EchoCanceller(suppress=False)
+    process(canceller, near[: 5 * 8000], far[: 5 * 8000])  # converged
+    learnt = canceller.impulse_response().copy()
+    canceller.adapt = False
+    out = process(canceller, near[5 * 8000 :], far[5 * 8000 :])
+    np.testing.assert_array_equal(canceller.impulse_response(), learnt)
+    echo = near[5 * 8000 :].astype(np.float64)[: len(out)]
+    assert 10 * np.log10(np.sum(echo**2) / np.sum(out**2)) > 30.0
+    canceller.adapt = True
+    process(canceller, near[:8000], far[:8000])
+    assert not np.array_equal(canceller.impulse_response(), learnt)
+
+
+def test_converges_on_a_tail_of_128_ms(speech: dict) -> None:
+    far, _ = speech[8000]
+    path = echo_path(8000, delay_ms=112, dispersion_ms=16, erl_db=10, seed=12)
+    assert len(path) > 0.125 * 8000
+    scenario = build_scenario(far, [path])
+    canceller = EchoCanceller(suppress=False)
+    assert canceller.tail_taps >= len(path)
+    out = run(canceller, scenario)
+    assert erle_db(scenario, out, seconds(scenario, 4.0)) > 20.0
+
+
+def test_g711_in_the_loop_and_a_saturating_loudspeaker(speech: dict) -> None:
+    from functools import partial
+
+    from dsp.echo_paths import soft_clip
+
+    far, _ = speech[8000]
+    path = echo_path(8000, delay_ms=24, erl_db=8, seed=13)
+    coded = build_scenario(far, [path], ulaw=True)
+    assert not np.array_equal(coded.near, build_scenario(far, [path]).near)
+    assert erle_db(coded, run(EchoCanceller(suppress=False), coded), seconds(coded, 4.0)) > 25.0
+    ceiling = 32768 * 10 ** (-20 / 20)
+    driven = build_scenario(far, [path], loudspeaker=partial(soft_clip, ceiling=ceiling))
+    plain = erle_db(driven, run(EchoCanceller(suppress=False), driven), seconds(driven, 4.0))
+    suppressed = run(EchoCanceller(suppress=True), driven)
+    # a linear filter cannot model the saturation; the suppressor takes what it leaves
+    assert erle_db(driven, suppressed, seconds(driven, 4.0)) > plain + 6.0
+
+
+def test_g168_echo_paths_and_composite_source_signal() -> None:
+    from dsp.echo_paths import erl_db as path_erl_db
+    from dsp.echo_paths import g168_models
+    from telephony.testing.signals import composite_source, level_dbm0
+
+    models = g168_models()
+    assert sorted(models) == list(range(2, 10))
+    assert all(48 <= len(taps) <= 160 for taps in models.values())
+    css = composite_source("c1", 1.4, -14.2)
+    cycle = len(css) // 2  # 700 ms: voiced, noise, pause, then all of it inverted
+    np.testing.assert_allclose(css[cycle // 2 : cycle], -css[: cycle // 2], atol=1e-9)
+    assert -17.0 < level_dbm0(css).max() < -12.0
+    assert 4.0 < path_erl_db(np.concatenate([models[2]]) * 10 ** (-6 / 20)) < 8.0

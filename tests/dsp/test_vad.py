@@ -108,3 +108,25 @@ def test_real_recordings_in_noise(kind: str) -> None:
     assert np.mean(decided == labels) >= 0.82
     assert decided[labels].mean() >= 0.78
     assert decided[far_from_speech(labels)].mean() <= 0.03
+
+
+def test_the_score_ranks_speech_above_noise_and_agrees_with_the_decision() -> None:
+    samples, labels = labelled_mixture(10, "pink")
+    settings = VadSettings()
+    detector = VoiceActivityDetector(8000, settings)
+    frames = samples[: len(labels) * 160].reshape(-1, 160)
+    verdicts = [detector.process(frame) for frame in frames]
+    scores = np.array([v.score for v in verdicts])
+    speech = np.array([v.speech for v in verdicts])
+    # ROC-AUC (how often a speech frame outscores a frame without speech) of the score held
+    # over the hangover, as the labels bridge short pauses
+    span = settings.hangover_frames + 1
+    held = np.array([scores[max(0, i - span + 1) : i + 1].max() for i in range(len(scores))])
+    above = held[labels][:, None] > held[~labels][None, :]
+    ties = held[labels][:, None] == held[~labels][None, :]
+    assert np.mean(above + 0.5 * ties) > 0.9
+    # speech (with hangover) only follows a frame whose score reached the threshold
+    reached = scores >= settings.snr_db
+    recent = np.array([reached[max(0, i - settings.hangover_frames - 1) : i + 1].any()
+                       for i in range(len(reached))])  # fmt: skip
+    assert speech.any() and not (speech & ~recent).any()
