@@ -36,6 +36,9 @@ from hardware.headset.ringer import RingTone
 TARGET_MS = 40
 #: Room before the oldest audio is dropped (a stalled side must not grow latency without bound).
 CAPACITY_MS = 400
+#: A backlog this far above the target is cut back at once (the controller's small steps would
+#: take minutes): a stall of one side, not clock drift.
+TRIM_ABOVE_MS = 60
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class BridgeStats:
     capture_underruns: int
     playback_overflows: int
     capture_overflows: int
+    playback_trims: int
+    capture_trims: int
     playback_correction: float
     capture_correction: float
     heard_dbfs: float  # what the agent hears
@@ -71,11 +76,13 @@ class AudioBridge:
         self.clock = clock
         self.target = CLOCK_RATE * target_ms // 1000
         self.capacity = CLOCK_RATE * CAPACITY_MS // 1000
+        self.trim_above = self.target + CLOCK_RATE * TRIM_ABOVE_MS // 1000
         self.max_correction = max_correction
         self.echo_canceller = echo_canceller
         self.muted = False
         self.gain = 1.0
         self.ringing = False
+        self.active = True  # a call is connected (the station clears it between calls)
         self._lock = threading.Lock()  # device side: rebinding vs. a running callback
         self.playback = JitterBuffer(self.target, self.capacity)
         self.capture = JitterBuffer(self.target, self.capacity)
@@ -103,6 +110,38 @@ class AudioBridge:
             self.ring_tone = RingTone(device_rate)
             self.playback.clear()
             self.capture.clear()
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile (or load) every kernel now: a first compile inside the device's callback
+        would stall it for most of a second."""
+        silence = np.zeros(SAMPLES_PER_FRAME)
+        RatioResampler(self._up.ratio).process(silence)
+        RatioResampler(self._down.ratio).process(np.zeros(self.device_rate // 50))
+        LevelMeter(CLOCK_RATE).update(silence)
+        if self._aec is not None:
+            EchoCanceller().process(silence.astype(np.int16), silence.astype(np.int16))
+
+    def start_call(self) -> None:
+        """A call's media is connected: both directions start empty and prime to the target
+        (what the microphone heard before the call never reaches it)."""
+        with self._lock:
+            self._restart()
+            self.active = True
+
+    def end_call(self) -> None:
+        with self._lock:
+            self.active = False
+            self._restart()
+
+    def _restart(self) -> None:
+        self.playback.clear()
+        self.capture.clear()
+        self._captured = np.zeros(0)
+        self._to_play = np.zeros(0)
+        self._far.clear()
+        self._playback_drift.reset()
+        self._capture_drift.reset()
 
     # --- the call side: pjmedia's clock thread, copy and return ------------------------------
 
@@ -122,9 +161,12 @@ class AudioBridge:
         to play (int16, interleaved)."""
         with self._lock:
             now = self.clock()
-            if captured is not None and captured.size:
-                self._take_capture(captured[:: self.capture_channels], now)
-            out = self._give_playback(frames, now)
+            if not self.active:
+                out = self._idle(frames)
+            else:
+                if captured is not None and captured.size:
+                    self._take_capture(captured[:: self.capture_channels], now)
+                out = self._give_playback(frames, now)
         if self.playback_channels > 1:
             out = np.repeat(out, self.playback_channels)
         return out
@@ -139,10 +181,14 @@ class AudioBridge:
                 frame = self._aec.process(_to_int16(frame), _to_int16(far)).astype(np.float64)
             self.spoken.update(frame)
             self.capture.push(frame)
+        if self.capture.fill > self.trim_above:
+            self.capture.trim(self.target)
         correction = self._capture_drift.update(self.capture.fill, now)
         self._down.set_correction(-correction)  # too deep: produce fewer samples
 
     def _give_playback(self, frames: int, now: float) -> np.ndarray:
+        if self.playback.fill > self.trim_above:
+            self.playback.trim(self.target)
         while self._to_play.shape[0] < frames:
             frame = self.playback.pull(SAMPLES_PER_FRAME)
             if self._aec is not None:
@@ -157,6 +203,11 @@ class AudioBridge:
             block = block + self.ring_tone.next(frames)
         return _to_int16(block)
 
+    def _idle(self, frames: int) -> np.ndarray:
+        """No call: nothing is captured, only the ring tone (or silence) is played."""
+        block = self.ring_tone.next(frames) if self.ringing else np.zeros(frames)
+        return _to_int16(block)
+
     # --- what the console and the tests read ---------------------------------------------------
 
     def stats(self) -> BridgeStats:
@@ -168,6 +219,8 @@ class AudioBridge:
             self.capture.underruns,
             self.playback.overflows,
             self.capture.overflows,
+            self.playback.trims,
+            self.capture.trims,
             self._playback_drift.correction,
             self._capture_drift.correction,
             self.heard.rms_dbfs,

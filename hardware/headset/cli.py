@@ -186,6 +186,7 @@ def run(args: argparse.Namespace, password: str, events_out: TextIO | None) -> i
 
     events = Events(events_out)
     bridge = AudioBridge(8000, echo_canceller=args.echo_canceller)
+    bridge.active = False  # until a call's media is connected
     try:
         sound = SoundCard(bridge, args.device, events.emit, args.ring_device)
     except SoundError as error:

@@ -25,7 +25,8 @@ class JitterBuffer:
         self._lock = threading.Lock()
         self.underruns = 0  # pulls that found too little and played silence
         self.overflows = 0  # pushes that found no room and dropped the oldest samples
-        self.dropped = 0  # samples dropped on overflow
+        self.dropped = 0  # samples dropped on overflow or trimmed
+        self.trims = 0  # times a stall's backlog was cut back to the target
         self.pushed = 0
         self.pulled = 0
 
@@ -77,6 +78,19 @@ class JitterBuffer:
             self._fill -= n
             self.pulled += n
         return out
+
+    def trim(self, keep: int) -> int:
+        """Drop the oldest samples down to *keep* (a stall left too much latency behind);
+        returns how many were dropped."""
+        with self._lock:
+            excess = self._fill - keep
+            if excess <= 0:
+                return 0
+            self._start = (self._start + excess) % self.capacity
+            self._fill = keep
+            self.dropped += excess
+            self.trims += 1
+            return excess
 
     def clear(self) -> None:
         with self._lock:

@@ -93,7 +93,8 @@ class HeadsetCall(pj.Call):
         self.station.post(lambda: self.station.on_media(self))
 
     def audio_media(self) -> pj.AudioMedia | None:
-        for media in self.getInfo().media:
+        info = self.getInfo()  # keep it: its media vector points into it (SWIG)
+        for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in (
                 pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
             ):

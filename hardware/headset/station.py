@@ -160,10 +160,10 @@ class Station:
             if self.account is not None:
                 self.account.shutdown()
             self.account = None
+            self.port = None  # before libDestroy, like the test phone's ports
 
         self.sound.stop()  # no device callback may run into a destroyed port
         stop_endpoint(self.endpoint, drop, drain_seconds=0.5)
-        self.port = None
         self.endpoint = None
         if self.buttons is not None:
             self.buttons.close()
@@ -204,6 +204,7 @@ class Station:
             self.call = None
             self.ended.append(call)  # dropped on the loop, never inside its own callback
             self.bridge.muted = False
+            self.bridge.end_call()
             self._set_state("idle")
             self.events.emit("ended", code=code, reason=reason)
             self.later(0.5, self.ended.clear)
@@ -211,10 +212,14 @@ class Station:
     def on_media(self, call: HeadsetCall) -> None:
         media = call.audio_media()
         if media is None or self.port is None:
+            self.events.emit("media", active=False)
             return
+        if call.media is None:
+            self.bridge.start_call()
         call.media = media
         media.startTransmit(self.port)
         self.port.startTransmit(media)
+        self.events.emit("media", active=True)
 
     # --- what the agent does -----------------------------------------------------------------
 
