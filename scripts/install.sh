@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 profile="${1:-run}"
 
 debs=(kamailio kamailio-sqlite-modules kamailio-postgres-modules espeak-ng sox libsox-fmt-all
-      libspeexdsp-dev portaudio19-dev alsa-utils)
+      libspeexdsp-dev portaudio19-dev alsa-utils libhidapi-dev)
 if [ "$profile" = test ]; then
-    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata)
+    # jackd2: the headset's tests run on a clocked JACK dummy sound card
+    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata jackd2)
 fi
 missing=()
 for p in "${debs[@]}"; do
