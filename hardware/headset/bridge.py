@@ -183,8 +183,9 @@ class AudioBridge:
             self.capture.push(frame)
         if self.capture.fill > self.trim_above:
             self.capture.trim(self.target)
-        correction = self._capture_drift.update(self.capture.fill, now)
-        self._down.set_correction(-correction)  # too deep: produce fewer samples
+        if self.capture.primed:  # depth means latency only once the buffer plays
+            correction = self._capture_drift.update(self.capture.fill, now)
+            self._down.set_correction(-correction)  # too deep: produce fewer samples
 
     def _give_playback(self, frames: int, now: float) -> np.ndarray:
         if self.playback.fill > self.trim_above:
@@ -195,8 +196,9 @@ class AudioBridge:
                 self._far.append(frame)
             self.heard.update(frame)
             self._to_play = np.concatenate([self._to_play, self._up.process(frame)])
-        correction = self._playback_drift.update(self.playback.fill, now)
-        self._up.set_correction(-correction)  # too deep: consume faster (fewer out per in)
+        if self.playback.primed:
+            correction = self._playback_drift.update(self.playback.fill, now)
+            self._up.set_correction(-correction)  # too deep: consume faster (fewer out per in)
         block = self._to_play[:frames] * self.gain
         self._to_play = self._to_play[frames:]
         if self.ringing:

@@ -108,7 +108,7 @@ def local_address(server: str) -> str:
 def list_sound_devices() -> int:
     import pyaudio
 
-    from hardware.headset.sound import list_devices
+    from hardware.headset.soundcard import list_devices
 
     audio = pyaudio.PyAudio()
     try:

@@ -88,8 +88,9 @@ def clients(name: str) -> dict[str, list[str]]:
 
 
 def first_port(client_ports: list[str], direction: str) -> str:
-    """PortAudio's JACK ports are ``in_0``, ``out_0``, ... per client."""
-    wanted = f":{direction}_0"
+    """The first ``in``/``out`` port: PortAudio's JACK ports are ``in_0``, ``out_0``, ...;
+    ALSA's jack plugin (a PortAudio ALSA device) names them ``in_000``, ``out_000``."""
+    wanted = (f":{direction}_0", f":{direction}_000")
     return next(p for p in client_ports if p.endswith(wanted))
 
 
@@ -135,10 +136,10 @@ class Room:
         the one other client on the server)."""
         now = clients(self.server)
         mine = [c for c in now if c not in self._before]
-        theirs = [c for c in now if c not in mine]
-        assert len(mine) == 1 and len(theirs) == 1, now
+        theirs = [port for client, ports_ in now.items() if client not in mine for port in ports_]
+        assert len(mine) == 1 and theirs, now
         mouth, ear = first_port(now[mine[0]], "out"), first_port(now[mine[0]], "in")
-        mic, earpiece = first_port(now[theirs[0]], "in"), first_port(now[theirs[0]], "out")
+        mic, earpiece = first_port(theirs, "in"), first_port(theirs, "out")
         for a, b in (("system:capture_1", mic), (earpiece, "system:playback_1"),
                      ("system:capture_1", ear)):
             jack(self.server, "jack_disconnect", a, b)

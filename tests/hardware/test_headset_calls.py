@@ -133,7 +133,9 @@ def test_a_caller_reaches_the_headset_both_ways_mute_and_hook_switch_work(
         settled = [s for s in states if s["t"] > talk + 2.0]
         assert len(settled) >= 3
         depths = [s["playback_ms"] for s in settled] + [s["capture_ms"] for s in settled]
-        assert max(depths) < 80 and min(depths) > 15, depths
+        assert max(depths) < 80 and min(depths) > 15, depths  # held near 40 ms, not growing
+        last = settled[-1]
+        assert abs(last["playback_ms"] - 40) < 15 and abs(last["capture_ms"] - 40) < 15
         assert settled[-1]["underruns"] == settled[0]["underruns"]
         assert settled[-1]["spoken_dbfs"] > -30 and settled[-1]["heard_dbfs"] > -30
     finally:
@@ -192,3 +194,48 @@ def test_refused_credentials_and_missing_devices_exit_with_a_clear_error(
     nothing = start_headset(edge, tmp_path, None, "x", "--no-hid")
     assert nothing.exit_code() == 5
     assert "no sound device" in nothing.log_path.read_text()
+
+
+def test_a_device_that_disappears_mid_call_resumes_on_the_default_and_the_call_stays_up(
+    edge: EdgeUnderTest, sound: JackServer, tmp_path: Path
+) -> None:
+    password = edge.add_device("1001", kind=DeviceKind.HEADSET)
+    headset = start_headset(edge, tmp_path, sound.name, password, "--no-hid", "--auto-answer")
+    caller = Phone.start("caller2002", record_dir=tmp_path)
+    room: Room | None = None
+    try:
+        headset.wait_for("registered", timeout=20)
+        caller_password = edge.add_device("2002")
+        caller.register(edge.uri_host, "2002", caller_password, domain=edge.settings.sip_domain)
+        call = caller.call(f"sip:1001@{edge.uri_host}")
+        headset.wait_for("answered", timeout=10)
+        caller.wait_for("state", call=call, state="confirmed", timeout=5)
+        caller.tone(call, 440.0)
+
+        sound.stop()  # the sound card goes away mid-call (as an unplugged USB headset)
+        lost = headset.wait_for("device_lost", timeout=10)
+        assert lost["device"] == "system"
+        sound.start()  # a default device is there again (same server name, new card)
+        resumed = headset.wait_for("device_resumed", timeout=20)
+        room = Room(sound.name, tone_hz=1000.0)
+        room.wire()
+        time.sleep(3.0)  # audio needs real time to pass
+        now = time.monotonic()
+        heard = room.heard_between(now - 1.5, now)
+        assert heard.size and dominant_hz(heard, RATE) == pytest.approx(440, abs=3)
+        assert caller.seen("state", call=call, state="disconnected") == []
+        assert headset.seen("ended") == []
+        caller.hangup(call)
+        headset.wait_for("ended", timeout=10)
+        said = recording(caller.wait_for("recorded", call=call)["path"])
+        media_at = caller.seen("media")[0]["t"]
+        after = window(said, now - 1.5 - media_at, now - media_at)
+        assert tone_share(after, 1000.0) > 0.8  # the new device's microphone reaches the caller
+        assert resumed["t"] > lost["t"]
+        log = headset.log_path.read_text()
+        assert "sound device system stopped" in log or "sound device system went silent" in log
+    finally:
+        caller.stop()
+        if room is not None:
+            room.close()
+        headset.stop()
