@@ -108,8 +108,9 @@ def local_address(server: str) -> str:
 def list_sound_devices() -> int:
     import pyaudio
 
-    from hardware.headset.soundcard import list_devices
+    from hardware.headset.soundcard import list_devices, quiet_alsa
 
+    quiet_alsa()
     audio = pyaudio.PyAudio()
     try:
         devices = list_devices(audio)

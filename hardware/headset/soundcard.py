@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import socket
@@ -98,6 +99,26 @@ def choose_device(devices: list[SoundDevice], name: str, need_input: bool = True
                      + "; ".join(d.describe() for d in matches))
 
 
+_ALSA_ERROR_HANDLER = ctypes.CFUNCTYPE(
+    None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+)
+_SILENCE: Any = None
+
+
+def quiet_alsa() -> None:
+    """Keep ALSA's probing complaints ("Unknown PCM ...") off the agent's terminal, unless
+    ``CENTRALINO_ALSA_DEBUG`` is set: PortAudio tries every configured PCM."""
+    global _SILENCE
+    if os.environ.get("CENTRALINO_ALSA_DEBUG") or _SILENCE is not None:
+        return
+    try:
+        asound = ctypes.cdll.LoadLibrary("libasound.so.2")
+    except OSError:
+        return  # not Linux, or no ALSA: nothing to quiet
+    _SILENCE = _ALSA_ERROR_HANDLER(lambda *_: None)
+    asound.snd_lib_error_set_handler(_SILENCE)
+
+
 def send(sock: socket.socket, kind: bytes, payload: bytes) -> None:
     sock.sendall(HEADER.pack(kind, len(payload)) + payload)
 
@@ -124,6 +145,7 @@ class Card:
 
         self.sock = sock
         self.pyaudio = pyaudio
+        quiet_alsa()
         self.audio = pyaudio.PyAudio()
         devices = list_devices(self.audio)
         try:
