@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 #: Exit codes, as `centralino headset --help` lists them.
 EXIT_REFUSED, EXIT_UNREACHABLE = 3, 4
-REPORT_SECONDS = 1.0
+#: State reports: each second on a call (levels move), rarely when idle; at once on a change.
+REPORT_SECONDS, IDLE_REPORT_SECONDS = 1.0, 15.0
 VOLUME_STEP = 10
 
 
@@ -107,7 +108,6 @@ class Station:
         for _, action in due:
             action()
         if now >= self._next_report:
-            self._next_report = now + REPORT_SECONDS
             self.report()
 
     def start(self, timeout: float = 15.0) -> None:
@@ -300,6 +300,8 @@ class Station:
         )
 
     def report(self) -> None:
+        idle = self.call_state == "idle"
+        self._next_report = time.monotonic() + (IDLE_REPORT_SECONDS if idle else REPORT_SECONDS)
         state = self.state()
         self.events.emit("state", **state.to_json())
         if self.reporter is not None:
