@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 profile="${1:-run}"
 
 debs=(kamailio kamailio-sqlite-modules kamailio-postgres-modules espeak-ng sox libsox-fmt-all
-      libspeexdsp-dev portaudio19-dev alsa-utils)
+      libspeexdsp-dev portaudio19-dev alsa-utils libhidapi-dev)
 if [ "$profile" = test ]; then
     # fail2ban: the suite runs fail2ban-regex on the edge's security log with our filter.
     # libc++1: TEN VAD's library (bench/vad.py) links against LLVM's C++ runtime.
-    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata fail2ban libc++1)
+    # jackd2: the headset's tests run on a clocked JACK dummy sound card.
+    debs+=(chromium libspandsp-dev baresip postgresql pocketsphinx-testdata fail2ban libc++1 jackd2)
 fi
 missing=()
 for p in "${debs[@]}"; do

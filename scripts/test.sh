@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check . || { echo "ruff found problems"; exit 1; }
 # Type check (settings in pyproject.toml). console is left out until it is clean: its own
 # harness console.testing is checked; `mypy -p console` lists what remains.
-.venv/bin/mypy -p dsp -p ivr -p store -p telephony -p console.testing -p bench -m loglines \
+.venv/bin/mypy -p dsp -p ivr -p store -p telephony -p hardware -p console.testing -p bench \
+    -m loglines \
     || { echo "mypy found problems"; exit 1; }
 .venv/bin/python -m pytest -p no:cacheprovider -ra "$@"
 rc=$?

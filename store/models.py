@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -411,3 +412,62 @@ __all__ = [
     "Worker",
     "utcnow",
 ]
+
+
+# --- hardware: desk-phone provisioning and headset state (issue 12) ---------------------------
+
+
+class DeviceProvisioning(Base):
+    """How a desk phone is provisioned: which generation of derived credentials it holds (the
+    SIP password is derived from the provisioning key in var/ and never stored, see
+    docs/security-hardware.md), the pending HA1 of a rotation not yet fetched, and which
+    version of its configuration it confirmed by fetching it."""
+
+    __tablename__ = "device_provisioning"
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    vendor: Mapped[str] = mapped_column(String(32))
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    pending_ha1: Mapped[str | None] = mapped_column(String(128))
+    pending_ha1b: Mapped[str | None] = mapped_column(String(128))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    line_keys: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
+    config_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    applied_version: Mapped[int | None] = mapped_column(Integer)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ProvisioningFetch(Base):
+    """One request of a phone for a provisioning file, answered or refused."""
+
+    __tablename__ = "provisioning_fetches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mac: Mapped[str] = mapped_column(String(12), index=True)  # as asked for; "" when malformed
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    file_name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    config_version: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class HeadsetStateRow(Base):
+    """The last state a headset reported (hardware.headset.report.HeadsetState)."""
+
+    __tablename__ = "headset_states"
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    sound_device: Mapped[str] = mapped_column(String(120), default="")
+    hook: Mapped[str] = mapped_column(String(8), default="on")
+    call: Mapped[str] = mapped_column(String(16), default="idle")
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    volume: Mapped[int] = mapped_column(Integer, default=100)
+    heard_dbfs: Mapped[float] = mapped_column(Float, default=-120.0)
+    spoken_dbfs: Mapped[float] = mapped_column(Float, default=-120.0)
+    playback_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    capture_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    underruns: Mapped[int] = mapped_column(Integer, default=0)
+    reported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+__all__ += ["DeviceProvisioning", "HeadsetStateRow", "ProvisioningFetch"]

@@ -20,16 +20,20 @@ PROJECT = {"dsp", "ivr", "telephony", "console", "hardware", "store", "loglines"
 
 @dataclass(frozen=True)
 class Rule:
-    project: frozenset[str]  # project packages it may import besides itself
+    project: frozenset[str]  # project packages (or dotted modules) it may import besides itself
     third_party: frozenset[str] | None = None  # None: any library not in `forbidden`
     forbidden: frozenset[str] = frozenset()
+    #: a subpackage's own package may be imported only through these modules (None: freely)
+    own: frozenset[str] | None = None
 
 
-def rule(project: str = "", third_party: str | None = None, forbidden: str = "") -> Rule:
+def rule(project: str = "", third_party: str | None = None, forbidden: str = "",
+         own: str | None = None) -> Rule:
     return Rule(
         frozenset(project.split()),
         None if third_party is None else frozenset(third_party.split()),
         frozenset(forbidden.split()),
+        None if own is None else frozenset(own.split()),
     )
 
 
@@ -41,42 +45,57 @@ RULES = {
     "store": rule(third_party="sqlalchemy alembic"),
     "loglines": rule(third_party=""),
     "telephony": rule("dsp ivr store loglines"),
-    "console": rule("store loglines", forbidden="pjsua2 numba"),
-    "hardware": rule("store dsp loglines"),
+    "console": rule("store loglines hardware.provisioning", forbidden="pjsua2 numba"),
+    # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up (only that)
+    "hardware": rule("store dsp loglines telephony.endpoint"),
+    # vendor modules are pure: rendered by the console, read by the switch
+    "hardware.provisioning": rule(
+        third_party="", forbidden="pjsua2", own="hardware.provisioning"
+    ),
     "bench": rule("dsp ivr store telephony console hardware loglines"),
 }
 
 
 def imports_of(path: Path) -> list[tuple[int, str]]:
-    """(line, top-level name) of every absolute import in *path*, wherever it stands."""
+    """(line, dotted module) of every absolute import in *path*, wherever it stands."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.append((node.lineno, node.module.split(".")[0]))
+            found.append((node.lineno, node.module))
     return found
 
 
 def sources(package: str, root: Path = ROOT) -> list[Path]:
     single = root / f"{package}.py"
-    return [single] if single.exists() else sorted((root / package).rglob("*.py"))
+    folder = root.joinpath(*package.split("."))
+    return [single] if single.exists() else sorted(folder.rglob("*.py"))
+
+
+def within(module: str, allowed: frozenset[str]) -> bool:
+    return any(module == entry or module.startswith(entry + ".") for entry in allowed)
 
 
 def violations(package: str, allowed: Rule, root: Path = ROOT) -> list[str]:
     found = []
+    top = package.split(".")[0]
     for path in sources(package, root):
-        for line, name in imports_of(path):
-            if name == package or name in sys.stdlib_module_names:
+        for line, module in imports_of(path):
+            name = module.split(".")[0]
+            if name in sys.stdlib_module_names:
                 continue
-            if name in PROJECT:
-                ok = name in allowed.project
+            if name == top:
+                ok = allowed.own is None or within(module, allowed.own)
+            elif name in PROJECT:
+                ok = within(module, allowed.project)
             else:
                 ok = name not in allowed.forbidden and (
                     allowed.third_party is None or name in allowed.third_party
                 )
             if not ok:
-                found.append(f"{path.relative_to(root)}:{line} imports {name}")
+                shown = module if name == top or name in PROJECT else name
+                found.append(f"{path.relative_to(root)}:{line} imports {shown}")
     return found
 
 
@@ -95,5 +114,39 @@ def test_imports_anywhere_in_a_subpackage_are_checked(tmp_path: Path) -> None:
     )
     assert violations("dsp", RULES["dsp"], tmp_path) == [
         "dsp/speech/late.py:4 imports pjsua2",
-        "dsp/speech/late.py:5 imports store",
+        "dsp/speech/late.py:5 imports store.models",
+    ]
+
+
+def test_hardware_may_reuse_only_the_endpoint_of_telephony(tmp_path: Path) -> None:
+    (tmp_path / "hardware" / "headset").mkdir(parents=True)
+    (tmp_path / "hardware" / "headset" / "phone.py").write_text(
+        "import pjsua2\nfrom telephony.endpoint import start_endpoint\n"
+        "from telephony.worker import Worker\nimport telephony\n"
+    )
+    assert violations("hardware", RULES["hardware"], tmp_path) == [
+        "hardware/headset/phone.py:3 imports telephony.worker",
+        "hardware/headset/phone.py:4 imports telephony",
+    ]
+
+
+def test_provisioning_stays_pure_and_is_all_the_console_may_use_of_hardware(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "hardware" / "provisioning").mkdir(parents=True)
+    (tmp_path / "hardware" / "provisioning" / "acme.py").write_text(
+        "import re\nfrom hardware.provisioning.base import Vendor\nimport pjsua2\n"
+        "from hardware.headset import phone\nimport numpy\n"
+    )
+    (tmp_path / "console").mkdir()
+    (tmp_path / "console" / "phones.py").write_text(
+        "from hardware.provisioning import VENDORS\nfrom hardware.headset import phone\n"
+    )
+    assert violations("hardware.provisioning", RULES["hardware.provisioning"], tmp_path) == [
+        "hardware/provisioning/acme.py:3 imports pjsua2",
+        "hardware/provisioning/acme.py:4 imports hardware.headset",
+        "hardware/provisioning/acme.py:5 imports numpy",
+    ]
+    assert violations("console", RULES["console"], tmp_path) == [
+        "console/phones.py:2 imports hardware.headset",
     ]

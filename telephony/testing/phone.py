@@ -1,7 +1,7 @@
 """A pjsua2 test phone run as its own process, driven by JSON lines on stdin, reporting on stdout.
 
 Commands (``{"id": n, "cmd": ..., ...}``; every command gets ``{"reply": n, "ok": ...}``):
-``register`` (registrar, user, password, realm), ``call`` (uri), ``answer`` (call, code; an
+``register`` (registrar, user, password, realm), ``call`` (uri, headers), ``answer`` (call, code; an
 INVITE with ``Call-Info: ...;answer-after=0`` or ``Alert-Info: ...alert-autoanswer`` is
 answered at once, like a desk phone's intercom),
 ``hangup`` (call), ``dtmf`` (call, digits, method ``rfc4733``|``info``), ``play`` (call, wav,
@@ -334,7 +334,12 @@ class Phone:
     def do_call(self, command: dict[str, Any]) -> dict[str, Any]:
         call = PhoneCall(self, self.next_number)
         self.next_number += 1
-        call.makeCall(command["uri"], pj.CallOpParam(True))
+        prm = pj.CallOpParam(True)
+        for name, value in command.get("headers", {}).items():  # e.g. an intercom Call-Info
+            header = pj.SipHeader()
+            header.hName, header.hValue = name, value
+            prm.txOption.headers.append(header)
+        call.makeCall(command["uri"], prm)
         self.calls[call.number] = call
         return {"call": call.number}
 

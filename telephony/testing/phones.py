@@ -138,8 +138,9 @@ class Phone:
         self.command("register", registrar=registrar, user=user, password=password, **extra)
         return self.wait_for("registered", timeout=10)
 
-    def call(self, uri: str) -> int:
-        return int(self.command("call", uri=uri)["call"])
+    def call(self, uri: str, headers: dict[str, str] | None = None) -> int:
+        """Dial *uri*; *headers* go into the INVITE (e.g. ``Call-Info`` for intercom)."""
+        return int(self.command("call", uri=uri, headers=headers or {})["call"])
 
     def answer(self, call: int, code: int = 200) -> None:
         self.command("answer", call=call, code=code)

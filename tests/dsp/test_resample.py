@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from dsp.resample import HALF_BAND_TAPS, Resampler, half_band_lowpass
+from dsp.resample import (
+    HALF_BAND_TAPS,
+    RATIO_HALF_WIDTH,
+    RatioResampler,
+    Resampler,
+    half_band_lowpass,
+)
 
 AMPLITUDE = 10000.0
 
@@ -105,3 +111,39 @@ def test_rejects_unsupported_rates_and_odd_frames() -> None:
         Resampler(8000, 48000)
     with pytest.raises(ValueError, match="even"):
         Resampler(16000, 8000).process(np.zeros(321))
+
+
+@pytest.mark.parametrize("ratio", [6.0, 1 / 6, 2.0, 0.5, 44100 / 8000, 8000 / 44100])
+def test_ratio_resampler_converts_a_tone_cleanly_between_any_rates(ratio: float) -> None:
+    rate_in = 8000 if ratio >= 1 else 48000
+    rate_out = rate_in * ratio
+    x = 10000 * np.sin(2 * np.pi * 440 * np.arange(rate_in) / rate_in)
+    resampler = RatioResampler(ratio)
+    y = np.concatenate([resampler.process(x[i : i + 160]) for i in range(0, len(x), 160)])
+    assert abs(len(y) - len(x) * ratio) < 2 * RATIO_HALF_WIDTH / min(ratio, 1) * ratio + 2
+    ideal = 10000 * np.sin(2 * np.pi * 440 * np.arange(len(y)) / rate_out)
+    middle = slice(len(y) // 4, 3 * len(y) // 4)
+    error = y[middle] - ideal[middle]
+    assert 10 * np.log10(np.mean(ideal[middle] ** 2) / np.mean(error**2)) > 80
+
+
+def test_ratio_resampler_keeps_the_telephone_band_and_stops_what_would_fold() -> None:
+    def gain(freq: float) -> float:
+        x = 10000 * np.sin(2 * np.pi * freq * np.arange(48000) / 48000)
+        resampler = RatioResampler(1 / 6)
+        y = np.concatenate([resampler.process(x[i : i + 960]) for i in range(0, 48000, 960)])
+        return float(np.std(y[2000:6000]) * np.sqrt(2) / 10000)
+
+    assert gain(300) > 0.99 and gain(3000) > 0.99 and gain(3400) > 0.85
+    assert gain(4400) < 0.01 and gain(6000) < 0.01
+
+
+def test_a_drift_correction_changes_how_many_samples_come_out() -> None:
+    plain, corrected = RatioResampler(6.0), RatioResampler(6.0)
+    corrected.set_correction(1e-3)  # 1000 ppm faster
+    x = np.zeros(160)
+    made_plain = sum(len(plain.process(x)) for _ in range(500))  # 10 s of 8 kHz
+    made_corrected = sum(len(corrected.process(x)) for _ in range(500))
+    assert made_corrected - made_plain == pytest.approx(480000 * 1e-3, abs=2)
+    with pytest.raises(ValueError, match="positive"):
+        RatioResampler(0.0)

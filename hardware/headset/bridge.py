@@ -1,0 +1,230 @@
+"""The headset's media path, without the sound card or pjsua2: 8 kHz call frames on one side,
+blocks at the device's native rate on the other, a jitter buffer and a drift controller per
+direction between them.
+
+Read top to bottom as the audio flows:
+
+- **to the agent**: `from_call` (pjmedia's clock thread: copy and return) -> playback jitter
+  buffer -> `device_block` pulls 20 ms frames -> (far-end reference for the echo canceller) ->
+  resampler to the device rate, corrected for drift -> volume, ring tone -> the device;
+- **from the agent**: `device_block` gets the device's capture -> resampler to 8 kHz,
+  corrected for drift -> echo canceller (open-ear headsets, speakerphones) -> level meter ->
+  capture jitter buffer -> `to_call` (pjmedia's clock thread) -> mute -> the call.
+
+Everything heavy runs in the device's callback; the pjmedia side only copies.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp.aec import EchoCanceller
+from dsp.clock import CLOCK_RATE, SAMPLES_PER_FRAME
+from dsp.levels import LevelMeter
+from dsp.resample import RatioResampler
+from hardware.headset.drift import MAX_CORRECTION, DriftController
+from hardware.headset.jitter import JitterBuffer
+from hardware.headset.ringer import RingTone
+
+#: Depth each jitter buffer is held at: absorbs a device period and pjmedia's scheduling.
+TARGET_MS = 40
+#: Room before the oldest audio is dropped (a stalled side must not grow latency without bound).
+CAPACITY_MS = 400
+#: A backlog this far above the target is cut back at once (the controller's small steps would
+#: take minutes): a stall of one side, not clock drift.
+TRIM_ABOVE_MS = 60
+
+
+@dataclass(frozen=True)
+class BridgeStats:
+    playback_ms: float  # smoothed depth of the buffer towards the agent
+    capture_ms: float  # smoothed depth of the buffer towards the call
+    playback_underruns: int
+    capture_underruns: int
+    playback_overflows: int
+    capture_overflows: int
+    playback_trims: int
+    capture_trims: int
+    playback_correction: float
+    capture_correction: float
+    heard_dbfs: float  # what the agent hears
+    spoken_dbfs: float  # what the agent says (after the echo canceller)
+
+
+def _to_int16(samples: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
+    return out
+
+
+class AudioBridge:
+    def __init__(
+        self,
+        device_rate: int,
+        capture_channels: int = 1,
+        playback_channels: int = 1,
+        echo_canceller: bool = False,
+        target_ms: int = TARGET_MS,
+        max_correction: float = MAX_CORRECTION,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self.target = CLOCK_RATE * target_ms // 1000
+        self.capacity = CLOCK_RATE * CAPACITY_MS // 1000
+        self.trim_above = self.target + CLOCK_RATE * TRIM_ABOVE_MS // 1000
+        self.max_correction = max_correction
+        self.echo_canceller = echo_canceller
+        self.muted = False
+        self.gain = 1.0
+        self.ringing = False
+        self.active = True  # a call is connected (the station clears it between calls)
+        self._lock = threading.Lock()  # device side: rebinding vs. a running callback
+        self.playback = JitterBuffer(self.target, self.capacity)
+        self.capture = JitterBuffer(self.target, self.capacity)
+        self.heard = LevelMeter(CLOCK_RATE)
+        self.spoken = LevelMeter(CLOCK_RATE)
+        self.bind_device(device_rate, capture_channels, playback_channels)
+
+    def bind_device(self, device_rate: int, capture_channels: int = 1,
+                    playback_channels: int = 1) -> None:
+        """(Re)start the device side at *device_rate*: after opening or replacing the device."""
+        with self._lock:
+            self.device_rate = device_rate
+            self.capture_channels = capture_channels
+            self.playback_channels = playback_channels
+            self._down = RatioResampler(CLOCK_RATE / device_rate)
+            self._up = RatioResampler(device_rate / CLOCK_RATE)
+            self._playback_drift = DriftController(self.target, CLOCK_RATE,
+                                                   max_correction=self.max_correction)
+            self._capture_drift = DriftController(self.target, CLOCK_RATE,
+                                                  max_correction=self.max_correction)
+            self._captured = np.zeros(0)
+            self._to_play = np.zeros(0)
+            self._far: deque[np.ndarray] = deque(maxlen=50)
+            self._aec = EchoCanceller() if self.echo_canceller else None
+            self.ring_tone = RingTone(device_rate)
+            self.playback.clear()
+            self.capture.clear()
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile (or load) every kernel now: a first compile inside the device's callback
+        would stall it for most of a second."""
+        silence = np.zeros(SAMPLES_PER_FRAME)
+        RatioResampler(self._up.ratio).process(silence)
+        RatioResampler(self._down.ratio).process(np.zeros(self.device_rate // 50))
+        LevelMeter(CLOCK_RATE).update(silence)
+        if self._aec is not None:
+            EchoCanceller().process(silence.astype(np.int16), silence.astype(np.int16))
+
+    def start_call(self) -> None:
+        """A call's media is connected: both directions start empty and prime to the target
+        (what the microphone heard before the call never reaches it)."""
+        with self._lock:
+            self._restart()
+            self.active = True
+
+    def end_call(self) -> None:
+        with self._lock:
+            self.active = False
+            self._restart()
+
+    def _restart(self) -> None:
+        self.playback.clear()
+        self.capture.clear()
+        self._captured = np.zeros(0)
+        self._to_play = np.zeros(0)
+        self._far.clear()
+        self._playback_drift.reset()
+        self._capture_drift.reset()
+
+    # --- the call side: pjmedia's clock thread, copy and return ------------------------------
+
+    def from_call(self, frame: np.ndarray) -> None:
+        self.playback.push(np.asarray(frame, dtype=np.float64))
+
+    def to_call(self) -> np.ndarray:
+        frame = self.capture.pull(SAMPLES_PER_FRAME)
+        if self.muted:
+            return np.zeros(SAMPLES_PER_FRAME, dtype=np.int16)
+        return _to_int16(frame)
+
+    # --- the device side: PortAudio's callback -----------------------------------------------
+
+    def device_block(self, captured: np.ndarray | None, frames: int) -> np.ndarray:
+        """One device period: take its capture (int16, interleaved) and return *frames* frames
+        to play (int16, interleaved)."""
+        with self._lock:
+            now = self.clock()
+            if not self.active:
+                out = self._idle(frames)
+            else:
+                if captured is not None and captured.size:
+                    self._take_capture(captured[:: self.capture_channels], now)
+                out = self._give_playback(frames, now)
+        if self.playback_channels > 1:
+            out = np.repeat(out, self.playback_channels)
+        return out
+
+    def _take_capture(self, mono: np.ndarray, now: float) -> None:
+        self._captured = np.concatenate([self._captured, self._down.process(mono)])
+        while self._captured.shape[0] >= SAMPLES_PER_FRAME:
+            frame = self._captured[:SAMPLES_PER_FRAME]
+            self._captured = self._captured[SAMPLES_PER_FRAME:]
+            if self._aec is not None:
+                far = self._far.popleft() if self._far else np.zeros(SAMPLES_PER_FRAME)
+                frame = self._aec.process(_to_int16(frame), _to_int16(far)).astype(np.float64)
+            self.spoken.update(frame)
+            self.capture.push(frame)
+        if self.capture.fill > self.trim_above:
+            self.capture.trim(self.target)
+        if self.capture.primed:  # depth means latency only once the buffer plays
+            correction = self._capture_drift.update(self.capture.fill, now)
+            self._down.set_correction(-correction)  # too deep: produce fewer samples
+
+    def _give_playback(self, frames: int, now: float) -> np.ndarray:
+        if self.playback.fill > self.trim_above:
+            self.playback.trim(self.target)
+        while self._to_play.shape[0] < frames:
+            frame = self.playback.pull(SAMPLES_PER_FRAME)
+            if self._aec is not None:
+                self._far.append(frame)
+            self.heard.update(frame)
+            self._to_play = np.concatenate([self._to_play, self._up.process(frame)])
+        if self.playback.primed:
+            correction = self._playback_drift.update(self.playback.fill, now)
+            self._up.set_correction(-correction)  # too deep: consume faster (fewer out per in)
+        block = self._to_play[:frames] * self.gain
+        self._to_play = self._to_play[frames:]
+        if self.ringing:
+            block = block + self.ring_tone.next(frames)
+        return _to_int16(block)
+
+    def _idle(self, frames: int) -> np.ndarray:
+        """No call: nothing is captured, only the ring tone (or silence) is played."""
+        block = self.ring_tone.next(frames) if self.ringing else np.zeros(frames)
+        return _to_int16(block)
+
+    # --- what the console and the tests read ---------------------------------------------------
+
+    def stats(self) -> BridgeStats:
+        ms = 1000.0 / CLOCK_RATE
+        return BridgeStats(
+            self._playback_drift.depth * ms,
+            self._capture_drift.depth * ms,
+            self.playback.underruns,
+            self.capture.underruns,
+            self.playback.overflows,
+            self.capture.overflows,
+            self.playback.trims,
+            self.capture.trims,
+            self._playback_drift.correction,
+            self._capture_drift.correction,
+            self.heard.rms_dbfs,
+            self.spoken.rms_dbfs,
+        )

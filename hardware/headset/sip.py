@@ -1,0 +1,118 @@
+"""The headset's pjsua2 objects: its account at the edge, its calls, and the media port that
+joins a call to the `AudioBridge`. Every callback only posts to the station's loop, except the
+port's frame callbacks, which run on pjmedia's clock thread and only copy."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pjsua2 as pj
+
+from dsp.clock import CLOCK_RATE, FRAME_MS
+from hardware.headset.bridge import AudioBridge
+from hardware.headset.intercom import answer_after
+
+if TYPE_CHECKING:
+    from hardware.headset.station import Station
+
+STATES = {
+    pj.PJSIP_INV_STATE_CALLING: "calling",
+    pj.PJSIP_INV_STATE_INCOMING: "incoming",
+    pj.PJSIP_INV_STATE_EARLY: "early",
+    pj.PJSIP_INV_STATE_CONNECTING: "connecting",
+    pj.PJSIP_INV_STATE_CONFIRMED: "confirmed",
+    pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
+}
+
+_POINTER = ctypes.sizeof(ctypes.c_void_p)
+
+
+def _vector_bytes_fast(buf: pj.ByteVector) -> bytes:
+    """One memcpy of a SWIG ``std::vector<unsigned char>`` (libstdc++ keeps begin, end,
+    capacity pointers): ``bytes(buf)`` walks it element by element on the clock thread."""
+    address = int(buf.this)
+    begin = ctypes.c_void_p.from_address(address).value or 0
+    end = ctypes.c_void_p.from_address(address + _POINTER).value or 0
+    return ctypes.string_at(begin, end - begin) if end > begin else b""
+
+
+def _choose_vector_bytes() -> Callable[[pj.ByteVector], bytes]:
+    """The fast copy when it reads a known vector exactly, else the slow, always-right one."""
+    probe = pj.ByteVector(list(range(256)) * 2)
+    try:
+        if _vector_bytes_fast(probe) == bytes(probe):
+            return _vector_bytes_fast
+    except (ValueError, OSError, AttributeError):
+        pass
+    return bytes
+
+
+vector_bytes = _choose_vector_bytes()
+
+
+class CallPort(pj.AudioMediaPort):
+    """A port on the conference bridge: the call's audio in, the headset's capture out."""
+
+    def __init__(self, bridge: AudioBridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        fmt = pj.MediaFormatAudio()
+        fmt.init(pj.PJMEDIA_FORMAT_PCM, CLOCK_RATE, 1, FRAME_MS * 1000, 16)
+        self.createPort("headset", fmt)
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
+        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            self.bridge.from_call(np.frombuffer(vector_bytes(frame.buf), dtype="<i2"))
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
+        data = self.bridge.to_call().astype("<i2").tobytes()
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        frame.buf = pj.ByteVector(data)
+        frame.size = len(data)
+
+
+class HeadsetCall(pj.Call):
+    def __init__(self, station: Station, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+        if call_id == pj.PJSUA_INVALID_ID:
+            super().__init__(station.account)
+        else:
+            super().__init__(station.account, call_id)
+        self.station = station
+        self.media: pj.AudioMedia | None = None
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
+        info = self.getInfo()
+        state = STATES.get(info.state, str(info.state))
+        code, reason = info.lastStatusCode, info.lastReason
+        self.station.post(lambda: self.station.on_call_state(self, state, code, reason))
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
+        self.station.post(lambda: self.station.on_media(self))
+
+    def audio_media(self) -> pj.AudioMedia | None:
+        info = self.getInfo()  # keep it: its media vector points into it (SWIG)
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in (
+                pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD
+            ):
+                return self.getAudioMedia(media.index)
+        return None
+
+
+class HeadsetAccount(pj.Account):
+    def __init__(self, station: Station) -> None:
+        super().__init__()
+        self.station = station
+
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:
+        code, reason, expiration = int(prm.code), str(prm.reason), int(prm.expiration)
+        self.station.post(lambda: self.station.on_registration(code, reason, expiration))
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
+        call = HeadsetCall(self.station, prm.callId)
+        delay = answer_after(prm.rdata.wholeMsg)
+        caller = call.getInfo().remoteUri
+        self.station.post(lambda: self.station.on_incoming(call, caller, delay))

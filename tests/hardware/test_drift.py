@@ -1,0 +1,56 @@
+"""Drift between the sound card's clock and pjmedia's, in virtual time: an hour-long call with
+clocks 100 ppm apart neither grows latency nor underruns; without the controller the same call
+drifts out of its buffer within minutes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.hardware.clocks import TwoClockCall, dominant_hz
+
+TARGET_MS = 40.0
+
+
+@pytest.mark.parametrize(("ppm", "seconds"), [(100.0, 3600.0), (-100.0, 600.0)])
+def test_a_call_with_clocks_100_ppm_apart_keeps_latency_and_never_underruns(
+    ppm: float, seconds: float
+) -> None:
+    """An hour with the card fast, ten minutes with it slow (CI time)."""
+    call = TwoClockCall(device_ppm=ppm)
+    call.run(60.0)  # the first minute: buffers prime and the loop settles
+    settled = call.bridge.stats()
+    call.run(seconds)
+    final = call.bridge.stats()
+    assert final.playback_underruns == settled.playback_underruns
+    assert final.capture_underruns == settled.capture_underruns
+    assert final.playback_overflows == final.capture_overflows == 0
+    assert final.playback_trims == final.capture_trims == 0  # no audio was dropped
+    depths = [(s.playback_ms, s.capture_ms) for s in call.samples[1:]]
+    for playback, capture in depths:  # every minute of the hour
+        assert abs(playback - TARGET_MS) < 5.0 and abs(capture - TARGET_MS) < 5.0, depths
+    # the controller found the clocks' disagreement (sign: the card is fast or slow)
+    assert final.playback_correction == pytest.approx(-ppm * 1e-6, abs=30e-6)
+    assert final.capture_correction == pytest.approx(ppm * 1e-6, abs=30e-6)
+
+
+def test_without_drift_compensation_the_same_call_loses_its_buffer() -> None:
+    call = TwoClockCall(device_ppm=-300.0, max_correction=0.0)
+    call.run(600.0, sample_every=10.0)
+    final = call.bridge.stats()
+    # the card drains 300 ppm slower than the call fills: 180 ms in 10 minutes, so audio is
+    # dropped towards the agent (trimmed backlog) and the call side runs dry (underruns)
+    assert final.playback_trims + final.playback_overflows > 0
+    assert final.capture_underruns > 0
+
+
+def test_audio_passes_both_ways_through_the_drifting_clocks() -> None:
+    call = TwoClockCall(device_ppm=100.0)
+    call.run(30.0, keep_audio=2.0)
+    sent = np.concatenate(call.sent)[-8000:]  # the last second the call received
+    heard = np.concatenate(call.heard)[-48000:]  # the last second the card played
+    assert dominant_hz(sent, 8000) == pytest.approx(1000, abs=2)
+    assert dominant_hz(heard, 48000) == pytest.approx(440, abs=2)
+    assert 20 * np.log10(np.std(sent) * np.sqrt(2) / 8000) == pytest.approx(0, abs=1.0)
+    call.bridge.muted = True
+    assert not call.bridge.to_call().any()
