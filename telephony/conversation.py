@@ -18,8 +18,9 @@ from typing import Any, Protocol
 import pjsua2 as pj
 
 from ivr.prompts import render_prompt
+from store import agents
 from store.db import Database
-from store.models import AgentState, CallState, utcnow
+from store.models import CallState, utcnow
 from telephony import cdr
 from telephony.bridge import Bridge, feed, unfeed
 from telephony.events import EventBus
@@ -28,7 +29,7 @@ from telephony.leg import AGENT, CONSULT, CUSTOMER, Leg
 from telephony.playback import PromptPlayer
 from telephony.queueing import RINGING, Line
 from telephony.refer import REFUSED, TAKEN_OVER, ReferRefused, TransferTargets
-from telephony.router import CALLBACK, DEFAULT_RING_TIMEOUT_SECONDS, Offer, release_agent
+from telephony.router import CALLBACK, DEFAULT_RING_TIMEOUT_SECONDS, Offer
 from telephony.tap import TapFrame, TapPump
 
 log = logging.getLogger(__name__)
@@ -456,7 +457,7 @@ class Conversation:
         agent_id, cid, db = self.agent_id, self.id, self.switch.db
         self._set_state(CallState.BRIDGED, bridged_at=utcnow(), call_data=dict(self.call_data))
         if agent_id is not None:
-            self.switch.store(lambda: cdr.agent_on_call(db, agent_id, cid))
+            self.switch.store(lambda: agents.bridge(db, agent_id, cid))
         self.publish("bridged", leg, legs=[self.customer.id, leg.id], agent_id=agent_id)
 
     # -- hold and transfer ------------------------------------------------------------------
@@ -545,7 +546,7 @@ class Conversation:
             old.end()
         if self.agent_id is not None:
             agent_id, db = self.agent_id, self.switch.db
-            self.switch.store(lambda: release_agent(db, agent_id, AgentState.WRAP_UP, why))
+            self.switch.store(lambda: agents.wrap_up(db, agent_id, why))
             self.agent_id = None
 
     def send_dtmf(self, digits: str, method: str, role: str = CUSTOMER) -> None:
@@ -598,10 +599,12 @@ class Conversation:
         for leg in self.legs:
             leg.end()
         db, cid = self.switch.db, self.id
-        if self.agent_id is not None:
-            agent_id = self.agent_id
-            after = AgentState.WRAP_UP if self.bridge is not None else AgentState.AVAILABLE
-            self.switch.store(lambda: release_agent(db, agent_id, after, reason))
+        agent_id, agent_state = self.agent_id, None
+        if agent_id is not None:  # the worker, not the console, ends the agent's part
+            had_call = self.bridge is not None
+            agent_state = "wrap_up" if had_call else "available"
+            after = agents.wrap_up if had_call else agents.release
+            self.switch.store(lambda: after(db, agent_id, reason))
         outcome = (
             "completed"
             if self.was_bridged
@@ -611,7 +614,8 @@ class Conversation:
         self.switch.store(lambda: cdr.update_call(db, cid, call_data=data))
         self.switch.store(lambda: cdr.close_call(db, cid, outcome))
         self.state = CallState.ENDED
-        self.publish("ended", None, reason=reason, outcome=outcome)
+        ending = {"reason": reason, "outcome": outcome, "agent_state": agent_state}
+        self.publish("ended", None, agent_id=agent_id, **ending)
         if self.flow is not None:
             self.flow.on_ended(self.control, reason)
         if all(leg.state == "disconnected" for leg in self.legs):

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from ivr.prompts import render_prompt
 from loglines import setup_logging
+from store import agents
 from store.db import Database
 from store.models import Device, SupportNumber
 from store.private_files import private_umask
@@ -46,7 +47,7 @@ from telephony.flow import GREETING, CallContext, FlowFactory, greeting_then_age
 from telephony.leg import CUSTOMER, Leg
 from telephony.queueing import Callbacks
 from telephony.refer import REFUSED, TransferTargets
-from telephony.router import Offer, end_due_wrap_ups
+from telephony.router import Offer
 from telephony.tap import TapFrame, TapPump
 
 log = logging.getLogger("centralino.switch")
@@ -222,7 +223,7 @@ class Worker:
             try:
                 if self.worker_id is not None:
                     registry.heartbeat(self.db, self.worker_id, self.load)
-                end_due_wrap_ups(self.db)
+                agents.end_due_wrap_ups(self.db)
                 reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
                 if reaped:
                     log.warning("closed the open calls of dead worker(s) %s", ", ".join(reaped))

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from flask import current_app, g, jsonify, request
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from console.agent import bp
 from console.auth.roles import AGENT_DESK, requires
@@ -16,6 +16,7 @@ from console.hub import LiveCall, agent_topic
 from console.profile_access import grant
 from console.screenpop import customer_profile
 from console.worker_control import WorkerUnreachable, send_call_action
+from store import agents
 from store.models import (
     Account,
     Agent,
@@ -27,11 +28,9 @@ from store.models import (
     Queue,
     SupportNumber,
     Worker,
-    utcnow,
 )
 
-SETTABLE_STATES = {"available", "paused", "logged_out"}
-_BUSY = (AgentState.RINGING, AgentState.ON_CALL)
+SETTABLE_STATES = set(agents.OWN_STATES)
 
 
 def _body() -> dict[str, Any]:
@@ -75,14 +74,12 @@ def set_state():  # type: ignore[no-untyped-def]
         return _refuse("say why you pause")
     with database().session() as session:
         agent = session.get(Agent, g.agent.id)
-        if agent.state in _BUSY:
+        if agent.state in agents.BUSY:
             return _refuse("finish the call first", 409)
         if wanted == "available" and agent.device_id is None:
             return _refuse("choose your device first", 409)
-        agent.state = AgentState(wanted)
-        agent.state_reason = reason if wanted == "paused" else None
-        agent.state_since = utcnow()
-        agent.claimed_by_call = None
+    if not agents.set_own_state(database(), g.agent.id, wanted, reason):
+        return _refuse("finish the call first", 409)  # a call rang in meanwhile
     hub().publish(agent_topic(g.agent.id), "state", {"state": wanted, "reason": reason})
     return jsonify(state=wanted, reason=reason)
 
@@ -104,7 +101,7 @@ def bind_device():  # type: ignore[no-untyped-def]
             holder.device_id = None
             session.flush()
         agent = session.get(Agent, g.agent.id)
-        if agent.state in _BUSY:
+        if agent.state in agents.BUSY:
             return _refuse("finish the call first", 409)
         agent.device_id = device.id
         answer = {"extension": device.extension, "label": device.label, "kind": device.kind.value}
@@ -182,17 +179,8 @@ def wrap_up():  # type: ignore[no-untyped-def]
                     follow_up=follow_up,
                 )
             )
-        session.execute(
-            update(Agent)
-            .where(Agent.id == g.agent.id, Agent.state.in_([AgentState.WRAP_UP, *_BUSY]))
-            .values(
-                state=AgentState.AVAILABLE,
-                state_reason=None,
-                claimed_by_call=None,
-                state_since=utcnow(),
-            )
-        )
-        state = session.get(Agent, g.agent.id).state.value
+    agents.finish_wrap_up(database(), g.agent.id)
+    state = str(agents.state_of(database(), g.agent.id))
     if call_id:
         hub().forget(call_id)
     shown = hub().last_pop(g.agent.id)

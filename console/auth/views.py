@@ -14,7 +14,8 @@ from console.auth.sessions import begin, revoke_everywhere
 from console.auth.throttle import LoginThrottle
 from console.extensions import database
 from console.security_log import client_address, security_event
-from store.models import Agent, AgentState
+from store import agents
+from store.models import Agent
 from store.passwords import ScryptCost, hash_password, needs_rehash, verify_password
 
 MIN_PASSWORD_LENGTH = 12
@@ -100,14 +101,8 @@ def logout():  # type: ignore[no-untyped-def]
     copy of it, on any console process) is refused from now on."""
     agent = g.get("agent")
     if agent is not None:
+        agents.log_out(database(), agent.id)  # not while a call rings or runs
         with database().session() as db_session:
-            signed_in = db_session.get(Agent, agent.id)
-            if signed_in is not None and signed_in.state not in (
-                AgentState.RINGING,
-                AgentState.ON_CALL,
-            ):
-                signed_in.state = AgentState.LOGGED_OUT
-                signed_in.state_reason = None
             revoke_everywhere(db_session, agent.id)
         current_app.extensions["centralino.streams"].close_person(agent.id, "signed_out")
         security_event("signout", agent.username)
