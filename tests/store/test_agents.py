@@ -1,4 +1,4 @@
-"""The agent state machine: every move from every state, allowed or refused (refused changes nothing)."""
+"""The agent state machine: every move from every state, allowed or refused (unchanged)."""
 
 from __future__ import annotations
 
@@ -143,9 +143,8 @@ def test_moves_by_claim_need_the_claiming_call(db: Database) -> None:
     with db.session() as session:
         assert agents.reap(session, ["someone-else"]) == []
     assert row(db, agent_id)["state"] is AgentState.RINGING
-    with pytest.raises(ValueError, match="needs the call"):
-        with db.session() as session:
-            agents.move(session, agent_id, "unclaim")
+    with pytest.raises(ValueError, match="needs the call"), db.session() as session:
+        agents.move(session, agent_id, "unclaim")
 
 
 def test_wrap_up_ends_only_when_due(db: Database) -> None:
