@@ -1,7 +1,7 @@
 """Call detail records: the ``calls`` and ``call_legs`` rows of live calls, and closing dead ones.
 
 A worker writes its own calls as they progress. When a worker dies, whoever notices its stale
-heartbeat (the other workers on each heartbeat, the supervisor, ``centralino status``) calls
+heartbeat (the other workers on each heartbeat, `centralino up`, ``centralino status``) calls
 `reap_stale_workers`, which closes that worker's open calls as ``failed``.
 """
 

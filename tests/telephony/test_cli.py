@@ -141,7 +141,7 @@ def test_a_later_runs_banner_names_the_credentials_file_not_the_passwords(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     from store.settings import Settings
-    from telephony.supervisor import print_banner
+    from telephony.up import print_banner
 
     (tmp_path / "demo-credentials.txt").write_text("console alice s3cret-pass\nsip 1001 sip-pass\n")
     print_banner(Settings(var_dir=tmp_path))
