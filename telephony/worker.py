@@ -36,7 +36,7 @@ from store.models import Device, SupportNumber
 from store.private_files import private_umask
 from store.settings import Settings, load_settings
 from store.tokens import deployment_token
-from telephony import registry
+from telephony import heartbeat
 from telephony.api_guard import ControlGuard, advertised_url, control_names
 from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.cdr import reap_stale_workers
@@ -173,7 +173,7 @@ class Worker:
         settings, token = self.settings, deployment_token(self.settings)
         guard = ControlGuard.for_names(token, control_names(settings))
         self._api = ApiServer(self, settings.control_address, self.api_port, guard)  # not serving
-        self.worker_id = registry.register_worker(
+        self.worker_id = heartbeat.register_worker(
             self.db,
             self.name,
             self.address,
@@ -222,7 +222,7 @@ class Worker:
         while not self._stopping.wait(self.settings.heartbeat_seconds):
             try:
                 if self.worker_id is not None:
-                    registry.heartbeat(self.db, self.worker_id, self.load)
+                    heartbeat.beat(self.db, self.worker_id, self.load)
                 agents.end_due_wrap_ups(self.db)
                 reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
                 if reaped:
@@ -402,7 +402,7 @@ class Worker:
         if self.worker_id is not None:
             worker_id, sip_port = self.worker_id, self.endpoint.sip_port
             self.store(
-                lambda: registry.unregister_worker(self.db, worker_id, self.address, sip_port)
+                lambda: heartbeat.unregister_worker(self.db, worker_id, self.address, sip_port)
             )
         self._store.shutdown(wait=True)
         self.taps.stop()

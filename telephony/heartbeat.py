@@ -1,4 +1,8 @@
-"""This worker's presence in the store: its ``workers`` row, heartbeat, and ``dispatcher`` row."""
+"""The worker heartbeat: this worker's `workers` row (alive, load, heartbeat) and `dispatcher` row.
+
+Not SIP registrations (those are Kamailio's `location` table): this is how the edge, the
+console and the other workers learn that a switch worker is alive and where its control API is.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +61,8 @@ def register_worker(
     return worker_id
 
 
-def heartbeat(db: Database, worker_id: int, load: int) -> None:
+def beat(db: Database, worker_id: int, load: int) -> None:
+    """This worker is alive: a fresh heartbeat with its load (live legs)."""
     with db.session() as session:
         session.execute(
             update(Worker)
