@@ -113,7 +113,7 @@ def cmd_edge(args: argparse.Namespace) -> int:
 def cmd_flows(args: argparse.Namespace) -> int:
     from ivr import flows_cli
     from store.db import Database
-    from telephony.flow_store import DatabaseFlowStore
+    from store.flows import DatabaseFlowStore
 
     db = Database.from_settings(_settings(args))
     try:

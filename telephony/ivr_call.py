@@ -52,12 +52,12 @@ from ivr.interpreter import CallContext as IvrContext
 from ivr.interpreter import Interpreter
 from ivr.prompts import PromptError, prompt_audio
 from store.db import Database
+from store.flows import flow_for_number
 from store.models import Account, SupportNumber
 from store.settings import Settings
 from store.tokens import deployment_token
 from telephony import cdr
 from telephony.flow import CallContext, CallControl
-from telephony.flow_store import flow_for_number
 from telephony.tap import IN, TapFrame
 
 log = logging.getLogger("centralino.ivr")

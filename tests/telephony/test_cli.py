@@ -67,8 +67,8 @@ def test_flows_import_validates_versions_and_assigns(tmp_path: Path):
     assert unknown.returncode == 1 and "999 is not a support number" in unknown.stderr
 
     from store.db import Database
+    from store.flows import flow_for_number
     from store.settings import load_settings
-    from telephony.flow_store import flow_for_number
 
     db = Database.from_settings(load_settings(env=env))
     name, version, document = flow_for_number(db, "800")

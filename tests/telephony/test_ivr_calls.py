@@ -20,9 +20,9 @@ from dsp.dtmf import dtmf_signal
 from ivr.flow import DEFAULT_FLOW_PATH
 from ivr.prompts import render_prompt, write_wav
 from ivr.steps import MOODS
+from store.flows import DatabaseFlowStore
 from store.models import Account, Agent, AgentState, Customer, SupportNumber
 from store.tokens import deployment_token
-from telephony.flow_store import DatabaseFlowStore
 from telephony.testing.deployment import SUPPORT, Deployment
 from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
 from telephony.testing.phones import Phone
