@@ -23,8 +23,8 @@ from store.db import Database
 from store.models import CallState, utcnow
 from telephony import cdr
 from telephony.bridge import Bridge, feed, unfeed
+from telephony.callflow.base import CallFlow, FlowContext, FlowFactory
 from telephony.events import EventBus
-from telephony.flow import CallContext, CallFlow, FlowFactory
 from telephony.leg import AGENT, CONSULT, CUSTOMER, Leg
 from telephony.playback import PromptPlayer
 from telephony.queueing import RINGING, Line
@@ -77,7 +77,7 @@ class Conversation:
         caller: str,
         dialled: str,
         flow_factory: FlowFactory,
-        context: CallContext,
+        context: FlowContext,
         direction: str = "inbound",
     ) -> None:
         self.switch = switch

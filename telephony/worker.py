@@ -12,7 +12,6 @@ import argparse
 import concurrent.futures
 import gc
 import heapq
-import importlib
 import itertools
 import logging
 import os
@@ -38,12 +37,14 @@ from store.settings import Settings, load_settings
 from store.tokens import deployment_token
 from telephony import heartbeat
 from telephony.api_guard import ControlGuard, advertised_url, control_names
+from telephony.callflow import load_flow_factory
+from telephony.callflow.base import FlowContext, FlowFactory
+from telephony.callflow.greeting import GREETING, greeting_then_agent
 from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.cdr import reap_stale_workers
 from telephony.conversation import Conversation
 from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
 from telephony.events import EventBus
-from telephony.flow import GREETING, CallContext, FlowFactory, greeting_then_agent
 from telephony.leg import CUSTOMER, Leg
 from telephony.queueing import Callbacks
 from telephony.refer import REFUSED, TransferTargets
@@ -294,7 +295,7 @@ class Worker:
         self, call_id: str, caller: str, dialled: str, direction: str
     ) -> Conversation:
         locale, queue_name = self.support_numbers.get(dialled, ("en", "support"))
-        context = CallContext(
+        context = FlowContext(
             call_id=call_id,
             caller=caller,
             dialled=dialled,
@@ -425,27 +426,6 @@ class Worker:
         stop_endpoint(self.endpoint, drop, drain_seconds=0.2)
         self.db.dispose()
         log.info("%s stopped", self.name)
-
-
-#: The flow every worker runs unless ``extra.flow`` names another (the placeholder is
-#: ``telephony.flow:greeting_then_agent``).
-DEFAULT_FLOW = "telephony.ivr_call:IvrFlows"
-
-
-def load_flow_factory(spec: str | None, settings: Settings | None = None) -> FlowFactory:
-    """The `FlowFactory` named ``"package.module:name"`` (default: the IVR). A class with a
-    ``from_settings`` constructor (a flow that needs the store or the speech service) is built
-    once here, with the worker's settings, before the worker takes calls."""
-    spec = spec or DEFAULT_FLOW
-    module_name, _, attribute = spec.partition(":")
-    if not attribute:
-        raise ValueError(f"flow {spec!r}: expected 'package.module:function'")
-    factory = getattr(importlib.import_module(module_name), attribute)
-    if isinstance(factory, type) and hasattr(factory, "from_settings"):
-        factory = factory.from_settings(settings or Settings())
-    if not callable(factory):
-        raise ValueError(f"flow {spec!r} is not callable")
-    return factory  # type: ignore[no-any-return]
 
 
 def _register_thread(name: str) -> None:

@@ -15,8 +15,8 @@ from store.db import Database
 from store.migrate import upgrade
 from store.models import Account, Agent, Customer, SupportNumber
 from store.settings import Settings
-from telephony.flow import CallContext
-from telephony.ivr_call import IvrCall, IvrFlows
+from telephony.callflow.base import FlowContext
+from telephony.callflow.ivr import IvrCall, IvrFlows
 from telephony.tap import IN, OUT, TapFrame
 from telephony.testing.ports import free_port
 
@@ -98,7 +98,7 @@ def frame(direction: str, seq: int) -> TapFrame:
 
 def test_keys_reach_the_preferred_agent_while_the_speech_service_is_down(flows: IvrFlows) -> None:
     call = StandInCall()
-    context = CallContext("c1", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
+    context = FlowContext("c1", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
     ivr = flows(context)
     assert isinstance(ivr, IvrCall)
     ivr.on_answered(call)
@@ -122,7 +122,7 @@ def test_keys_reach_the_preferred_agent_while_the_speech_service_is_down(flows: 
 
 def test_silence_goes_to_a_person_after_the_greeting(flows: IvrFlows) -> None:
     call = StandInCall()
-    context = CallContext("c2", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
+    context = FlowContext("c2", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
     ivr = flows(context)
     ivr.on_answered(call)
     call.wait(lambda: call.played, "the greeting plays")

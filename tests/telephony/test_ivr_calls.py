@@ -132,7 +132,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
                     sip_domain=edge.settings.sip_domain,
                     heartbeat_seconds=0.5,
                     stale_after_seconds=5.0,
-                    flow="telephony.ivr_call:IvrFlows",
+                    flow="telephony.callflow.ivr:IvrFlows",
                     speech=("127.0.0.1", speech.port),
                     extra={"transcribe_agent": True},
                 )
