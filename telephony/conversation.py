@@ -47,6 +47,7 @@ class Switch(Protocol):
 
     account: pj.Account
     db: Database
+    name: str
     events: EventBus
     taps: TapPump
     worker_id: int | None

@@ -65,6 +65,24 @@ _renderer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="queue-p
 WAITING, RINGING, CONNECTED, CALLBACK, LEFT = "waiting", "ringing", "connected", "callback", "left"
 
 
+class LineSwitch(Protocol):
+    """What a line (and the callback desk) needs from the worker: its store, its loop, its room."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def post(self, action: Callable[[], None]) -> None: ...
+
+    def later(self, delay: float, action: Callable[[], None]) -> None: ...
+
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None: ...
+
+    def has_room(self, legs: int = 1) -> bool: ...
+
+
 class Waiter(Protocol):
     """What a line needs from its conversation (a `telephony.conversation.Conversation`)."""
 
@@ -73,7 +91,7 @@ class Waiter(Protocol):
     ended: bool
 
     @property
-    def switch(self) -> Any: ...
+    def switch(self) -> LineSwitch: ...
 
     def play(self, wav: Path, then: Callable[[], None] | None = None) -> None: ...
 
@@ -384,10 +402,14 @@ class Line:
             self.waiter.switch.store(lambda: router.abandon(db, entry_id))
 
 
+def _put_back(db: Database, entry_id: int, number: str) -> Callable[[], None]:
+    return lambda: router.request_callback(db, entry_id, number)
+
+
 class Callbacks:
     """The worker's callback desk: claims due callbacks and places them, agent first."""
 
-    def __init__(self, switch: Any, place: Callable[[Offer, bool], None]) -> None:
+    def __init__(self, switch: LineSwitch, place: Callable[[Offer, bool], None]) -> None:
         self.switch = switch
         self.place = place
         self._busy = False
@@ -410,5 +432,4 @@ class Callbacks:
             if self.switch.has_room(2):
                 self.place(offer, auto_answer)
             else:  # no room after all: give the agent back, the request keeps its place
-                entry_id, number = offer.entry_id, offer.callback_number or ""
-                self.switch.store(lambda e=entry_id, n=number: router.request_callback(db, e, n))
+                self.switch.store(_put_back(db, offer.entry_id, offer.callback_number or ""))
