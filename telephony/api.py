@@ -23,15 +23,8 @@ KEEPALIVE_SECONDS = 10.0
 T = TypeVar("T")
 
 
-class ControlledCall(Protocol):
-    """What the API does to one live call (a `telephony.conversation.Conversation`)."""
-
-    @property
-    def ended(self) -> bool: ...
-
-    def snapshot(self) -> dict[str, Any]: ...
-
-    def answer(self) -> None: ...
+class CallTransfers(Protocol):
+    """Hold and transfers of one call (a `telephony.transfer.Transfers`)."""
 
     def hold(self) -> None: ...
 
@@ -42,6 +35,20 @@ class ControlledCall(Protocol):
     def complete_transfer(self) -> None: ...
 
     def cancel_transfer(self) -> None: ...
+
+
+class ControlledCall(Protocol):
+    """What the API does to one live call (a `telephony.conversation.Conversation`)."""
+
+    @property
+    def ended(self) -> bool: ...
+
+    @property
+    def transfers(self) -> CallTransfers: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def answer(self) -> None: ...
 
     def send_dtmf(self, digits: str, method: str, role: str = ...) -> None: ...
 
@@ -129,11 +136,11 @@ def create_app(worker: ControlledSwitch, guard: ControlGuard) -> Flask:
 
     @app.post("/calls/<call_id>/hold")
     def hold(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.hold())
+        return on_call(call_id, lambda c: c.transfers.hold())
 
     @app.post("/calls/<call_id>/unhold")
     def unhold(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.unhold())
+        return on_call(call_id, lambda c: c.transfers.unhold())
 
     @app.post("/calls/<call_id>/transfer")
     def transfer(call_id: str) -> Response:
@@ -142,15 +149,15 @@ def create_app(worker: ControlledSwitch, guard: ControlGuard) -> Flask:
         to = data.get("to")
         if not isinstance(to, str) or not to:
             raise ApiError(400, '"to" (extension or SIP URI) is required')
-        return on_call(call_id, lambda c: c.transfer(to, mode))
+        return on_call(call_id, lambda c: c.transfers.transfer(to, mode))
 
     @app.post("/calls/<call_id>/transfer/complete")
     def complete(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.complete_transfer())
+        return on_call(call_id, lambda c: c.transfers.complete_transfer())
 
     @app.post("/calls/<call_id>/transfer/cancel")
     def cancel(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.cancel_transfer())
+        return on_call(call_id, lambda c: c.transfers.cancel_transfer())
 
     @app.post("/calls/<call_id>/dtmf")
     def dtmf(call_id: str) -> Response:
