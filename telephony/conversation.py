@@ -23,7 +23,7 @@ from store.db import Database
 from store.models import CallState, utcnow
 from telephony.bridge import Bridge, feed, unfeed
 from telephony.call_record import CallRecord
-from telephony.callflow.base import CallFlow, FlowContext, FlowFactory
+from telephony.callflow.base import CallFlow, FlowContext, FlowFactory, SaysWaiting
 from telephony.events import EventBus
 from telephony.leg import AGENT, CUSTOMER, Leg, QuietOwner
 from telephony.offer import Offering
@@ -263,8 +263,10 @@ class Conversation:
         customer_id: int | None = None,
         queue: str | None = None,
     ) -> None:
-        """Put the caller in line (see `telephony.offer.Offering.route_to_agent`)."""
-        self.offering.route_to_agent(skill, preferred, customer_id, queue)
+        """Put the caller in line (see `telephony.offer.Offering.route_to_agent`), to hear
+        the words of the call's flow while waiting."""
+        waiting = self.flow.queue_phrases() if isinstance(self.flow, SaysWaiting) else None
+        self.offering.route_to_agent(skill, preferred, customer_id, queue, waiting)
 
     def call_back(self, offer: Offer, auto_answer: bool) -> None:
         self.offering.call_back(offer, auto_answer)

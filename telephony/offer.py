@@ -17,6 +17,7 @@ import pjsua2 as pj
 
 from store.models import CallState
 from telephony.leg import AGENT, Leg
+from telephony.queue_phrases import QueuePhrases
 from telephony.queueing import Line
 from telephony.router import CALLBACK, DEFAULT_RING_TIMEOUT_SECONDS, Offer
 
@@ -41,6 +42,7 @@ class Offering:
         self.line: Line | None = None
         self.intercom_legs: set[str] = set()  # legs dialled with the auto-answer hint
         self.ring_seconds = float(DEFAULT_RING_TIMEOUT_SECONDS)
+        self.waiting: QueuePhrases | None = None  # the flow's words for the wait, if it said
 
     def route_to_agent(
         self,
@@ -48,13 +50,16 @@ class Offering:
         preferred: list[int] | None = None,
         customer_id: int | None = None,
         queue: str | None = None,
+        waiting: QueuePhrases | None = None,
     ) -> None:
         """Put the caller in line: *queue*, else the flow's ``call_data["queue"]``, else the
-        support number's queue; see `telephony.queueing.Line`."""
+        support number's queue; *waiting*: what they hear there (else the default flow's
+        words); see `telephony.queueing.Line`."""
         call = self.call
         if call.ended or self.routing:
             return
         self.routing = True
+        self.waiting = waiting or self.waiting
         call.call_data.setdefault("route", {"skill": skill, "preferred": preferred})
         if customer_id is not None:
             call.call_data["customer_id"] = customer_id
@@ -62,7 +67,8 @@ class Offering:
         call.set_state(CallState.QUEUED)
         context = call.context
         queue = queue or call.call_data.get("queue") or context.queue
-        self.line = Line(call, queue, context.locale, context.prompt_dir)
+        phrases = self.waiting or QueuePhrases(context.locale, None, {"company": context.company})
+        self.line = Line(call, queue, phrases, context.prompt_dir)
         priority = call.call_data.get("priority")  # a flow may set it (e.g. an outage line)
         self.line.join(
             call.caller,

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from telephony.queue_phrases import QueuePhrases
 from telephony.tap import TapFrame
 
 
@@ -73,6 +74,14 @@ class CallFlow(Protocol):
     def on_audio(self, call: CallControl, frame: TapFrame) -> None: ...
 
     def on_ended(self, call: CallControl, reason: str) -> None: ...
+
+
+@runtime_checkable
+class SaysWaiting(Protocol):
+    """A flow with its own words for the wait in line (the IVR: its flow document's); the
+    caller of any other flow hears the default flow's."""
+
+    def queue_phrases(self) -> QueuePhrases: ...
 
 
 FlowFactory = Callable[[FlowContext], CallFlow]

@@ -57,6 +57,7 @@ from store.settings import Settings
 from store.tokens import deployment_token
 from telephony import cdr
 from telephony.callflow.base import CallControl, FlowContext
+from telephony.queue_phrases import QueuePhrases
 from telephony.tap import IN, TapFrame
 
 log = logging.getLogger("centralino.ivr")
@@ -204,6 +205,10 @@ class IvrCall:
         self._audio_origin: float | None = None  # wall clock of the first caller frame
 
     # --- the worker's events -------------------------------------------------------------------
+
+    def queue_phrases(self) -> QueuePhrases:
+        """What the caller hears in line: this call's flow version's words (`SaysWaiting`)."""
+        return QueuePhrases(self.locale, self.flow, {"company": self.context.company})
 
     def on_answered(self, call: CallControl) -> None:
         self.call = call
