@@ -12,8 +12,10 @@ csrf = CSRFProtect()
 
 
 def database() -> Database:
-    return current_app.extensions["centralino.db"]
+    db: Database = current_app.extensions["centralino.db"]
+    return db
 
 
 def hub() -> EventHub:
-    return current_app.extensions["centralino.hub"]
+    events: EventHub = current_app.extensions["centralino.hub"]
+    return events

@@ -6,6 +6,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
 from console.auth import bp
@@ -60,7 +61,7 @@ def _store_stronger_hash(agent: Agent, password: str) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if request.method == "GET":
         if g.get("agent") is not None:
             return redirect(url_for(home_for(g.agent.role)))
@@ -96,7 +97,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Sign out everywhere: the person's session version moves on, so this cookie (and any
     copy of it, on any console process) is refused from now on."""
     agent = g.get("agent")
@@ -123,7 +124,7 @@ def _new_password_problem(current: str, new: str, repeated: str) -> str | None:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     agent: Agent | None = g.get("agent")
     if agent is None:
         return redirect(url_for("auth.login", next=request.full_path))
