@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import current_app
 from flask_wtf.csrf import CSRFProtect
 
@@ -12,10 +14,8 @@ csrf = CSRFProtect()
 
 
 def database() -> Database:
-    db: Database = current_app.extensions["centralino.db"]
-    return db
+    return cast(Database, current_app.extensions["centralino.db"])
 
 
 def hub() -> EventHub:
-    events: EventHub = current_app.extensions["centralino.hub"]
-    return events
+    return cast(EventHub, current_app.extensions["centralino.hub"])

@@ -23,7 +23,7 @@ from store.db import Database
 from store.models import CallState, utcnow
 from telephony.bridge import Bridge, feed, unfeed
 from telephony.call_record import CallRecord
-from telephony.callflow.base import CallFlow, FlowContext, FlowFactory, SaysWaiting
+from telephony.callflow.base import CallFlow, FlowContext, FlowFactory
 from telephony.events import EventBus
 from telephony.leg import AGENT, CUSTOMER, Leg, QuietOwner
 from telephony.offer import Offering
@@ -256,18 +256,6 @@ class Conversation:
             unfeed(player, self.customer)
 
     # -- the agent side (`telephony.offer`) ---------------------------------------------------
-    def route_to_agent(
-        self,
-        skill: str | None = None,
-        preferred: list[int] | None = None,
-        customer_id: int | None = None,
-        queue: str | None = None,
-    ) -> None:
-        """Put the caller in line (see `telephony.offer.Offering.route_to_agent`), to hear
-        the words of the call's flow while waiting."""
-        waiting = self.flow.queue_phrases() if isinstance(self.flow, SaysWaiting) else None
-        self.offering.route_to_agent(skill, preferred, customer_id, queue, waiting)
-
     def call_back(self, offer: Offer, auto_answer: bool) -> None:
         self.offering.call_back(offer, auto_answer)
 
@@ -438,8 +426,10 @@ class FlowControl:
         preferred: list[int] | None = None,
         customer_id: int | None = None,
     ) -> None:
-        conversation = self._conversation
-        conversation.switch.post(lambda: conversation.route_to_agent(skill, preferred, customer_id))
+        offering = self._conversation.offering
+        self._conversation.switch.post(
+            lambda: offering.route_to_agent(skill, preferred, customer_id)
+        )
 
     def hang_up(self, reason: str = "flow") -> None:
         self._conversation.switch.post(lambda: self._conversation.end(reason))

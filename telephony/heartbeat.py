@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 
@@ -90,35 +91,26 @@ def unregister_worker(db: Database, worker_id: int, host: str, sip_port: int) ->
         session.execute(update(Worker).where(Worker.id == worker_id).values(alive=False, load=0))
 
 
+@dataclass
 class Heartbeat:
     """The worker's heartbeat thread: every ``heartbeat_seconds`` this worker's `beat`, then the
     chores any live worker does for all of them: wrap-ups that are due end
     (`store.agents.end_due_wrap_ups`), dead workers' calls are closed (`cdr.reap_stale_workers`),
-    and *on_beat* runs (the worker rereads its support numbers)."""
+    and *on_beat* runs (the worker rereads its support numbers). It ends with *stopping*."""
 
-    def __init__(
-        self,
-        db: Database,
-        settings: Settings,
-        worker_id: int,
-        load: Callable[[], int],
-        on_beat: Callable[[], None],
-        stopping: threading.Event,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.worker_id = worker_id
-        self.load = load
-        self.on_beat = on_beat
-        self._stopping = stopping  # the worker's: set when it stops
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+    db: Database
+    settings: Settings
+    worker_id: int
+    load: Callable[[], int]
+    on_beat: Callable[[], None]
+    stopping: threading.Event
 
     def start(self) -> Heartbeat:
-        self._thread.start()
+        threading.Thread(target=self._run, name="heartbeat", daemon=True).start()
         return self
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.settings.heartbeat_seconds):
+        while not self.stopping.wait(self.settings.heartbeat_seconds):
             try:
                 beat(self.db, self.worker_id, self.load())
                 agents.end_due_wrap_ups(self.db)

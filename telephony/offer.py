@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pjsua2 as pj
 
 from store.models import CallState
+from telephony.callflow.base import SaysWaiting
 from telephony.leg import AGENT, Leg
 from telephony.queue_phrases import QueuePhrases
 from telephony.queueing import Line
@@ -42,7 +43,6 @@ class Offering:
         self.line: Line | None = None
         self.intercom_legs: set[str] = set()  # legs dialled with the auto-answer hint
         self.ring_seconds = float(DEFAULT_RING_TIMEOUT_SECONDS)
-        self.waiting: QueuePhrases | None = None  # the flow's words for the wait, if it said
 
     def route_to_agent(
         self,
@@ -50,16 +50,14 @@ class Offering:
         preferred: list[int] | None = None,
         customer_id: int | None = None,
         queue: str | None = None,
-        waiting: QueuePhrases | None = None,
     ) -> None:
         """Put the caller in line: *queue*, else the flow's ``call_data["queue"]``, else the
-        support number's queue; *waiting*: what they hear there (else the default flow's
-        words); see `telephony.queueing.Line`."""
+        support number's queue; there they hear the words of the call's flow (`SaysWaiting`),
+        else the default flow's; see `telephony.queueing.Line`."""
         call = self.call
         if call.ended or self.routing:
             return
         self.routing = True
-        self.waiting = waiting or self.waiting
         call.call_data.setdefault("route", {"skill": skill, "preferred": preferred})
         if customer_id is not None:
             call.call_data["customer_id"] = customer_id
@@ -67,8 +65,12 @@ class Offering:
         call.set_state(CallState.QUEUED)
         context = call.context
         queue = queue or call.call_data.get("queue") or context.queue
-        phrases = self.waiting or QueuePhrases(context.locale, None, {"company": context.company})
-        self.line = Line(call, queue, phrases, context.prompt_dir)
+        flow: object = call.flow  # any flow; some also say the words of the wait
+        if isinstance(flow, SaysWaiting):
+            words = flow.queue_phrases()
+        else:
+            words = QueuePhrases(context.locale, None, {"company": context.company})
+        self.line = Line(call, queue, words, context.prompt_dir)
         priority = call.call_data.get("priority")  # a flow may set it (e.g. an outage line)
         self.line.join(
             call.caller,
@@ -113,19 +115,22 @@ class Offering:
         )
         call.record.update(agent_id=agent.agent_id)
         self.ring_seconds = float(offer.ring_timeout_seconds)
+        self._ring_agent(agent.extension, auto_answer, "cannot ring agent")
+
+    def _ring_agent(self, target: str, intercom: bool, failure: str) -> None:
+        """Dial the agent's phone (with the intercom hint) and time the ring; a failed dial
+        is a missed ring."""
+        call = self.call
         try:
-            call.agent = self._dial_agent(agent.extension, intercom=auto_answer)
+            leg = call.dial(AGENT, target, AUTO_ANSWER_HEADERS if intercom else ())
         except pj.Error as error:
-            log.warning("call %s: cannot ring agent %s: %s", call.id, agent.extension, error.info())
+            log.warning("call %s: %s %s: %s", call.id, failure, target, error.info())
             self.missed()
             return
-        self.time_ring(call.agent)
-
-    def _dial_agent(self, target: str, intercom: bool) -> Leg:
-        leg = self.call.dial(AGENT, target, AUTO_ANSWER_HEADERS if intercom else ())
         if intercom:
             self.intercom_legs.add(leg.id)
-        return leg
+        call.agent = leg
+        self.time_ring(leg)
 
     def time_ring(self, leg: Leg) -> None:
         """Give up on *leg* (408) if it has not answered within the ring timeout."""
@@ -158,13 +163,7 @@ class Offering:
             return
         old.released = True
         old.end()
-        try:
-            call.agent = self._dial_agent(old.peer, intercom=True)
-        except pj.Error as error:
-            log.warning("call %s: cannot ring %s again: %s", call.id, old.peer, error.info())
-            self.missed()
-            return
-        self.time_ring(call.agent)
+        self._ring_agent(old.peer, True, "cannot ring again")
 
 
 def _ring_timeout(leg: Leg) -> None:

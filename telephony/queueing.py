@@ -195,12 +195,10 @@ def music_wav(directory: Path) -> Path:
 class Line:
     """One caller in a queue, from joining to an agent answering (or leaving the line)."""
 
-    def __init__(
-        self, waiter: Waiter, queue: str, phrases: QueuePhrases, prompt_dir: Path
-    ) -> None:
+    def __init__(self, waiter: Waiter, queue: str, words: QueuePhrases, prompt_dir: Path) -> None:
         self.waiter = waiter
         self.queue = queue
-        self.phrases = phrases  # the words of the wait, from the call's flow document
+        self.phrases = words  # the words of the wait, from the call's flow document
         self.prompt_dir = prompt_dir
         self.entry_id: int | None = None
         self.state = WAITING

@@ -91,9 +91,7 @@ class Transfers:
         consult = call.consult
         if consult is None or consult.state != "confirmed":
             raise ValueError("no answered consultation to complete")
-        if call.consult_bridge is not None:
-            call.consult_bridge.disconnect()
-            call.consult_bridge = None
+        self._unbridge_consultation()
         self.drop_agent("transferred")
         call.consult = None
         consult.role = AGENT
@@ -104,15 +102,18 @@ class Transfers:
     def cancel_transfer(self) -> None:
         call = self.call
         consult, call.consult = call.consult, None
-        if call.consult_bridge is not None:
-            call.consult_bridge.disconnect()
-            call.consult_bridge = None
+        self._unbridge_consultation()
         if consult is not None:
             consult.released = True
             consult.end()
         if call.bridge is not None:
             call.bridge.refresh()
         call.publish("transferred", None, mode="attended", stage="cancelled")
+
+    def _unbridge_consultation(self) -> None:
+        bridge, self.call.consult_bridge = self.call.consult_bridge, None
+        if bridge is not None:
+            bridge.disconnect()
 
     def drop_agent(self, why: str) -> None:
         """Let the current agent go (transfer): their leg ends without ending the call."""
