@@ -10,6 +10,8 @@ from pathlib import Path
 from console.hub import SUPERVISORS, EventHub, agent_topic
 from console.testing.fake_worker import TOKEN, FakeWorker
 from console.worker_feed import EventRouter, WorkerFeed, read_events
+from store import agents
+from store.models import AgentState
 from tests.console.conftest import copy_of
 
 
@@ -119,4 +121,31 @@ def test_feed_sends_the_deployment_token_and_a_wrong_one_is_refused(  # type: ig
     finally:
         right.stop()
         worker.stop()
+        db.dispose()
+
+
+def test_ended_tells_the_desk_the_workers_move_and_writes_nothing(  # type: ignore[no-untyped-def]
+    tmp_path: Path, seeded_template
+) -> None:
+    db, _ = copy_of(seeded_template, tmp_path / "ended.sqlite")
+    hub = EventHub()
+    router = EventRouter(db, hub)
+    inbox = hub.subscribe(agent_topic(1))
+    assert agents.set_own_state(db, 1, "available") and agents.claim(db, 1, "first")
+    moves = (("available", "available"), (None, None), ("wrap_up", "wrap_up"))
+    try:
+        for agent_state, shown in moves:
+            call_id = str(uuid.uuid4())
+            ringing = {"type": "agent.ringing", "call_id": call_id, "agent_id": 1}
+            router.handle(ringing, "w1", "http://127.0.0.1:9")
+            ended = {"type": "ended", "call_id": call_id, "agent_id": 1, "agent_state": agent_state}
+            router.handle(ended, "w1", "http://127.0.0.1:9")
+            names = [inbox.get(timeout=1) for _ in range(3)]
+            assert [name for name, _ in names] == ["screenpop", "state", "call"]
+            if shown is None:
+                assert inbox.empty()
+            else:
+                assert inbox.get(timeout=1) == ("state", {"state": shown})
+            assert agents.state_of(db, 1) is AgentState.RINGING  # the worker moves agents
+    finally:
         db.dispose()
