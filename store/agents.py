@@ -40,7 +40,7 @@ PAUSED, NOT_READY = AgentState.PAUSED, AgentState.NOT_READY
 BUSY = frozenset({RINGING, ON_CALL})
 #: States from which an agent may soon be free, so a caller may wait for them.
 SOON_FREE = frozenset({AVAILABLE, RINGING, ON_CALL, WRAP_UP})
-#: The states an agent sets on their own desk.
+#: Not busy: the states from which agents change their own state (their desk's buttons).
 IDLE = frozenset({LOGGED_OUT, AVAILABLE, WRAP_UP, PAUSED, NOT_READY})
 
 
