@@ -82,7 +82,8 @@ class Waiter(Protocol):
 
     def end(self, reason: str) -> None: ...
 
-    def publish(self, kind: str, leg: Any = None, /, **data: Any) -> None: ...
+    def publish(self, kind: str, leg: None = None, /, **data: Any) -> None:
+        """An event of the call (a line's events concern no leg)."""
 
 
 def device_auto_answers(db: Database, extension: str) -> bool:
