@@ -7,6 +7,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from console.hub import SUPERVISORS, EventHub, agent_topic
 from console.testing.fake_worker import TOKEN, FakeWorker
 from console.worker_feed import EventRouter, WorkerFeed, read_events
@@ -124,28 +126,25 @@ def test_feed_sends_the_deployment_token_and_a_wrong_one_is_refused(  # type: ig
         db.dispose()
 
 
+@pytest.mark.parametrize("moved_to", ["available", None, "wrap_up"])
 def test_ended_tells_the_desk_the_workers_move_and_writes_nothing(  # type: ignore[no-untyped-def]
-    tmp_path: Path, seeded_template
+    moved_to: str | None, tmp_path: Path, seeded_template
 ) -> None:
-    db, _ = copy_of(seeded_template, tmp_path / "ended.sqlite")
-    hub = EventHub()
-    router = EventRouter(db, hub)
-    inbox = hub.subscribe(agent_topic(1))
-    assert agents.set_own_state(db, 1, "available") and agents.claim(db, 1, "first")
-    moves = (("available", "available"), (None, None), ("wrap_up", "wrap_up"))
-    try:
-        for agent_state, shown in moves:
-            call_id = str(uuid.uuid4())
-            ringing = {"type": "agent.ringing", "call_id": call_id, "agent_id": 1}
-            router.handle(ringing, "w1", "http://127.0.0.1:9")
-            ended = {"type": "ended", "call_id": call_id, "agent_id": 1, "agent_state": agent_state}
-            router.handle(ended, "w1", "http://127.0.0.1:9")
-            names = [inbox.get(timeout=1) for _ in range(3)]
-            assert [name for name, _ in names] == ["screenpop", "state", "call"]
-            if shown is None:
-                assert inbox.empty()
-            else:
-                assert inbox.get(timeout=1) == ("state", {"state": shown})
-            assert agents.state_of(db, 1) is AgentState.RINGING  # the worker moves agents
-    finally:
-        db.dispose()
+    """*moved_to* is the worker's ``agent_state``: the desk shows it (none: nothing to show)."""
+    db = copy_of(seeded_template, tmp_path / "ended.sqlite")[0]
+    events = EventHub()
+    desk = events.subscribe(agent_topic(1))
+    assert agents.set_own_state(db, 1, "available") and agents.claim(db, 1, "c-9")
+    for event in (
+        {"type": "agent.ringing", "call_id": "c-9", "agent_id": 1},
+        {"type": "ended", "call_id": "c-9", "agent_id": 1, "agent_state": moved_to},
+    ):
+        EventRouter(db, events).handle(event, "w1", "http://127.0.0.1:9")
+    shown = [desk.get(timeout=1)[0] for _ in range(3)]
+    assert shown == ["screenpop", "state", "call"]
+    if moved_to is None:
+        assert desk.empty()
+    else:
+        assert desk.get(timeout=1) == ("state", {"state": moved_to})
+    assert agents.state_of(db, 1) is AgentState.RINGING  # the worker moves agents, not we
+    db.dispose()
