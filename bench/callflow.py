@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from telephony.flow import CallContext, CallControl, CallFlow
+from telephony.callflow.base import CallControl, CallFlow, FlowContext
 from telephony.tap import TapFrame
 
 
 class StraightToAgent:
     """Route to the longest-idle agent as soon as the caller is answered."""
 
-    def __init__(self, context: CallContext) -> None:
+    def __init__(self, context: FlowContext) -> None:
         self.context = context
 
     def on_answered(self, call: CallControl) -> None:
@@ -28,5 +28,5 @@ class StraightToAgent:
         pass
 
 
-def straight_to_agent(context: CallContext) -> CallFlow:
+def straight_to_agent(context: FlowContext) -> CallFlow:
     return StraightToAgent(context)

@@ -90,7 +90,7 @@ def run(calls: int) -> dict[str, Any]:
         agent = setup.phone("agent1001", auto_answer=True, record=False)
         config = setup.config(
             agent_uris={"1001": agent.uri},
-            flow="telephony.ivr_call:IvrFlows",
+            flow="telephony.callflow.ivr:IvrFlows",
             speech=("127.0.0.1", speech.port),
         )
         worker = setup.worker(1, config)

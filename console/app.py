@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -50,13 +51,13 @@ _ERROR_PAGE = (
 
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_refused(error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_refused(error: CSRFError) -> ResponseReturnValue:
         if wants_json():
             return jsonify(error=f"CSRF check failed: {error.description}"), 400
         return render_template_string(_ERROR_PAGE, code=400, message=error.description), 400
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
         if wants_json():
             return jsonify(error=error.description), code
@@ -86,7 +87,7 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = ConsoleSessionInterface()
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies > 0:  # only then are X-Forwarded-For/-Proto/-Host believed
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's way to add middleware
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
     csrf.init_app(app)
@@ -116,12 +117,12 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     _register_errors(app)
 
     @app.get("/")
-    def home():  # type: ignore[no-untyped-def]
+    def home() -> ResponseReturnValue:
         agent = g.get("agent")
         return redirect(url_for(home_for(agent.role) if agent else "auth.login"))
 
     @app.get("/health")
-    def health():  # type: ignore[no-untyped-def]
+    def health() -> ResponseReturnValue:
         return jsonify(status="ok", browsers=streams.count())
 
     return app

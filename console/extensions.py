@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import current_app
 from flask_wtf.csrf import CSRFProtect
 
@@ -12,8 +14,8 @@ csrf = CSRFProtect()
 
 
 def database() -> Database:
-    return current_app.extensions["centralino.db"]
+    return cast(Database, current_app.extensions["centralino.db"])
 
 
 def hub() -> EventHub:
-    return current_app.extensions["centralino.hub"]
+    return cast(EventHub, current_app.extensions["centralino.hub"])

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from console.hub import SUPERVISORS, EventHub, LiveCall, agent_topic
 from console.profile_access import grant
 from console.screenpop import build_screenpop
 from console.worker_control import TOKEN_REFUSED, auth_headers
 from store.db import Database
-from store.models import Agent, AgentState, Worker, utcnow
+from store.models import Worker
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class EventRouter:
                 if kind in {"answered", "bridged"}:
                     self.hub.publish(topic, "state", {"state": "on_call"})
                 elif kind == "ended":
-                    self._into_wrap_up(call)
+                    self._agent_after_call(call, event)
         self.hub.publish(SUPERVISORS, "call", event)
 
     def _ringing(self, event: dict[str, Any], worker_name: str, worker_url: str) -> None:
@@ -110,19 +110,14 @@ class EventRouter:
         self.hub.publish(topic, "call", event)
         self.hub.publish(topic, "state", {"state": str(event.get("state") or "not_ready")})
 
-    def _into_wrap_up(self, call: LiveCall) -> None:
-        with self.db.session() as session:
-            moved = session.execute(
-                update(Agent)
-                .where(
-                    Agent.id == call.agent_id,
-                    Agent.state.in_([AgentState.RINGING, AgentState.ON_CALL]),
-                )
-                .values(state=AgentState.WRAP_UP, claimed_by_call=None, state_since=utcnow())
-            ).rowcount
-            state = session.scalar(select(Agent.state).where(Agent.id == call.agent_id))
-        if moved or state == AgentState.WRAP_UP:  # the worker may have done it already
-            self.hub.publish(agent_topic(call.agent_id), "state", {"state": "wrap_up"})
+    def _agent_after_call(self, call: LiveCall, event: dict[str, Any]) -> None:
+        """Tell the desk where the call left its agent. The worker makes that move itself
+        (`store.agents`: wrap-up after a call they had, available otherwise) and says which in
+        ``agent_state`` (null: the call had no agent by then, e.g. after a transfer); an
+        ``ended`` that does not say, from a worker before it did, means wrap-up."""
+        state = event.get("agent_state", "wrap_up")
+        if state is not None:
+            self.hub.publish(agent_topic(call.agent_id), "state", {"state": str(state)})
 
 
 class WorkerFeed:

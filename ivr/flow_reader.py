@@ -29,6 +29,9 @@ CHECKSUMS = ("none", "luhn")
 DTMF_KEYS = frozenset("0123456789*#")
 #: Placeholders every call can fill (from the support number); flows may add their own.
 CALL_VARIABLES = frozenset({"company"})
+#: Placeholders that only one prompt may use: the caller's place in line (the queue prompts
+#: are `ivr.flow_schema.QUEUE_PROMPTS`).
+PROMPT_VARIABLES = {"queue_position": frozenset({"position"})}
 #: The fields a flow document may have at its top level.
 FLOW_FIELDS = frozenset(
     {
@@ -234,7 +237,9 @@ class FlowReader:
                     self.fail((*path, locale), f"locale '{locale}' is not in locales")
                 elif not isinstance(text, str) or not text.strip():
                     self.fail((*path, locale), f"must be non-empty text, got {_show(text)}")
-                elif self.check_placeholders(text, (*path, locale), placeholders):
+                elif self.check_placeholders(
+                    text, (*path, locale), placeholders | PROMPT_VARIABLES.get(prompt_id, set())
+                ):
                     prompts[str(prompt_id)][locale] = text.strip()
         return prompts
 

@@ -17,10 +17,23 @@ _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"}
 _SECONDS = {"type": "number", "minimum": TIMEOUT_RANGE[0], "maximum": TIMEOUT_RANGE[1]}
 _DIGITS = {"type": "integer", "minimum": DIGITS_RANGE[0], "maximum": DIGITS_RANGE[1]}
 _KEY = {"type": ["string", "integer"], "pattern": "^[0-9*#]$", "minimum": 0, "maximum": 9}
+_TEXTS = {  # a prompt: locale -> text
+    "type": "object",
+    "propertyNames": {"enum": sorted(VOICES)},
+    "additionalProperties": {"type": "string", "minLength": 1},
+}
 _WORDS = {
     "type": "object",
     "propertyNames": {"enum": sorted(VOICES)},
     "additionalProperties": {"type": "array", "items": {"type": "string", "minLength": 1}},
+}
+
+#: Prompts the worker plays while a caller waits in line (no step names them), and what each
+#: says. A flow document may leave them out: the default flow's texts are used then.
+QUEUE_PROMPTS = {
+    "queue_position": "the caller's place in line ({position})",
+    "queue_callback_offer": "after the place: how to ask for a callback (key 1)",
+    "queue_callback_confirmed": "after key 1: the callback is booked, goodbye",
 }
 
 #: The schema of each step field; a new field needs an entry (a test checks).
@@ -98,11 +111,10 @@ def flow_schema() -> dict[str, Any]:
         "prompts": {
             "type": "object",
             "propertyNames": _NAME,
-            "additionalProperties": {
-                "type": "object",
-                "propertyNames": {"enum": sorted(VOICES)},
-                "additionalProperties": {"type": "string", "minLength": 1},
+            "properties": {
+                name: {**_TEXTS, "description": what} for name, what in QUEUE_PROMPTS.items()
             },
+            "additionalProperties": _TEXTS,
         },
         "steps": {
             "type": "array",

@@ -3,10 +3,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check . || { echo "ruff found problems"; exit 1; }
-# Type check (settings in pyproject.toml). console is left out until it is clean: its own
-# harness console.testing is checked; `mypy -p console` lists what remains.
-.venv/bin/mypy -p dsp -p ivr -p store -p telephony -p hardware -p console.testing -p bench \
-    -m loglines \
+# Type check (settings in pyproject.toml).
+.venv/bin/mypy -p dsp -p ivr -p store -p telephony -p console -p hardware -p bench -m loglines \
     || { echo "mypy found problems"; exit 1; }
 .venv/bin/python -m pytest -p no:cacheprovider -ra "$@"
 rc=$?

@@ -1,27 +1,74 @@
 """The worker's control API: JSON over HTTP on loopback plus a server-sent-events stream.
 
 Handlers run on the HTTP server's threads; anything touching pjsua2 is run on the worker's
-loop with `Worker.call_on_loop`. Paths and event shapes are the table in docs/architecture.md;
-every request first passes the `ControlGuard` (Host name, deployment token, JSON bodies).
+loop with `ControlledSwitch.call_on_loop`. Paths and event shapes are the table in
+docs/architecture.md; every request first passes the `ControlGuard` (Host name, deployment
+token, JSON bodies). The API knows the worker only as the two small protocols below.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from telephony.api_guard import ControlGuard
-
-if TYPE_CHECKING:
-    from telephony.conversation import Conversation
-    from telephony.worker import Worker
+from telephony.events import EventBus
 
 KEEPALIVE_SECONDS = 10.0
+T = TypeVar("T")
+
+
+class CallTransfers(Protocol):
+    """Hold and transfers of one call (a `telephony.transfer.Transfers`)."""
+
+    def hold(self) -> None: ...
+
+    def unhold(self) -> None: ...
+
+    def transfer(self, to: str, mode: str) -> None: ...
+
+    def complete_transfer(self) -> None: ...
+
+    def cancel_transfer(self) -> None: ...
+
+
+class ControlledCall(Protocol):
+    """What the API does to one live call (a `telephony.conversation.Conversation`)."""
+
+    @property
+    def ended(self) -> bool: ...
+
+    @property
+    def transfers(self) -> CallTransfers: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def answer(self) -> None: ...
+
+    def send_dtmf(self, digits: str, method: str, role: str = ...) -> None: ...
+
+    def end(self, reason: str) -> None: ...
+
+
+class ControlledSwitch(Protocol):
+    """What the API needs from a switch worker: its calls, originate, the loop, figures, events."""
+
+    @property
+    def conversations(self) -> Mapping[str, ControlledCall]: ...
+
+    @property
+    def events(self) -> EventBus: ...
+
+    def call_on_loop(self, action: Callable[[], T], timeout: float = ...) -> T: ...
+
+    def originate(self, to: str, agent_first: str | None) -> str: ...
+
+    def health(self) -> dict[str, Any]: ...
 
 
 class ApiError(Exception):
@@ -30,7 +77,7 @@ class ApiError(Exception):
         self.status = status
 
 
-def create_app(worker: Worker, guard: ControlGuard) -> Flask:
+def create_app(worker: ControlledSwitch, guard: ControlGuard) -> Flask:
     app = Flask("centralino.switch")
     app.before_request(lambda: guard.refusal(request))
 
@@ -48,7 +95,7 @@ def create_app(worker: Worker, guard: ControlGuard) -> Flask:
             raise ApiError(400, "the body must be a JSON object")
         return data
 
-    def on_call(call_id: str, action: Callable[[Conversation], Any]) -> Response:
+    def on_call(call_id: str, action: Callable[[ControlledCall], Any]) -> Response:
         def run() -> Any:
             conversation = worker.conversations.get(call_id)
             if conversation is None or conversation.ended:
@@ -63,19 +110,7 @@ def create_app(worker: Worker, guard: ControlGuard) -> Flask:
 
     @app.get("/health")
     def health() -> Response:
-        return jsonify(
-            {
-                "worker": worker.name,
-                "capacity": worker.capacity,
-                "library_max_calls": worker.library_max_calls,
-                "load": worker.load,
-                "calls": len(worker.conversations),
-                "rejected": worker.rejected_total,
-                "sip_port": worker.sip_port,
-                "tap_frames": worker.taps.delivered,
-                "tap_frames_dropped": worker.taps.dropped,
-            }
-        )
+        return jsonify(worker.health())
 
     @app.get("/calls")
     def calls() -> Response:
@@ -101,11 +136,11 @@ def create_app(worker: Worker, guard: ControlGuard) -> Flask:
 
     @app.post("/calls/<call_id>/hold")
     def hold(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.hold())
+        return on_call(call_id, lambda c: c.transfers.hold())
 
     @app.post("/calls/<call_id>/unhold")
     def unhold(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.unhold())
+        return on_call(call_id, lambda c: c.transfers.unhold())
 
     @app.post("/calls/<call_id>/transfer")
     def transfer(call_id: str) -> Response:
@@ -114,15 +149,15 @@ def create_app(worker: Worker, guard: ControlGuard) -> Flask:
         to = data.get("to")
         if not isinstance(to, str) or not to:
             raise ApiError(400, '"to" (extension or SIP URI) is required')
-        return on_call(call_id, lambda c: c.transfer(to, mode))
+        return on_call(call_id, lambda c: c.transfers.transfer(to, mode))
 
     @app.post("/calls/<call_id>/transfer/complete")
     def complete(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.complete_transfer())
+        return on_call(call_id, lambda c: c.transfers.complete_transfer())
 
     @app.post("/calls/<call_id>/transfer/cancel")
     def cancel(call_id: str) -> Response:
-        return on_call(call_id, lambda c: c.cancel_transfer())
+        return on_call(call_id, lambda c: c.transfers.cancel_transfer())
 
     @app.post("/calls/<call_id>/dtmf")
     def dtmf(call_id: str) -> Response:
@@ -166,7 +201,9 @@ def create_app(worker: Worker, guard: ControlGuard) -> Flask:
 class ApiServer:
     """The control API served by werkzeug (threaded, so open SSE streams block nothing)."""
 
-    def __init__(self, worker: Worker, address: str, port: int, guard: ControlGuard) -> None:
+    def __init__(
+        self, worker: ControlledSwitch, address: str, port: int, guard: ControlGuard
+    ) -> None:
         app = create_app(worker, guard)
         self.server: BaseWSGIServer = make_server(address, port, app, threaded=True)
         self.port = int(self.server.server_port)

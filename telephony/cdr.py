@@ -1,7 +1,7 @@
 """Call detail records: the ``calls`` and ``call_legs`` rows of live calls, and closing dead ones.
 
 A worker writes its own calls as they progress. When a worker dies, whoever notices its stale
-heartbeat (the other workers on each heartbeat, the supervisor, ``centralino status``) calls
+heartbeat (the other workers on each heartbeat, `centralino up`, ``centralino status``) calls
 `reap_stale_workers`, which closes that worker's open calls as ``failed``.
 """
 
@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from store import agents
 from store.db import Database, changed_rows
 from store.kamailio_tables import dispatcher
-from store.models import Agent, AgentState, Call, CallLeg, CallState, Worker, utcnow
+from store.models import Call, CallLeg, CallState, Worker, utcnow
 
 FAILED = "failed"
 
@@ -130,16 +131,7 @@ def reap_stale_workers(db: Database, stale_after_seconds: float) -> list[str]:
                     .where(CallLeg.call_id.in_(open_ids), CallLeg.ended_at.is_(None))
                     .values(ended_at=now, end_reason="worker failed")
                 )
-                session.execute(
-                    update(Agent)
-                    .where(Agent.claimed_by_call.in_(open_ids))
-                    .values(
-                        state=AgentState.AVAILABLE,
-                        state_reason="worker failed",
-                        claimed_by_call=None,
-                        state_since=now,
-                    )
-                )
+                agents.reap(session, open_ids, now)
             session.execute(
                 delete(dispatcher).where(
                     dispatcher.c.destination == f"sip:{worker.host}:{worker.sip_port}"
@@ -147,13 +139,3 @@ def reap_stale_workers(db: Database, stale_after_seconds: float) -> list[str]:
             )
             reaped.append(worker.name)
     return reaped
-
-
-def agent_on_call(db: Database, agent_id: int, call_id: str) -> None:
-    """The agent answered: on call, still claimed by the call (so a reaper can free them)."""
-    with db.session() as session:
-        session.execute(
-            update(Agent)
-            .where(Agent.id == agent_id)
-            .values(state=AgentState.ON_CALL, claimed_by_call=call_id, state_since=utcnow())
-        )

@@ -56,13 +56,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from telephony.supervisor import run_up
+    from telephony.up import run_up
 
     return run_up(_settings(args), args.config, not args.no_speech, not args.no_console)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from telephony.supervisor import credentials_path, prepare_database, print_banner
+    from telephony.up import credentials_path, prepare_database, print_banner
 
     settings = _settings(args)
     created = prepare_database(settings)
@@ -114,7 +114,7 @@ def cmd_edge(args: argparse.Namespace) -> int:
 def cmd_flows(args: argparse.Namespace) -> int:
     from ivr import flows_cli
     from store.db import Database
-    from telephony.flow_store import DatabaseFlowStore
+    from store.flows import DatabaseFlowStore
 
     db = Database.from_settings(_settings(args))
     try:

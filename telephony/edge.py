@@ -339,7 +339,7 @@ class Edge:
 
 def _prepare_child() -> None:
     """In the child before exec: what Kamailio creates itself (pid file, control socket) is
-    private too; and Linux sends Kamailio SIGTERM if its parent dies, so a killed supervisor or
+    private too; and Linux sends Kamailio SIGTERM if its parent dies, so a killed launcher or
     test run never leaves a Kamailio holding the SIP port."""
     os.umask(0o077)
     libc = ctypes.CDLL(None, use_errno=True)

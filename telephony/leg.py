@@ -50,6 +50,23 @@ class LegOwner(Protocol):
         ...
 
 
+class QuietOwner:
+    """A `LegOwner` that hears nothing and refuses every REFER: the owner of legs that are
+    being refused, or whose conversation is over (late callbacks land here and vanish)."""
+
+    def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None:
+        pass
+
+    def on_leg_media(self, leg: Leg) -> None:
+        pass
+
+    def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
+        pass
+
+    def on_leg_refer(self, leg: Leg, refer_to: str) -> int:
+        return REFUSED
+
+
 class Leg(pj.Call):
     """A call leg with a role (customer, agent, consult), its peer, state and taps."""
 

@@ -2,10 +2,11 @@
 
 A `Line` is one caller (or one callback) in a queue, driven from the worker's loop: it joins
 the queue on the store thread, polls `router.offer_next` while the caller hears their position
-and music, hands an offer to its conversation to ring the agent, and reports the ring's fate
-(`answered` or `no_answer`, which keeps the caller's place). Pressing 1 turns the wait into a
-callback. `Callbacks` is the worker's periodic side: it claims callback requests whose turn has
-come and starts an outbound conversation for each (agent first, then the customer).
+(words from the call's flow document: `telephony.queue_phrases`) and music, hands an offer to
+its conversation to ring the agent, and reports the ring's fate (`answered` or `no_answer`,
+which keeps the caller's place). Pressing 1 turns the wait into a callback. `Callbacks` is the
+worker's periodic side: it claims callback requests whose turn has come and starts an
+outbound conversation for each (agent first, then the customer).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ivr.prompts import render_prompt, write_wav
 from store.db import Database
 from store.models import Device, QueueEntry
 from telephony import router
+from telephony.queue_phrases import QueuePhrases
 from telephony.router import Offer
 
 log = logging.getLogger(__name__)
@@ -33,27 +35,6 @@ MUSIC_SECONDS = 6.0
 CALLBACK_POLL_SECONDS = 1.0
 RETRY_SECONDS = 1.0  # after the store failed to put a caller in line
 CALLBACK_KEY = "1"
-# What callers in line hear, per locale (a new locale is a new entry; English otherwise).
-POSITION_TEXTS = {
-    "en": "Thank you for waiting. You are number {position} in line. "
-    "Press 1 if you would rather be called back.",
-    "it": "Grazie per l'attesa. Lei è il numero {position} in coda. "
-    "Prema 1 se preferisce essere richiamato.",
-    "ko": "기다려 주셔서 감사합니다. 고객님의 대기 순서는 {position}번째입니다. "
-    "다시 전화를 받으시려면 1번을 눌러 주세요.",
-}
-CALLBACK_TEXTS = {
-    "en": "Thank you. We will call you back as soon as someone is free. Goodbye.",
-    "it": "Grazie. La richiameremo appena un operatore sarà libero. Arrivederci.",
-    "ko": "감사합니다. 상담원이 연결되는 대로 다시 전화드리겠습니다. 안녕히 계세요.",
-}
-POSITION_TEXT = POSITION_TEXTS["en"]
-
-
-def phrase(texts: dict[str, str], locale: str) -> tuple[str, str]:
-    """The text for *locale* and the locale it is in (English when there is none)."""
-    return (texts[locale], locale) if locale in texts else (texts["en"], "en")
-
 
 # A soft C major arpeggio, away from the frequencies tests use as tones (1000, 1500 Hz).
 _MELODY_HZ = (523.25, 659.25, 783.99, 659.25)
@@ -65,6 +46,24 @@ _renderer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="queue-p
 WAITING, RINGING, CONNECTED, CALLBACK, LEFT = "waiting", "ringing", "connected", "callback", "left"
 
 
+class LineSwitch(Protocol):
+    """What a line (and the callback desk) needs from the worker: its store, its loop, its room."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def post(self, action: Callable[[], None]) -> None: ...
+
+    def later(self, delay: float, action: Callable[[], None]) -> None: ...
+
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None: ...
+
+    def has_room(self, legs: int = 1) -> bool: ...
+
+
 class Waiter(Protocol):
     """What a line needs from its conversation (a `telephony.conversation.Conversation`)."""
 
@@ -73,7 +72,7 @@ class Waiter(Protocol):
     ended: bool
 
     @property
-    def switch(self) -> Any: ...
+    def switch(self) -> LineSwitch: ...
 
     def play(self, wav: Path, then: Callable[[], None] | None = None) -> None: ...
 
@@ -83,7 +82,8 @@ class Waiter(Protocol):
 
     def end(self, reason: str) -> None: ...
 
-    def publish(self, kind: str, leg: Any = None, /, **data: Any) -> None: ...
+    def publish(self, kind: str, leg: None = None, /, **data: Any) -> None:
+        """An event of the call (a line's events concern no leg)."""
 
 
 def device_auto_answers(db: Database, extension: str) -> bool:
@@ -196,10 +196,10 @@ def music_wav(directory: Path) -> Path:
 class Line:
     """One caller in a queue, from joining to an agent answering (or leaving the line)."""
 
-    def __init__(self, waiter: Waiter, queue: str, locale: str, prompt_dir: Path) -> None:
+    def __init__(self, waiter: Waiter, queue: str, words: QueuePhrases, prompt_dir: Path) -> None:
         self.waiter = waiter
         self.queue = queue
-        self.locale = locale
+        self.phrases = words  # the words of the wait, from the call's flow document
         self.prompt_dir = prompt_dir
         self.entry_id: int | None = None
         self.state = WAITING
@@ -211,7 +211,7 @@ class Line:
     @classmethod
     def for_callback(cls, waiter: Waiter, offer: Offer, prompt_dir: Path) -> Line:
         """The line of a claimed callback request, already ringing its agent."""
-        line = cls(waiter, "callback", "en", prompt_dir)
+        line = cls(waiter, "callback", QueuePhrases("en"), prompt_dir)
         line.entry_id, line.state, line.kind = offer.entry_id, RINGING, router.CALLBACK
         line.callback_number = offer.callback_number
         return line
@@ -294,7 +294,7 @@ class Line:
         if not self._still_comforting() or self.entry_id is None:
             return
         switch, entry_id = self.waiter.switch, self.entry_id
-        db, locale, prompts = switch.db, self.locale, self.prompt_dir
+        db, phrases, prompts = switch.db, self.phrases, self.prompt_dir
 
         def render(place: int) -> None:
             if not self._still_comforting():
@@ -302,8 +302,8 @@ class Line:
             if place == 0:  # not known just now: music, and the message next time round
                 self._music()
                 return
-            text, voice = phrase(POSITION_TEXTS, locale)
-            job = _renderer.submit(render_prompt, text.format(position=place), voice, prompts)
+            text, voice = phrases.position(place)
+            job = _renderer.submit(render_prompt, text, voice, prompts)
             job.add_done_callback(lambda done: switch.post(lambda: self._speak(done, place)))
 
         switch.store(lambda: _place(db, entry_id), render)
@@ -336,10 +336,10 @@ class Line:
         self._comforting = False
         switch, waiter, entry_id = self.waiter.switch, self.waiter, self.entry_id
         number = caller_number(waiter.caller)
-        db, locale, prompts = switch.db, self.locale, self.prompt_dir
+        db, prompts = switch.db, self.prompt_dir
         waiter.publish("queue.callback", None, number=number, queue=self.queue)
         switch.store(lambda: router.request_callback(db, entry_id, number))
-        job = _renderer.submit(render_prompt, *phrase(CALLBACK_TEXTS, locale), prompts)
+        job = _renderer.submit(render_prompt, *self.phrases.callback_confirmed(), prompts)
 
         def goodbye(done: concurrent.futures.Future[Path]) -> None:
             if waiter.ended:
@@ -384,10 +384,14 @@ class Line:
             self.waiter.switch.store(lambda: router.abandon(db, entry_id))
 
 
+def _put_back(db: Database, entry_id: int, number: str) -> Callable[[], None]:
+    return lambda: router.request_callback(db, entry_id, number)
+
+
 class Callbacks:
     """The worker's callback desk: claims due callbacks and places them, agent first."""
 
-    def __init__(self, switch: Any, place: Callable[[Offer, bool], None]) -> None:
+    def __init__(self, switch: LineSwitch, place: Callable[[Offer, bool], None]) -> None:
         self.switch = switch
         self.place = place
         self._busy = False
@@ -410,5 +414,4 @@ class Callbacks:
             if self.switch.has_room(2):
                 self.place(offer, auto_answer)
             else:  # no room after all: give the agent back, the request keeps its place
-                entry_id, number = offer.entry_id, offer.callback_number or ""
-                self.switch.store(lambda e=entry_id, n=number: router.request_callback(db, e, n))
+                self.switch.store(_put_back(db, offer.entry_id, offer.callback_number or ""))

@@ -11,10 +11,11 @@ The worker's side, for one caller::
     while (offer := offer_next(db, entry)) is None:      # play music, announce position(...)
         ...                                               # or request_callback(db, entry, number)
     ring offer.agent.extension; then answered(db, entry) or no_answer(db, entry)
-    on hang-up: release_agent(db, agent_id, AgentState.WRAP_UP) or abandon(db, entry)
+    on hang-up: store.agents.wrap_up(db, agent_id) or abandon(db, entry)
 
 and periodically, from any worker: ``for offer in claim_callbacks(db, "w1"): ...`` (ring the
-agent with the same screen pop, then call ``offer.callback_number``) and ``end_due_wrap_ups(db)``.
+agent with the same screen pop, then call ``offer.callback_number``). The agents' states
+and every move between them are `store.agents`; the router only decides who is offered what.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from store import agents
 from store.db import Database, changed_rows
 from store.models import (
     Agent,
@@ -45,8 +47,6 @@ WAITING, OFFERED, CONNECTED, ABANDONED = "waiting", "offered", "connected", "aba
 CALL, CALLBACK = "call", "callback"
 DEFAULT_RELATIONSHIP_WAIT_SECONDS = 20
 DEFAULT_RING_TIMEOUT_SECONDS = 15
-# States from which a known agent may soon be free, so a caller may wait for them.
-_SOON_FREE = {AgentState.AVAILABLE, AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP}
 _CLAIM_ATTEMPTS = 8
 
 
@@ -79,44 +79,6 @@ class _FreeAgent:
     extension: str
     skills: list[str]
     state_since: datetime
-
-
-def try_claim(db: Database, agent_id: int, call_id: str) -> bool:
-    """Move one agent from available to ringing for *call_id*; False when someone was faster."""
-    with db.session() as session:
-        claimed = changed_rows(
-            session,
-            update(Agent)
-            .where(Agent.id == agent_id, Agent.state == AgentState.AVAILABLE)
-            .values(state=AgentState.RINGING, claimed_by_call=call_id, state_since=utcnow()),
-        )
-        return claimed == 1
-
-
-def release_agent(
-    db: Database, agent_id: int, state: AgentState, reason: str | None = None
-) -> None:
-    """End an agent's claim: back to available, into wrap-up, or not ready after no answer."""
-    with db.session() as session:
-        session.execute(
-            update(Agent)
-            .where(Agent.id == agent_id)
-            .values(state=state, state_reason=reason, claimed_by_call=None, state_since=utcnow())
-        )
-
-
-def _unclaim(db: Database, agent_id: int, call_id: str, idle_since: datetime) -> None:
-    """Give back an agent we claimed but cannot use, keeping their place as longest idle."""
-    with db.session() as session:
-        session.execute(
-            update(Agent)
-            .where(
-                Agent.id == agent_id,
-                Agent.state == AgentState.RINGING,
-                Agent.claimed_by_call == call_id,
-            )
-            .values(state=AgentState.AVAILABLE, claimed_by_call=None, state_since=idle_since)
-        )
 
 
 def _free_agents(session: Session) -> list[_FreeAgent]:
@@ -188,7 +150,7 @@ def claim_agent(
     wanted = [(a, "preferred agent") for a in (preferred or [])] + related
     candidates = [(by_id[a], why) for a, why in wanted if a in by_id]
     may_wait = related_wait_until is not None and utcnow() < related_wait_until
-    if not candidates and may_wait and any(states.get(a) in _SOON_FREE for a, _ in wanted):
+    if not candidates and may_wait and any(states.get(a) in agents.SOON_FREE for a, _ in wanted):
         return None
     candidates += [
         (agent, f"longest idle with skill {skill}" if skill else "longest idle")
@@ -196,7 +158,7 @@ def claim_agent(
         if skill is None or skill in agent.skills
     ]
     for agent, why in candidates:
-        if try_claim(db, agent.id, call_id):
+        if agents.claim(db, agent.id, call_id):
             with db.session() as session:
                 _record(session, call_id, None, agent.id, why)
             return ClaimedAgent(agent.id, agent.name, agent.extension, why)
@@ -276,7 +238,7 @@ def _choose(
     waiting_for = [
         agent_id
         for agent_id, _ in related
-        if agent_id not in skipped and states.get(agent_id) in _SOON_FREE
+        if agent_id not in skipped and states.get(agent_id) in agents.SOON_FREE
     ]
     if waiting_for and now < entry.wait_until:
         return None
@@ -309,7 +271,7 @@ def _take(
     db: Database, entry: QueueEntry, agent: _FreeAgent, why: str, worker: str | None
 ) -> Offer | None:
     """Claim the agent, then the entry; undo the agent claim if the entry moved meanwhile."""
-    if not try_claim(db, agent.id, entry.call_id):
+    if not agents.claim(db, agent.id, entry.call_id):
         return None
     with db.session() as session:
         values: dict[str, Any] = {
@@ -330,7 +292,7 @@ def _take(
         if taken == 1:
             _record(session, entry.call_id, entry.id, agent.id, why)
     if taken != 1:
-        _unclaim(db, agent.id, entry.call_id, agent.state_since)
+        agents.unclaim(db, agent.id, entry.call_id, agent.state_since)
         return None
     return Offer(
         entry_id=entry.id,
@@ -390,11 +352,9 @@ def answered(db: Database, entry_id: int) -> None:
         entry = _entry(session, entry_id)
         entry.state, entry.updated_at = CONNECTED, utcnow()
         _close_decision(session, entry_id, entry.agent_id, "answered")
-        session.execute(
-            update(Agent)
-            .where(Agent.id == entry.agent_id)
-            .values(state=AgentState.ON_CALL, state_since=utcnow())
-        )
+        agent_id = entry.agent_id
+    if agent_id is not None:
+        agents.answer(db, agent_id)
 
 
 def no_answer(db: Database, entry_id: int) -> None:
@@ -407,7 +367,7 @@ def no_answer(db: Database, entry_id: int) -> None:
         _close_decision(session, entry_id, agent_id, "no_answer")
         entry.skipped_agents = [*(entry.skipped_agents or []), agent_id]
         entry.state, entry.agent_id, entry.updated_at = WAITING, None, utcnow()
-    release_agent(db, agent_id, AgentState.NOT_READY, "no answer")
+    agents.no_answer(db, agent_id)
 
 
 def _leave_line(db: Database, entry_id: int, state: str, **values: Any) -> None:
@@ -422,12 +382,7 @@ def _leave_line(db: Database, entry_id: int, state: str, **values: Any) -> None:
             setattr(entry, name, value)
         call_id = entry.call_id
     if offered_to is not None:
-        with db.session() as session:
-            session.execute(
-                update(Agent)
-                .where(Agent.id == offered_to, Agent.claimed_by_call == call_id)
-                .values(state=AgentState.AVAILABLE, claimed_by_call=None)
-            )
+        agents.withdraw(db, offered_to, call_id)
 
 
 def request_callback(db: Database, entry_id: int, number: str) -> None:
@@ -440,24 +395,6 @@ def request_callback(db: Database, entry_id: int, number: str) -> None:
 def abandon(db: Database, entry_id: int) -> None:
     """The caller hung up while waiting (or ringing an agent, who goes back to available)."""
     _leave_line(db, entry_id, ABANDONED)
-
-
-def end_due_wrap_ups(db: Database, now: datetime | None = None) -> list[int]:
-    """Agents whose wrap-up time is over become available again; returns their ids."""
-    now = now or utcnow()
-    with db.session() as session:
-        due = [
-            agent.id
-            for agent in session.scalars(select(Agent).where(Agent.state == AgentState.WRAP_UP))
-            if agent.state_since + timedelta(seconds=agent.wrapup_seconds) <= now
-        ]
-        if due:
-            session.execute(
-                update(Agent)
-                .where(Agent.id.in_(due), Agent.state == AgentState.WRAP_UP)
-                .values(state=AgentState.AVAILABLE, state_reason=None, state_since=now)
-            )
-    return due
 
 
 def position(db: Database, entry_id: int) -> int:

@@ -1,29 +1,24 @@
 """The switch worker process (``centralino switch``): one pjsua2 endpoint behind the edge.
 
-One thread owns pjsua2: it pumps ``libHandleEvents``, runs the closures that leg callbacks,
-the control API and the store thread post to it, and fires timers. Database work runs on one
-store thread (in order, so CDR rows are written in call order); a heartbeat thread keeps the
-``workers`` row fresh and reaps dead workers' calls; the control API serves HTTP on loopback.
+One thread owns pjsua2: it pumps ``libHandleEvents`` and runs what the others posted
+(`telephony.loop`: jobs, timers, the store thread's results). Around it: admission (leg count,
+capacity, 503: `telephony.admission`), the heartbeat thread (`telephony.heartbeat`), the
+control API on loopback (`telephony.api`) and one `Conversation` per call.
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import gc
-import heapq
-import importlib
-import itertools
 import logging
 import os
-import queue
 import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pjsua2 as pj
 from sqlalchemy import select
@@ -35,26 +30,25 @@ from store.models import Device, SupportNumber
 from store.private_files import private_umask
 from store.settings import Settings, load_settings
 from store.tokens import deployment_token
-from telephony import registry
+from telephony import heartbeat
+from telephony.admission import Admission
 from telephony.api_guard import ControlGuard, advertised_url, control_names
+from telephony.callflow import load_flow_factory
+from telephony.callflow.base import FlowContext, FlowFactory
+from telephony.callflow.greeting import GREETING, greeting_then_agent
 from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
-from telephony.cdr import reap_stale_workers
 from telephony.conversation import Conversation
 from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
 from telephony.events import EventBus
-from telephony.flow import GREETING, CallContext, FlowFactory, greeting_then_agent
-from telephony.leg import CUSTOMER, Leg
+from telephony.leg import CUSTOMER, Leg, QuietOwner
+from telephony.loop import Loop
 from telephony.queueing import Callbacks
-from telephony.refer import REFUSED, TransferTargets
-from telephony.router import Offer, end_due_wrap_ups
+from telephony.refer import TransferTargets
+from telephony.router import Offer
 from telephony.tap import TapFrame, TapPump
 
 log = logging.getLogger("centralino.switch")
-T = TypeVar("T")
-
-#: pjsua slots kept free so that an INVITE beyond capacity can still be answered with 503
-#: (when every slot is taken, pjsua itself refuses with 486, which the edge does not retry).
-SPARE_SLOTS = 1
+_UNOWNED = QuietOwner()  # a new INVITE's leg, until its conversation exists (same loop turn)
 
 
 class WorkerAccount(pj.Account):
@@ -93,60 +87,18 @@ class Worker:
         self.auto_answer = bool(settings.extra.get("auto_answer", True))
         self.agent_uris: dict[str, str] = dict(settings.extra.get("agent_uris", {}))
         self.worker_id: int | None = None
-        self.capacity = 0
-        self.library_max_calls = 0
         self.conversations: dict[str, Conversation] = {}
-        self.rejected: list[Leg] = []
-        self.rejected_total = 0
         self.support_numbers: dict[str, tuple[str, str]] = {}
         self.refer_targets = TransferTargets()  # where an agent's REFER may send a caller
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
-        self._timer_ids = itertools.count()
-        self._timer_lock = threading.Lock()
-        self._leg_ids = itertools.count(1)
-        self._store = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="store", initializer=_register_thread, initargs=("store",)
-        )
-        self._load = 0
+        self.loop = Loop(store_thread_setup=lambda: _register_thread("store"))
+        self.post, self.later, self.store = self.loop.post, self.loop.later, self.loop.store
+        self.call_on_loop = self.loop.call_on_loop
+        self.admission = Admission(self.conversations, self.post)
         self._stopping = threading.Event()
         self.endpoint: Endpoint | None = None
         self.account: pj.Account | None = None
         self._api: Any = None
         self.callbacks = Callbacks(self, self.call_back)
-
-    # -- threads talking to the loop --------------------------------------------------------
-    def post(self, action: Callable[[], None]) -> None:
-        self._jobs.put(action)
-
-    def later(self, delay: float, action: Callable[[], None]) -> None:
-        with self._timer_lock:
-            heapq.heappush(self._timers, (time.monotonic() + delay, next(self._timer_ids), action))
-
-    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None:
-        def run() -> None:
-            try:
-                result = job()
-            except Exception:
-                log.exception("store job failed")
-                return
-            if then is not None:
-                self.post(lambda: then(result))
-
-        self._store.submit(run)
-
-    def call_on_loop(self, action: Callable[[], T], timeout: float = 5.0) -> T:
-        """Run *action* on the loop thread and return its result (for the control API)."""
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(action())
-            except Exception as error:
-                future.set_exception(error)
-
-        self.post(run)
-        return future.result(timeout)
 
     def frame_sink(self, frame: TapFrame) -> None:
         for sink in self.frame_sinks:
@@ -164,15 +116,14 @@ class Worker:
         config.mediaConfig.transportConfig = self.endpoint.media_transport()
         account.create(config)
         self.account = account
-        self.library_max_calls = probe_max_calls(account, pj.Call, self.endpoint.pump)
-        self.capacity = max(1, self.library_max_calls - SPARE_SLOTS)
+        self.admission.measured(probe_max_calls(account, pj.Call, self.endpoint.pump))
         self._load_support_numbers()
         from telephony.api import ApiServer  # late: Flask is not needed to test the loop
 
         settings, token = self.settings, deployment_token(self.settings)
         guard = ControlGuard.for_names(token, control_names(settings))
         self._api = ApiServer(self, settings.control_address, self.api_port, guard)  # not serving
-        self.worker_id = registry.register_worker(
+        self.worker_id = heartbeat.register_worker(
             self.db,
             self.name,
             self.address,
@@ -181,7 +132,14 @@ class Worker:
             self.api_url,
             self.capacity,
         )
-        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        heartbeat.Heartbeat(
+            self.db,
+            settings,
+            self.worker_id,
+            lambda: self.load,
+            self._load_support_numbers,
+            self._stopping,
+        ).start()
         self.callbacks.start()
         self._api.start()
         greeting = GREETING.format(company=self.settings.company_name)
@@ -195,7 +153,7 @@ class Worker:
             self.endpoint.sip_port,
             self.api_url,
             self.capacity,
-            self.library_max_calls,
+            self.admission.library_max_calls,
         )
 
     @property
@@ -217,37 +175,32 @@ class Worker:
         queues = {row.number: row.queue for row in rows}
         self.refer_targets = TransferTargets.of(hosts, extensions, queues)
 
-    def _heartbeat(self) -> None:
-        while not self._stopping.wait(self.settings.heartbeat_seconds):
-            try:
-                if self.worker_id is not None:
-                    registry.heartbeat(self.db, self.worker_id, self.load)
-                end_due_wrap_ups(self.db)
-                reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
-                if reaped:
-                    log.warning("closed the open calls of dead worker(s) %s", ", ".join(reaped))
-                self._load_support_numbers()
-            except Exception:
-                log.exception("heartbeat failed")
+    # -- capacity (`telephony.admission`) and health -------------------------------------
+    @property
+    def capacity(self) -> int:
+        return self.admission.capacity
 
-    # -- capacity ----------------------------------------------------------------------------
     @property
     def load(self) -> int:
         """Live legs, as last counted on the loop (other threads never touch the legs)."""
-        return self._load
-
-    def _count_legs(self) -> int:
-        live = sum(
-            1
-            for conversation in list(self.conversations.values())
-            for leg in list(conversation.legs)
-            if leg.state != "disconnected"
-        )
-        return live + sum(1 for leg in list(self.rejected) if leg.state != "disconnected")
+        return self.admission.load
 
     def has_room(self, legs: int = 1) -> bool:
-        self._load = self._count_legs()
-        return self._load + legs <= self.capacity
+        return self.admission.has_room(legs)
+
+    def health(self) -> dict[str, Any]:
+        """The figures of ``GET /health``."""
+        return {
+            "worker": self.name,
+            "capacity": self.capacity,
+            "library_max_calls": self.admission.library_max_calls,
+            "load": self.load,
+            "calls": len(self.conversations),
+            "rejected": self.admission.rejected_total,
+            "sip_port": self.sip_port,
+            "tap_frames": self.taps.delivered,
+            "tap_frames_dropped": self.taps.dropped,
+        }
 
     # -- legs and conversations ----------------------------------------------------------------
     def new_leg(self, owner: Conversation, role: str, peer: str) -> Leg:
@@ -269,17 +222,10 @@ class Worker:
         carrier's DID becomes its support number), so it wins over the To header."""
         assert self.account is not None
         if not self.has_room():
-            leg_id = f"rejected/{next(self._leg_ids)}"
-            leg = Leg(self.account, self.post, self, leg_id, "rejected", "", pjsua_call_id)
-            self.rejected.append(leg)
-            self.rejected_total += 1
-            prm = pj.CallOpParam()
-            prm.statusCode = 503
-            prm.reason = "Worker Full"
-            leg.answer(prm)
+            self.admission.reject(self.account, pjsua_call_id)
             return
         call_id = str(uuid.uuid4())
-        leg = Leg(self.account, self.post, self, f"{call_id}/1", CUSTOMER, "", pjsua_call_id)
+        leg = Leg(self.account, self.post, _UNOWNED, f"{call_id}/1", CUSTOMER, "", pjsua_call_id)
         info = leg.getInfo()
         leg.peer = info.remoteUri
         conversation = self._conversation(
@@ -287,13 +233,13 @@ class Worker:
         )
         leg.owner = conversation
         conversation.accept(leg, self.auto_answer)
-        self._load = self._count_legs()
+        self.admission.count()
 
     def _conversation(
         self, call_id: str, caller: str, dialled: str, direction: str
     ) -> Conversation:
         locale, queue_name = self.support_numbers.get(dialled, ("en", "support"))
-        context = CallContext(
+        context = FlowContext(
             call_id=call_id,
             caller=caller,
             dialled=dialled,
@@ -337,52 +283,15 @@ class Worker:
 
         self.post(forget)
 
-    # LegOwner for rejected INVITEs
-    def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None:
-        if state == "disconnected" and leg in self.rejected:
-            self.post(lambda: self.rejected.remove(leg) if leg in self.rejected else None)
-
-    def on_leg_media(self, leg: Leg) -> None:
-        pass
-
-    def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
-        pass
-
-    def on_leg_refer(self, leg: Leg, refer_to: str) -> int:
-        return REFUSED
-
     # -- run and stop --------------------------------------------------------------------------
     def run(self) -> None:
         assert self.endpoint is not None
         while not self._stopping.is_set():
             self.endpoint.pump(10)
-            self._run_jobs()
-            self._run_timers()
-            self._load = self._count_legs()
+            self.loop.run_jobs()
+            self.loop.run_timers()
+            self.admission.count()
         self._shutdown()
-
-    def _run_jobs(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                job()
-            except Exception:
-                log.exception("loop job failed")
-
-    def _run_timers(self) -> None:
-        now = time.monotonic()
-        while True:
-            with self._timer_lock:
-                if not self._timers or self._timers[0][0] > now:
-                    return
-                _, _, action = heapq.heappop(self._timers)
-            try:
-                action()
-            except Exception:
-                log.exception("timer failed")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -395,27 +304,26 @@ class Worker:
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             self.endpoint.pump(20)
-            self._run_jobs()
+            self.loop.run_jobs()
         if self._api is not None:
             self._api.stop()
         if self.worker_id is not None:
             worker_id, sip_port = self.worker_id, self.endpoint.sip_port
             self.store(
-                lambda: registry.unregister_worker(self.db, worker_id, self.address, sip_port)
+                lambda: heartbeat.unregister_worker(self.db, worker_id, self.address, sip_port)
             )
-        self._store.shutdown(wait=True)
+        self.loop.finish_store()
         self.taps.stop()
         self.endpoint.lib.audDevManager().setNoDev()  # stop the conference clock: no more
         self.taps.destroy_taps()  # frame callbacks, so the tap ports can go safely
 
         def drop() -> None:
-            self._run_jobs()
-            with self._timer_lock:
-                self._timers.clear()
+            self.loop.run_jobs()
+            self.loop.clear_timers()
             for conversation in self.conversations.values():
                 conversation.dispose()
             self.conversations.clear()
-            self.rejected.clear()
+            self.admission.clear()
             gc.collect()
             if self.account is not None:
                 self.account.shutdown()
@@ -424,27 +332,6 @@ class Worker:
         stop_endpoint(self.endpoint, drop, drain_seconds=0.2)
         self.db.dispose()
         log.info("%s stopped", self.name)
-
-
-#: The flow every worker runs unless ``extra.flow`` names another (the placeholder is
-#: ``telephony.flow:greeting_then_agent``).
-DEFAULT_FLOW = "telephony.ivr_call:IvrFlows"
-
-
-def load_flow_factory(spec: str | None, settings: Settings | None = None) -> FlowFactory:
-    """The `FlowFactory` named ``"package.module:name"`` (default: the IVR). A class with a
-    ``from_settings`` constructor (a flow that needs the store or the speech service) is built
-    once here, with the worker's settings, before the worker takes calls."""
-    spec = spec or DEFAULT_FLOW
-    module_name, _, attribute = spec.partition(":")
-    if not attribute:
-        raise ValueError(f"flow {spec!r}: expected 'package.module:function'")
-    factory = getattr(importlib.import_module(module_name), attribute)
-    if isinstance(factory, type) and hasattr(factory, "from_settings"):
-        factory = factory.from_settings(settings or Settings())
-    if not callable(factory):
-        raise ValueError(f"flow {spec!r} is not callable")
-    return factory  # type: ignore[no-any-return]
 
 
 def _register_thread(name: str) -> None:

@@ -4,6 +4,7 @@ person's sessions (a lost laptop, someone who left)."""
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from console.admin import bp
@@ -26,7 +27,7 @@ THRESHOLD_KEY = "credit_audit_threshold_cents"
 
 @bp.get("/")
 @requires(*ADMINISTRATION)
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     with database().session() as session:
         workers = session.scalars(select(Worker).order_by(Worker.name)).all()
         agents = session.scalars(select(Agent).order_by(Agent.name)).all()
@@ -43,7 +44,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/credit-threshold")
 @requires(*ADMINISTRATION)
-def credit_threshold():  # type: ignore[no-untyped-def]
+def credit_threshold() -> ResponseReturnValue:
     try:
         cents = parse_cents(request.form.get("threshold", ""))
     except CreditRefused as error:
@@ -61,7 +62,7 @@ def credit_threshold():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/credit-window")
 @requires(*ADMINISTRATION)
-def credit_window():  # type: ignore[no-untyped-def]
+def credit_window() -> ResponseReturnValue:
     try:
         hours = float(request.form.get("hours", ""))
     except ValueError:
@@ -81,7 +82,7 @@ def credit_window():  # type: ignore[no-untyped-def]
 
 @bp.post("/people/<int:agent_id>/end-sessions")
 @requires(*ADMINISTRATION)
-def end_sessions(agent_id: int):  # type: ignore[no-untyped-def]
+def end_sessions(agent_id: int) -> ResponseReturnValue:
     with database().session() as session:
         person = session.get(Agent, agent_id)
         if person is None:

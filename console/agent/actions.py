@@ -6,7 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from flask import current_app, g, jsonify, request
-from sqlalchemy import select, update
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from console.agent import bp
 from console.auth.roles import AGENT_DESK, requires
@@ -16,6 +18,7 @@ from console.hub import LiveCall, agent_topic
 from console.profile_access import grant
 from console.screenpop import customer_profile
 from console.worker_control import WorkerUnreachable, send_call_action
+from store import agents
 from store.models import (
     Account,
     Agent,
@@ -27,11 +30,9 @@ from store.models import (
     Queue,
     SupportNumber,
     Worker,
-    utcnow,
 )
 
-SETTABLE_STATES = {"available", "paused", "logged_out"}
-_BUSY = (AgentState.RINGING, AgentState.ON_CALL)
+SETTABLE_STATES = set(agents.OWN_STATES)
 
 
 def _body() -> dict[str, Any]:
@@ -44,8 +45,15 @@ def _text(body: dict[str, Any], key: str, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def _refuse(message: str, status: int = 400):  # type: ignore[no-untyped-def]
+def _refuse(message: str, status: int = 400) -> ResponseReturnValue:
     return jsonify(error=message), status
+
+
+def _me(session: Session) -> Agent:
+    """The signed-in person's row (`console.auth.roles` loaded it for this request)."""
+    agent = session.get(Agent, g.agent.id)
+    assert agent is not None, "the signed-in person has a row"
+    return agent
 
 
 def _my_call(call_id: str) -> LiveCall | None:
@@ -65,7 +73,7 @@ def _my_call(call_id: str) -> LiveCall | None:
 
 @bp.post("/api/state")
 @requires(*AGENT_DESK)
-def set_state():  # type: ignore[no-untyped-def]
+def set_state() -> ResponseReturnValue:
     body = _body()
     wanted = _text(body, "state", 20)
     reason = _text(body, "reason", 120) or None
@@ -74,22 +82,20 @@ def set_state():  # type: ignore[no-untyped-def]
     if wanted == "paused" and not reason:
         return _refuse("say why you pause")
     with database().session() as session:
-        agent = session.get(Agent, g.agent.id)
-        if agent.state in _BUSY:
+        agent = _me(session)
+        if agent.state in agents.BUSY:
             return _refuse("finish the call first", 409)
         if wanted == "available" and agent.device_id is None:
             return _refuse("choose your device first", 409)
-        agent.state = AgentState(wanted)
-        agent.state_reason = reason if wanted == "paused" else None
-        agent.state_since = utcnow()
-        agent.claimed_by_call = None
+    if not agents.set_own_state(database(), g.agent.id, wanted, reason):
+        return _refuse("finish the call first", 409)  # a call rang in meanwhile
     hub().publish(agent_topic(g.agent.id), "state", {"state": wanted, "reason": reason})
     return jsonify(state=wanted, reason=reason)
 
 
 @bp.post("/api/device")
 @requires(*AGENT_DESK)
-def bind_device():  # type: ignore[no-untyped-def]
+def bind_device() -> ResponseReturnValue:
     extension = _text(_body(), "extension", 32)
     with database().session() as session:
         device = session.scalar(select(Device).where(Device.extension == extension))
@@ -103,8 +109,8 @@ def bind_device():  # type: ignore[no-untyped-def]
         if holder is not None:
             holder.device_id = None
             session.flush()
-        agent = session.get(Agent, g.agent.id)
-        if agent.state in _BUSY:
+        agent = _me(session)
+        if agent.state in agents.BUSY:
             return _refuse("finish the call first", 409)
         agent.device_id = device.id
         answer = {"extension": device.extension, "label": device.label, "kind": device.kind.value}
@@ -128,7 +134,7 @@ def _transfer_target(body: dict[str, Any]) -> str | None:
 
 @bp.post("/api/calls/<call_id>/<action>")
 @requires(*AGENT_DESK)
-def call_action(call_id: str, action: str):  # type: ignore[no-untyped-def]
+def call_action(call_id: str, action: str) -> ResponseReturnValue:
     call = _my_call(call_id)
     if call is None:
         return _refuse("that is not your call", 404)
@@ -157,7 +163,7 @@ def call_action(call_id: str, action: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/wrapup")
 @requires(*AGENT_DESK)
-def wrap_up():  # type: ignore[no-untyped-def]
+def wrap_up() -> ResponseReturnValue:
     body = _body()
     call_id = _text(body, "call_id", 64) or None
     outcome = _text(body, "outcome", 64) or "resolved"
@@ -182,17 +188,8 @@ def wrap_up():  # type: ignore[no-untyped-def]
                     follow_up=follow_up,
                 )
             )
-        session.execute(
-            update(Agent)
-            .where(Agent.id == g.agent.id, Agent.state.in_([AgentState.WRAP_UP, *_BUSY]))
-            .values(
-                state=AgentState.AVAILABLE,
-                state_reason=None,
-                claimed_by_call=None,
-                state_since=utcnow(),
-            )
-        )
-        state = session.get(Agent, g.agent.id).state.value
+    agents.finish_wrap_up(database(), g.agent.id)
+    state = str(agents.state_of(database(), g.agent.id))
     if call_id:
         hub().forget(call_id)
     shown = hub().last_pop(g.agent.id)
@@ -204,7 +201,7 @@ def wrap_up():  # type: ignore[no-untyped-def]
 
 @bp.post("/api/credits")
 @requires(*AGENT_DESK)
-def credit():  # type: ignore[no-untyped-def]
+def credit() -> ResponseReturnValue:
     body = _body()
     call_id = _text(body, "call_id", 64)
     call = _my_call(call_id) if call_id else None
@@ -227,7 +224,7 @@ def credit():  # type: ignore[no-untyped-def]
         account = session.get(Account, account_id)
         if account is None or account.customer_id != call.customer_id:
             return _refuse("that account is not the caller's", 403)
-        agent = session.get(Agent, g.agent.id)
+        agent = _me(session)
         try:
             entry, new = issue_credit(session, agent, credit_request)
         except CreditRefused as error:
@@ -261,7 +258,7 @@ def _attach_customer(call: LiveCall, customer_id: int) -> dict[str, Any] | None:
 
 @bp.post("/api/customers")
 @requires(*AGENT_DESK)
-def create_customer():  # type: ignore[no-untyped-def]
+def create_customer() -> ResponseReturnValue:
     body = _body()
     call = _my_call(_text(body, "call_id", 64))
     if call is None:
@@ -284,7 +281,7 @@ def create_customer():  # type: ignore[no-untyped-def]
 
 @bp.post("/api/customers/link")
 @requires(*AGENT_DESK)
-def link_customer():  # type: ignore[no-untyped-def]
+def link_customer() -> ResponseReturnValue:
     body = _body()
     call = _my_call(_text(body, "call_id", 64))
     if call is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from console.agent import bp
 from console.auth.roles import AGENT_DESK, requires
@@ -44,7 +45,7 @@ def _open(customer_id: int) -> tuple[dict[str, Any], Any]:
 
 @bp.get("/customers/<int:customer_id>")
 @requires(*AGENT_DESK)
-def customer(customer_id: int):  # type: ignore[no-untyped-def]
+def customer(customer_id: int) -> ResponseReturnValue:
     try:
         profile, opening = _open(customer_id)
     except ProfileRefused as refused:
@@ -54,7 +55,7 @@ def customer(customer_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/api/customers/<int:customer_id>")
 @requires(*AGENT_DESK)
-def customer_api(customer_id: int):  # type: ignore[no-untyped-def]
+def customer_api(customer_id: int) -> ResponseReturnValue:
     try:
         profile, opening = _open(customer_id)
     except ProfileRefused as refused:
@@ -75,7 +76,7 @@ def _search(field: str, text: str) -> dict[str, Any]:
         return search_results(session, found)
 
 
-def _search_page(status: int = 200, **shown: Any):  # type: ignore[no-untyped-def]
+def _search_page(status: int = 200, **shown: Any) -> ResponseReturnValue:
     shown.setdefault("field", "any")
     shown.setdefault("query", "")
     return render_template("agent/search.html", fields=SEARCH_FIELDS, **shown), status
@@ -83,13 +84,13 @@ def _search_page(status: int = 200, **shown: Any):  # type: ignore[no-untyped-de
 
 @bp.get("/search")
 @requires(*AGENT_DESK)
-def search_page():  # type: ignore[no-untyped-def]
+def search_page() -> ResponseReturnValue:
     return _search_page(found=None, error=None)
 
 
 @bp.post("/search")
 @requires(*AGENT_DESK)
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     field = request.form.get("field", "any")
     text = request.form.get("q", "")
     try:
@@ -101,7 +102,7 @@ def search():  # type: ignore[no-untyped-def]
 
 @bp.get("/search/<int:search_id>")
 @requires(*AGENT_DESK)
-def search_found(search_id: int):  # type: ignore[no-untyped-def]
+def search_found(search_id: int) -> ResponseReturnValue:
     with database().session() as session:
         found: CustomerSearch | None = own_search(session, g.agent, search_id)
         if found is None:
@@ -112,7 +113,7 @@ def search_found(search_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/customers/search")
 @requires(*AGENT_DESK)
-def search_api():  # type: ignore[no-untyped-def]
+def search_api() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     body = body if isinstance(body, dict) else {}
     field, text = body.get("field", "any"), body.get("q", "")

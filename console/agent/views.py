@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, g, jsonify, render_template
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from console.agent import bp
@@ -15,7 +16,7 @@ from store.models import Agent, Device, Role, SupportNumber
 
 @bp.get("/")
 @requires(*AGENT_DESK)
-def desk():  # type: ignore[no-untyped-def]
+def desk() -> ResponseReturnValue:
     with database().session() as session:
         agent = g.agent
         device = session.get(Device, agent.device_id) if agent.device_id else None
@@ -39,7 +40,7 @@ def desk():  # type: ignore[no-untyped-def]
 
 @bp.get("/api/current")
 @requires(*AGENT_DESK)
-def current_pop():  # type: ignore[no-untyped-def]
+def current_pop() -> ResponseReturnValue:
     return jsonify(pop=hub().last_pop(g.agent.id))
 
 

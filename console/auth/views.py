@@ -6,6 +6,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
 from console.auth import bp
@@ -14,7 +15,8 @@ from console.auth.sessions import begin, revoke_everywhere
 from console.auth.throttle import LoginThrottle
 from console.extensions import database
 from console.security_log import client_address, security_event
-from store.models import Agent, AgentState
+from store import agents
+from store.models import Agent
 from store.passwords import ScryptCost, hash_password, needs_rehash, verify_password
 
 MIN_PASSWORD_LENGTH = 12
@@ -59,7 +61,7 @@ def _store_stronger_hash(agent: Agent, password: str) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if request.method == "GET":
         if g.get("agent") is not None:
             return redirect(url_for(home_for(g.agent.role)))
@@ -95,19 +97,13 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Sign out everywhere: the person's session version moves on, so this cookie (and any
     copy of it, on any console process) is refused from now on."""
     agent = g.get("agent")
     if agent is not None:
+        agents.log_out(database(), agent.id)  # not while a call rings or runs
         with database().session() as db_session:
-            signed_in = db_session.get(Agent, agent.id)
-            if signed_in is not None and signed_in.state not in (
-                AgentState.RINGING,
-                AgentState.ON_CALL,
-            ):
-                signed_in.state = AgentState.LOGGED_OUT
-                signed_in.state_reason = None
             revoke_everywhere(db_session, agent.id)
         current_app.extensions["centralino.streams"].close_person(agent.id, "signed_out")
         security_event("signout", agent.username)
@@ -128,7 +124,7 @@ def _new_password_problem(current: str, new: str, repeated: str) -> str | None:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     agent: Agent | None = g.get("agent")
     if agent is None:
         return redirect(url_for("auth.login", next=request.full_path))

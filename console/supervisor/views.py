@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, jsonify, render_template
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from console.auth.roles import SUPERVISION, requires
@@ -60,7 +61,7 @@ def flagged_credits() -> list[dict[str, Any]]:
 
 @bp.get("/")
 @requires(*SUPERVISION)
-def live():  # type: ignore[no-untyped-def]
+def live() -> ResponseReturnValue:
     ringing = {call.call_id: call for call in hub().calls()}
     return render_template(
         "supervisor/live.html",
@@ -72,7 +73,7 @@ def live():  # type: ignore[no-untyped-def]
 
 @bp.get("/api/calls")
 @requires(*SUPERVISION)
-def calls_api():  # type: ignore[no-untyped-def]
+def calls_api() -> ResponseReturnValue:
     return jsonify(calls=worker_calls(), credits=flagged_credits())
 
 

@@ -36,13 +36,13 @@ def write_config(
     heartbeat_seconds: float = 0.5,
     stale_after_seconds: float = 2.0,
     sip_domain: str | None = None,
-    flow: str = "telephony.flow:greeting_then_agent",
+    flow: str = "telephony.callflow.greeting:greeting_then_agent",
     speech: tuple[str, int] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """A TOML configuration for test workers (*switch* = the edge's switch socket, where agents
     are dialled); they run the placeholder flow unless *flow* names another (the IVR:
-    `telephony.ivr_call:IvrFlows`)."""
+    `telephony.callflow.ivr:IvrFlows`)."""
     host, port = edge or ("127.0.0.1", free_port())
     lines = [
         f'var_dir = "{var_dir}"',

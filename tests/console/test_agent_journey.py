@@ -47,7 +47,7 @@ from tests.console.conftest import console_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-FLOW = "telephony.ivr_call:IvrFlows"
+FLOW = "telephony.callflow.ivr:IvrFlows"
 PASSWORD = "a-long-test-password"
 ACCOUNT = "44170021"
 ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다."  # Korean: the only shipped model

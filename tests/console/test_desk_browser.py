@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from console.testing.browser import become_available, sign_in_agent
+from store import agents
 from store.models import Agent, Credit, Customer, Interaction, Setting
-from telephony import router
 from tests.console.conftest import LiveConsole
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,7 @@ def ids(live: LiveConsole, username: str, customer_name: str) -> tuple[int, int]
 
 def ring(live: LiveConsole, agent_id: int, customer_id: int | None, **call_data: Any) -> str:
     call_id = str(uuid.uuid4())
-    assert router.try_claim(live.deployment.db, agent_id, call_id)  # what the worker does first
+    assert agents.claim(live.deployment.db, agent_id, call_id)  # what the worker does first
     live.worker.emit(
         {
             "type": "agent.ringing",
@@ -205,7 +205,7 @@ def test_supervisor_watches_events_and_callback_pops_like_a_call(
         watch.wait_for_url(f"{live.url}/supervisor/")
         watch.wait_for_selector("body[data-live=yes]")
         call_id = str(uuid.uuid4())
-        assert router.try_claim(live.deployment.db, alice, call_id)
+        assert agents.claim(live.deployment.db, alice, call_id)
         live.worker.emit(
             {
                 "type": "agent.ringing",

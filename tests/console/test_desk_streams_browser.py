@@ -18,7 +18,7 @@ def test_a_newer_tab_takes_the_desk_and_sign_out_reaches_every_tab(
 ) -> None:
     live = live_console
     live.deployment.app.config["SSE_STREAMS_PER_SESSION"] = 1
-    context = browser.new_context()
+    context = browser.new_context(bypass_csp=True)  # wait_for_function polls by eval
     try:
         first = context.new_page()
         sign_in_agent(first, live.url, "alice", live.deployment.password("alice"))

@@ -7,9 +7,13 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from console.hub import SUPERVISORS, EventHub, agent_topic
 from console.testing.fake_worker import TOKEN, FakeWorker
 from console.worker_feed import EventRouter, WorkerFeed, read_events
+from store import agents
+from store.models import AgentState
 from tests.console.conftest import copy_of
 
 
@@ -120,3 +124,27 @@ def test_feed_sends_the_deployment_token_and_a_wrong_one_is_refused(  # type: ig
         right.stop()
         worker.stop()
         db.dispose()
+
+
+@pytest.mark.parametrize("moved_to", ["available", None, "wrap_up"])
+def test_ended_tells_the_desk_the_workers_move_and_writes_nothing(  # type: ignore[no-untyped-def]
+    moved_to: str | None, tmp_path: Path, seeded_template
+) -> None:
+    """*moved_to* is the worker's ``agent_state``: the desk shows it (none: nothing to show)."""
+    db = copy_of(seeded_template, tmp_path / "ended.sqlite")[0]
+    events = EventHub()
+    desk = events.subscribe(agent_topic(1))
+    assert agents.set_own_state(db, 1, "available") and agents.claim(db, 1, "c-9")
+    for event in (
+        {"type": "agent.ringing", "call_id": "c-9", "agent_id": 1},
+        {"type": "ended", "call_id": "c-9", "agent_id": 1, "agent_state": moved_to},
+    ):
+        EventRouter(db, events).handle(event, "w1", "http://127.0.0.1:9")
+    shown = [desk.get(timeout=1)[0] for _ in range(3)]
+    assert shown == ["screenpop", "state", "call"]
+    if moved_to is None:
+        assert desk.empty()
+    else:
+        assert desk.get(timeout=1) == ("state", {"state": moved_to})
+    assert agents.state_of(db, 1) is AgentState.RINGING  # the worker moves agents, not we
+    db.dispose()

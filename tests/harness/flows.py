@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from store.db import Database
 from store.models import Account
-from telephony.flow import CallContext, CallControl, CallFlow
+from telephony.callflow.base import CallControl, CallFlow, FlowContext
 from telephony.tap import TapFrame
 
 GREETING_ANSWER = "fine thanks, but my line keeps dropping"
@@ -35,7 +35,7 @@ def customer_of(account_number: str) -> int | None:
 class KeyedAccount:
     """Collect DTMF digits up to ``#``, identify the customer, route (``0``: route unknown)."""
 
-    def __init__(self, context: CallContext) -> None:
+    def __init__(self, context: FlowContext) -> None:
         self.context = context
         self.digits = ""
         self.routed = False
@@ -73,5 +73,5 @@ class KeyedAccount:
         pass
 
 
-def keyed_account(context: CallContext) -> CallFlow:
+def keyed_account(context: FlowContext) -> CallFlow:
     return KeyedAccount(context)

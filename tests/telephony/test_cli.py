@@ -67,8 +67,8 @@ def test_flows_import_validates_versions_and_assigns(tmp_path: Path):
     assert unknown.returncode == 1 and "999 is not a support number" in unknown.stderr
 
     from store.db import Database
+    from store.flows import flow_for_number
     from store.settings import load_settings
-    from telephony.flow_store import flow_for_number
 
     db = Database.from_settings(load_settings(env=env))
     name, version, document = flow_for_number(db, "800")
@@ -141,7 +141,7 @@ def test_a_later_runs_banner_names_the_credentials_file_not_the_passwords(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     from store.settings import Settings
-    from telephony.supervisor import print_banner
+    from telephony.up import print_banner
 
     (tmp_path / "demo-credentials.txt").write_text("console alice s3cret-pass\nsip 1001 sip-pass\n")
     print_banner(Settings(var_dir=tmp_path))

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from ivr.events import Timeout
+from ivr.flow import default_flow
 from store.db import Database
+from store.flows import DatabaseFlowStore
 from store.migrate import upgrade
 from store.models import Account, Agent, Customer, SupportNumber
 from store.settings import Settings
-from telephony.flow import CallContext
-from telephony.ivr_call import IvrCall, IvrFlows
+from telephony.callflow.base import FlowContext, SaysWaiting
+from telephony.callflow.ivr import IvrCall, IvrFlows
 from telephony.tap import IN, OUT, TapFrame
 from telephony.testing.ports import free_port
 
@@ -98,7 +100,7 @@ def frame(direction: str, seq: int) -> TapFrame:
 
 def test_keys_reach_the_preferred_agent_while_the_speech_service_is_down(flows: IvrFlows) -> None:
     call = StandInCall()
-    context = CallContext("c1", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
+    context = FlowContext("c1", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
     ivr = flows(context)
     assert isinstance(ivr, IvrCall)
     ivr.on_answered(call)
@@ -122,7 +124,7 @@ def test_keys_reach_the_preferred_agent_while_the_speech_service_is_down(flows: 
 
 def test_silence_goes_to_a_person_after_the_greeting(flows: IvrFlows) -> None:
     call = StandInCall()
-    context = CallContext("c2", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
+    context = FlowContext("c2", "sip:caller@x", "800", "en", "ACME", "support", Path("."))
     ivr = flows(context)
     ivr.on_answered(call)
     call.wait(lambda: call.played, "the greeting plays")
@@ -134,3 +136,17 @@ def test_silence_goes_to_a_person_after_the_greeting(flows: IvrFlows) -> None:
     ivr.on_ended(call, "caller hung up")
     flows.pool.shutdown(wait=True)
     flows.closing.shutdown(wait=True)
+
+
+def test_the_wait_in_line_speaks_the_stored_flows_words(flows: IvrFlows) -> None:
+    document = dict(default_flow().document)
+    prompts = dict(document["prompts"])
+    prompts["queue_position"] = {loc: f"[{loc}] place {{position}}." for loc in ("en", "it", "ko")}
+    document.update(name="waiting", prompts=prompts)
+    DatabaseFlowStore(flows.db).put("waiting", document, number="800")
+    context = FlowContext("c3", "sip:caller@x", "800", "it", "ACME", "support", Path("."))
+    ivr = flows(context)
+    assert isinstance(ivr, SaysWaiting)
+    text, voice = ivr.queue_phrases().position(2)
+    assert (text, voice) == ("[it] place 2. Prema 1 se preferisce essere richiamato.", "it")
+    flows.pool.shutdown(wait=True)

@@ -20,9 +20,9 @@ from dsp.dtmf import dtmf_signal
 from ivr.flow import DEFAULT_FLOW_PATH
 from ivr.prompts import render_prompt, write_wav
 from ivr.steps import MOODS
+from store.flows import DatabaseFlowStore
 from store.models import Account, Agent, AgentState, Customer, SupportNumber
 from store.tokens import deployment_token
-from telephony.flow_store import DatabaseFlowStore
 from telephony.testing.deployment import SUPPORT, Deployment
 from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
 from telephony.testing.phones import Phone
@@ -132,7 +132,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
                     sip_domain=edge.settings.sip_domain,
                     heartbeat_seconds=0.5,
                     stale_after_seconds=5.0,
-                    flow="telephony.ivr_call:IvrFlows",
+                    flow="telephony.callflow.ivr:IvrFlows",
                     speech=("127.0.0.1", speech.port),
                     extra={"transcribe_agent": True},
                 )

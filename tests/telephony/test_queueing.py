@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ivr.prompts import read_wav
-from telephony.queueing import CALLBACK_TEXTS, POSITION_TEXTS, caller_number, music_wav, phrase
+from telephony.queue_phrases import CALLBACK_TEXTS, POSITION_TEXTS, phrase
+from telephony.queueing import caller_number, music_wav
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from store import agents
 from store.db import Database
 from store.migrate import upgrade
 from store.models import (
@@ -215,7 +216,7 @@ def test_claim_agent_shortcut_and_release(db: Database) -> None:
     assert (claimed.agent_id, claimed.reason) == (alice, "preferred agent")
     assert router.claim_agent(db, "y", skill="support").agent_id == bruno
     assert router.claim_agent(db, "z") is None
-    router.release_agent(db, alice, AgentState.WRAP_UP)
+    agents.wrap_up(db, alice)
     assert agent_state(db, alice) is AgentState.WRAP_UP
 
 
@@ -234,8 +235,8 @@ def test_claim_agent_waits_for_a_busy_related_agent_until_told(db: Database) -> 
 
 def test_wrap_up_ends_after_the_agents_wrap_up_time(db: Database) -> None:
     alice = add_agent(db, "alice", ["support"], AgentState.WRAP_UP)  # 10 s wrap-up, since T0
-    assert router.end_due_wrap_ups(db, now=T0 + timedelta(seconds=5)) == []
-    assert router.end_due_wrap_ups(db, now=T0 + timedelta(seconds=10)) == [alice]
+    assert agents.end_due_wrap_ups(db, now=T0 + timedelta(seconds=5)) == []
+    assert agents.end_due_wrap_ups(db, now=T0 + timedelta(seconds=10)) == [alice]
     assert agent_state(db, alice) is AgentState.AVAILABLE
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from telephony.callflow import DEFAULT_FLOW, load_flow_factory
+from telephony.callflow.greeting import greeting_then_agent
 from telephony.capacity import _reply_503
 from telephony.events import EventBus
-from telephony.flow import greeting_then_agent
-from telephony.worker import DEFAULT_FLOW, _user_of, load_flow_factory
+from telephony.worker import _user_of
 
 
 def test_event_bus_stamps_events_and_never_blocks_on_a_slow_subscriber() -> None:
@@ -53,7 +56,17 @@ def test_capacity_probe_answers_invites_with_503_and_ignores_the_rest() -> None:
 
 
 def test_the_flow_factory_is_named_in_the_configuration() -> None:
-    assert DEFAULT_FLOW == "telephony.ivr_call:IvrFlows"
-    assert load_flow_factory("telephony.flow:greeting_then_agent") is greeting_then_agent
+    assert DEFAULT_FLOW == "telephony.callflow.ivr:IvrFlows"
+    spec = "telephony.callflow.greeting:greeting_then_agent"
+    assert load_flow_factory(spec) is greeting_then_agent
     with pytest.raises(ValueError, match=r"expected 'package\.module:function'"):
-        load_flow_factory("telephony.flow")
+        load_flow_factory("telephony.callflow.greeting")
+
+
+def test_a_flow_of_an_earlier_release_is_told_its_new_name() -> None:
+    ivr = re.escape("set extra.flow = 'telephony.callflow.ivr:IvrFlows'")
+    with pytest.raises(ValueError, match=ivr):
+        load_flow_factory("telephony.ivr_call:IvrFlows")
+    greeting = re.escape("telephony.callflow.greeting:greeting_then_agent")
+    with pytest.raises(ValueError, match=greeting):
+        load_flow_factory("telephony.flow:greeting_then_agent")

@@ -24,7 +24,7 @@ from store.models import (
     RouteDecision,
     utcnow,
 )
-from telephony.queueing import POSITION_TEXT
+from telephony.queue_phrases import POSITION_TEXT
 from telephony.testing.audio import correlation_peak, recording, tone_share
 from telephony.testing.deployment import Deployment
 from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge

@@ -1,4 +1,4 @@
-"""Pure store logic of the switch: CDR closing, stale-worker reaping, the worker registry."""
+"""Pure store logic of the switch: CDR closing, stale-worker reaping, the worker heartbeat."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.migrate import upgrade
 from store.models import Agent, AgentState, Call, Worker, utcnow
-from telephony import cdr, registry
+from telephony import cdr, heartbeat
 
 
 @pytest.fixture
@@ -30,16 +30,16 @@ def destinations(db: Database) -> list[str]:
         return [row.destination for row in connection.execute(select(dispatcher))]
 
 
-def test_registry_inserts_refreshes_and_removes_the_dispatcher_row(db: Database) -> None:
-    worker_id = registry.register_worker(db, "w1", "127.0.0.1", 11, 5081, "http://x", 3)
-    again = registry.register_worker(db, "w1", "127.0.0.1", 12, 5081, "http://x", 3)
+def test_heartbeat_inserts_refreshes_and_removes_the_dispatcher_row(db: Database) -> None:
+    worker_id = heartbeat.register_worker(db, "w1", "127.0.0.1", 11, 5081, "http://x", 3)
+    again = heartbeat.register_worker(db, "w1", "127.0.0.1", 12, 5081, "http://x", 3)
     assert again == worker_id
     assert destinations(db) == ["sip:127.0.0.1:5081"]
-    registry.heartbeat(db, worker_id, load=2)
+    heartbeat.beat(db, worker_id, load=2)
     with db.session() as session:
         row = session.get(Worker, worker_id)
         assert row is not None and row.load == 2 and row.pid == 12 and row.alive
-    registry.unregister_worker(db, worker_id, "127.0.0.1", 5081)
+    heartbeat.unregister_worker(db, worker_id, "127.0.0.1", 5081)
     assert destinations(db) == []
     with db.session() as session:
         row = session.get(Worker, worker_id)
@@ -47,8 +47,8 @@ def test_registry_inserts_refreshes_and_removes_the_dispatcher_row(db: Database)
 
 
 def test_a_stale_worker_has_its_open_calls_failed_and_its_agent_freed(db: Database) -> None:
-    dead = registry.register_worker(db, "dead", "127.0.0.1", 1, 5081, "http://x", 3)
-    live = registry.register_worker(db, "live", "127.0.0.1", 2, 5082, "http://y", 3)
+    dead = heartbeat.register_worker(db, "dead", "127.0.0.1", 1, 5081, "http://x", 3)
+    live = heartbeat.register_worker(db, "live", "127.0.0.1", 2, 5082, "http://y", 3)
     cdr.open_call(db, "c-dead", "caller", "800", dead)
     leg = cdr.add_leg(db, "c-dead", "customer", "caller")
     cdr.leg_answered(db, leg, "sip-call-id")

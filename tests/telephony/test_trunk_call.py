@@ -57,7 +57,7 @@ def test_a_carrier_call_to_our_did_reaches_the_ivr(tmp_path: Path):
                     edge=edge.address,
                     switch=edge.switch_address,
                     sip_domain=ours.sip_domain,
-                    flow="telephony.ivr_call:IvrFlows",
+                    flow="telephony.callflow.ivr:IvrFlows",
                     extra={"speech": False},
                 )
                 worker = deployment.worker(0, config)

@@ -1,9 +1,10 @@
-"""The hook between the switch and the IVR: a `CallFlow` reacts to call events with actions.
+"""The call flow's boundary: the events a `CallFlow` hears and the `CallControl` it acts through.
 
 The worker drives one flow per answered customer call. It calls the flow's ``on_*`` methods on
 its loop thread (``on_audio`` on the tap consumer thread) and the flow acts through the
-`CallControl` it is given; every action is safe from any thread. The IVR interpreter replaces
-`GreetingThenAgent` by registering a different `FlowFactory` with the worker.
+`CallControl` it is given; every action is safe from any thread. A `FlowFactory` makes one flow
+per call from the call's `FlowContext`; the concrete flows are the other modules of this
+package (`greeting`, `ivr`).
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from telephony.queue_phrases import QueuePhrases
 from telephony.tap import TapFrame
-
-GREETING = "Hello, thank you for calling {company}. How are you today?"
 
 
 @dataclass(frozen=True)
-class CallContext:
-    """What the flow knows about the call when it starts."""
+class FlowContext:
+    """What the flow knows about the call when it starts (the IVR's own context, made from
+    it, is `ivr.interpreter.CallContext`)."""
 
     call_id: str
     caller: str
@@ -75,39 +76,12 @@ class CallFlow(Protocol):
     def on_ended(self, call: CallControl, reason: str) -> None: ...
 
 
-FlowFactory = Callable[[CallContext], CallFlow]
+@runtime_checkable
+class SaysWaiting(Protocol):
+    """A flow with its own words for the wait in line (the IVR: its flow document's); the
+    caller of any other flow hears the default flow's."""
+
+    def queue_phrases(self) -> QueuePhrases: ...
 
 
-class GreetingThenAgent:
-    """Placeholder until the IVR lands: greet, then route to an agent (or on any key)."""
-
-    def __init__(self, context: CallContext) -> None:
-        self.context = context
-        self.routed = False
-
-    def on_answered(self, call: CallControl) -> None:
-        call.publish("ivr.step", step="greeting")
-        call.play(call.render(GREETING.format(company=self.context.company)))
-
-    def on_dtmf(self, call: CallControl, digit: str, method: str) -> None:
-        if digit == "0":
-            self._route(call)
-
-    def on_prompt_finished(self, call: CallControl) -> None:
-        self._route(call)
-
-    def on_audio(self, call: CallControl, frame: TapFrame) -> None:
-        pass
-
-    def on_ended(self, call: CallControl, reason: str) -> None:
-        pass
-
-    def _route(self, call: CallControl) -> None:
-        if not self.routed:
-            self.routed = True
-            call.stop_prompt()
-            call.route_to_agent(skill=None)
-
-
-def greeting_then_agent(context: CallContext) -> CallFlow:
-    return GreetingThenAgent(context)
+FlowFactory = Callable[[FlowContext], CallFlow]

@@ -1,4 +1,4 @@
-"""``centralino up``: the whole system on one machine, as children of one supervisor.
+"""``centralino up``: the whole system on one machine, as children of one launcher process.
 
 Order of start: database (migrations, demo data, the deployment token, private file modes),
 switch workers (forked after numpy/numba are imported so their pages are shared), Kamailio edge
@@ -68,7 +68,7 @@ def _run_worker(index: int, config: str | None) -> None:
 
 
 @dataclass
-class Supervisor:
+class Launcher:
     settings: Settings
     config_path: str | None = None
     with_speech: bool = True
@@ -182,7 +182,7 @@ def run_up(
     settings: Settings, config_path: str | None, with_speech: bool, with_console: bool
 ) -> int:
     fresh = prepare_database(settings)
-    supervisor = Supervisor(settings, config_path, with_speech, with_console)
+    launcher = Launcher(settings, config_path, with_speech, with_console)
     stop_requested = threading.Event()
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -191,11 +191,11 @@ def run_up(
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        supervisor.start()
+        launcher.start()
         print_banner(settings, fresh=fresh)
         while not stop_requested.wait(1.0):
-            supervisor.restart_dead_workers()
-            dead = supervisor.dead_services()
+            launcher.restart_dead_workers()
+            dead = launcher.dead_services()
             if dead:
                 log.error("stopping: %s exited unexpectedly", ", ".join(dead))
                 return_code = 1
@@ -204,5 +204,5 @@ def run_up(
             return_code = 0
     finally:
         log.info("stopping every child")
-        supervisor.stop()
+        launcher.stop()
     return return_code

@@ -1,4 +1,8 @@
-"""IVR flow documents in the database: versioned rows, assigned to support numbers."""
+"""Flow rows and their versions: the IVR flow documents stored, assigned to support numbers.
+
+Every import is a new version of its row; a call reads the latest version of its number's flow
+(`flow_for_number`). The documents themselves are `ivr.flow`'s to parse and check.
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,27 @@
-"""This worker's presence in the store: its ``workers`` row, heartbeat, and ``dispatcher`` row."""
+"""The worker heartbeat: this worker's `workers` row (alive, load, heartbeat) and `dispatcher` row.
+
+Not SIP registrations (those are Kamailio's `location` table): this is how the edge, the
+console and the other workers learn that a switch worker is alive and where its control API is.
+`Heartbeat` is the thread that keeps the row fresh and does the chores of every live worker.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from sqlalchemy import delete, insert, select, update
 
+from store import agents
 from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.models import Worker, utcnow
+from store.settings import Settings
+from telephony.cdr import reap_stale_workers
+
+log = logging.getLogger("centralino.switch")
 
 #: Dispatcher set the edge sends support-number and DID calls to.
 DISPATCHER_SET = 1
@@ -57,7 +72,8 @@ def register_worker(
     return worker_id
 
 
-def heartbeat(db: Database, worker_id: int, load: int) -> None:
+def beat(db: Database, worker_id: int, load: int) -> None:
+    """This worker is alive: a fresh heartbeat with its load (live legs)."""
     with db.session() as session:
         session.execute(
             update(Worker)
@@ -73,3 +89,34 @@ def unregister_worker(db: Database, worker_id: int, host: str, sip_port: int) ->
             delete(dispatcher).where(dispatcher.c.destination == destination(host, sip_port))
         )
         session.execute(update(Worker).where(Worker.id == worker_id).values(alive=False, load=0))
+
+
+@dataclass
+class Heartbeat:
+    """The worker's heartbeat thread: every ``heartbeat_seconds`` this worker's `beat`, then the
+    chores any live worker does for all of them: wrap-ups that are due end
+    (`store.agents.end_due_wrap_ups`), dead workers' calls are closed (`cdr.reap_stale_workers`),
+    and *on_beat* runs (the worker rereads its support numbers). It ends with *stopping*."""
+
+    db: Database
+    settings: Settings
+    worker_id: int
+    load: Callable[[], int]
+    on_beat: Callable[[], None]
+    stopping: threading.Event
+
+    def start(self) -> Heartbeat:
+        threading.Thread(target=self._run, name="heartbeat", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.settings.heartbeat_seconds):
+            try:
+                beat(self.db, self.worker_id, self.load())
+                agents.end_due_wrap_ups(self.db)
+                reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
+                if reaped:
+                    log.warning("closed the open calls of dead worker(s) %s", ", ".join(reaped))
+                self.on_beat()
+            except Exception:
+                log.exception("heartbeat failed")

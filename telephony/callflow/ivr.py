@@ -48,16 +48,16 @@ from ivr.events import (
     Timeout,
 )
 from ivr.flow import Flow, FlowCache, default_flow
-from ivr.interpreter import CallContext as IvrContext
-from ivr.interpreter import Interpreter
+from ivr.interpreter import CallContext, Interpreter
 from ivr.prompts import PromptError, prompt_audio
 from store.db import Database
+from store.flows import flow_for_number
 from store.models import Account, SupportNumber
 from store.settings import Settings
 from store.tokens import deployment_token
 from telephony import cdr
-from telephony.flow import CallContext, CallControl
-from telephony.flow_store import flow_for_number
+from telephony.callflow.base import CallControl, FlowContext
+from telephony.queue_phrases import QueuePhrases
 from telephony.tap import IN, TapFrame
 
 log = logging.getLogger("centralino.ivr")
@@ -87,7 +87,7 @@ class IvrFlows:
     def from_settings(cls, settings: Settings) -> IvrFlows:
         return cls(settings)
 
-    def __call__(self, context: CallContext) -> IvrCall:
+    def __call__(self, context: FlowContext) -> IvrCall:
         return IvrCall(self, context)
 
     # --- what calls ask of the deployment ------------------------------------------------------
@@ -185,7 +185,7 @@ class IvrFlows:
 class IvrCall:
     """One answered call through the IVR (the worker's `CallFlow`)."""
 
-    def __init__(self, flows: IvrFlows, context: CallContext) -> None:
+    def __init__(self, flows: IvrFlows, context: FlowContext) -> None:
         self.flows = flows
         self.context = context
         self.flow = flows.flow_for(context.dialled, context.locale)
@@ -206,6 +206,10 @@ class IvrCall:
 
     # --- the worker's events -------------------------------------------------------------------
 
+    def queue_phrases(self) -> QueuePhrases:
+        """What the caller hears in line: this call's flow version's words (`SaysWaiting`)."""
+        return QueuePhrases(self.locale, self.flow, {"company": self.context.company})
+
     def on_answered(self, call: CallControl) -> None:
         self.call = call
         self.listener = listening.CallerListener(
@@ -216,7 +220,7 @@ class IvrCall:
             on_speech_error=self._speech_error,
             speech_token=self.flows.speech_token,
         )
-        context = IvrContext(
+        context = CallContext(
             call_id=self.context.call_id,
             locale=self.context.locale,
             company=self.context.company,

@@ -1,0 +1,105 @@
+"""The worker's loop: closures posted from any thread, timers, and the one store thread.
+
+pjsua2 belongs to one thread, the loop thread. Other threads (leg callbacks, the control API,
+the store thread, the tap thread) never touch it: they `post` a closure, which the loop runs
+between two pumps of the SIP stack (`run_jobs`), or ask for one `later` (`run_timers`).
+Database work goes to `store`, one thread in order (so CDR rows follow the call), whose
+result comes back to the loop. `call_on_loop` runs a closure there and waits for its result.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+log = logging.getLogger("centralino.switch")
+T = TypeVar("T")
+
+
+class Loop:
+    """The job and timer queues of the loop thread, and the store thread beside it."""
+
+    def __init__(self, store_thread_setup: Callable[[], None] | None = None) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timer_ids = itertools.count()
+        self._timer_lock = threading.Lock()
+        self._store = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="store", initializer=store_thread_setup
+        )
+
+    # -- any thread -------------------------------------------------------------------------
+    def post(self, action: Callable[[], None]) -> None:
+        """Run *action* on the loop thread, soon."""
+        self._jobs.put(action)
+
+    def later(self, delay: float, action: Callable[[], None]) -> None:
+        """Run *action* on the loop thread after *delay* seconds."""
+        with self._timer_lock:
+            heapq.heappush(self._timers, (time.monotonic() + delay, next(self._timer_ids), action))
+
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None:
+        """Run *job* on the store thread, in order; *then* gets its result on the loop."""
+
+        def run() -> None:
+            try:
+                result = job()
+            except Exception:
+                log.exception("store job failed")
+                return
+            if then is not None:
+                self.post(lambda: then(result))
+
+        self._store.submit(run)
+
+    def call_on_loop(self, action: Callable[[], T], timeout: float = 5.0) -> T:
+        """Run *action* on the loop thread and return its result (for the control API)."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(action())
+            except Exception as error:
+                future.set_exception(error)
+
+        self.post(run)
+        return future.result(timeout)
+
+    # -- the loop thread --------------------------------------------------------------------
+    def run_jobs(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                job()
+            except Exception:
+                log.exception("loop job failed")
+
+    def run_timers(self) -> None:
+        now = time.monotonic()
+        while True:
+            with self._timer_lock:
+                if not self._timers or self._timers[0][0] > now:
+                    return
+                _, _, action = heapq.heappop(self._timers)
+            try:
+                action()
+            except Exception:
+                log.exception("timer failed")
+
+    def clear_timers(self) -> None:
+        with self._timer_lock:
+            self._timers.clear()
+
+    def finish_store(self) -> None:
+        """Wait for every store job queued so far (at shutdown)."""
+        self._store.shutdown(wait=True)
