@@ -61,6 +61,10 @@ def _credential_lines(credentials: DemoCredentials) -> list[str]:
 
 
 def _run_worker(index: int, config: str | None) -> None:
+    # The fork inherits the launcher's handlers, which would only set the parent's stop flag
+    # here: until the worker installs its own (once it serves), a signal ends it at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     from telephony import worker
 
     argv = ["--index", str(index)] + (["--config", config] if config else [])

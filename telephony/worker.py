@@ -375,9 +375,11 @@ def main(argv: list[str] | None = None) -> int:
         api_port=args.api_port if args.api_port is not None else settings.worker_api_base_port + n,
         flow_factory=load_flow_factory(settings.extra.get("flow"), settings),
     )
+    # A signal during start-up (models, capacity probe: slow on a loaded machine) ends the
+    # process at once; the reaper closes its row. Once it serves, a signal ends its calls first.
+    worker.start()
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
-    worker.start()
     worker.run()
     return 0
 
