@@ -9,7 +9,6 @@ behind, new frames are dropped and counted, never queued without bound.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import queue
 import threading
@@ -21,39 +20,13 @@ import numpy as np
 import pjsua2 as pj
 
 from dsp.clock import CLOCK_RATE, FRAME_MS
+from telephony.media_frames import vector_bytes
 
 log = logging.getLogger(__name__)
 
 
 #: "in" is what the leg's far end says; "out" is what we send to the leg (the echo reference).
 IN, OUT = "in", "out"
-
-
-_POINTER = ctypes.sizeof(ctypes.c_void_p)
-
-
-def _vector_bytes_fast(buf: pj.ByteVector) -> bytes:
-    """Copy a SWIG ``std::vector<unsigned char>`` with one memcpy: libstdc++ keeps a vector as
-    (begin, end, capacity) pointers. ``bytes(buf)`` walks it element by element instead, which
-    cost ~270 µs per 20 ms frame on pjmedia's clock thread (bench/calls.py found it)."""
-    address = int(buf.this)
-    begin = ctypes.c_void_p.from_address(address).value or 0
-    end = ctypes.c_void_p.from_address(address + _POINTER).value or 0
-    return ctypes.string_at(begin, end - begin) if end > begin else b""
-
-
-def _choose_vector_bytes() -> Callable[[pj.ByteVector], bytes]:
-    """The fast copy when it reads a known vector exactly, else the slow, always-right one."""
-    probe = pj.ByteVector(list(range(256)) * 2)
-    try:
-        if _vector_bytes_fast(probe) == bytes(probe):
-            return _vector_bytes_fast
-    except (ValueError, OSError, AttributeError):
-        pass
-    return bytes
-
-
-vector_bytes = _choose_vector_bytes()
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ RULES = {
     "loglines": rule(third_party=""),
     "telephony": rule("dsp ivr store loglines"),
     "console": rule("store loglines hardware.provisioning", forbidden="pjsua2 numba"),
-    # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up (only that)
-    "hardware": rule("store dsp loglines telephony.endpoint"),
+    # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up and frame copy
+    "hardware": rule("store dsp loglines telephony.endpoint telephony.media_frames"),
     # vendor modules are pure: rendered by the console, read by the switch
     "hardware.provisioning": rule(
         third_party="", forbidden="pjsua2", own="hardware.provisioning"

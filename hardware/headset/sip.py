@@ -4,8 +4,6 @@ port's frame callbacks, which run on pjmedia's clock thread and only copy."""
 
 from __future__ import annotations
 
-import ctypes
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +12,7 @@ import pjsua2 as pj
 from dsp.clock import CLOCK_RATE, FRAME_MS
 from hardware.headset.bridge import AudioBridge
 from hardware.headset.intercom import answer_after
+from telephony.media_frames import vector_bytes
 
 if TYPE_CHECKING:
     from hardware.headset.station import Station
@@ -26,32 +25,6 @@ STATES = {
     pj.PJSIP_INV_STATE_CONFIRMED: "confirmed",
     pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
 }
-
-_POINTER = ctypes.sizeof(ctypes.c_void_p)
-
-
-def _vector_bytes_fast(buf: pj.ByteVector) -> bytes:
-    """One memcpy of a SWIG ``std::vector<unsigned char>`` (libstdc++ keeps begin, end,
-    capacity pointers): ``bytes(buf)`` walks it element by element on the clock thread."""
-    address = int(buf.this)
-    begin = ctypes.c_void_p.from_address(address).value or 0
-    end = ctypes.c_void_p.from_address(address + _POINTER).value or 0
-    return ctypes.string_at(begin, end - begin) if end > begin else b""
-
-
-def _choose_vector_bytes() -> Callable[[pj.ByteVector], bytes]:
-    """The fast copy when it reads a known vector exactly, else the slow, always-right one."""
-    probe = pj.ByteVector(list(range(256)) * 2)
-    try:
-        if _vector_bytes_fast(probe) == bytes(probe):
-            return _vector_bytes_fast
-    except (ValueError, OSError, AttributeError):
-        pass
-    return bytes
-
-
-vector_bytes = _choose_vector_bytes()
-
 
 class CallPort(pj.AudioMediaPort):
     """A port on the conference bridge: the call's audio in, the headset's capture out."""

@@ -1,4 +1,4 @@
-"""The media tap's frame copy: one memcpy out of pjsua2's byte vectors, exactly right."""
+"""pjmedia frame copy (taps, headset): one memcpy out of pjsua2's byte vectors, exactly right."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pjsua2 as pj
 
-from telephony.tap import _vector_bytes_fast, vector_bytes
+from telephony.media_frames import _vector_bytes_fast, vector_bytes
 
 
 def test_the_fast_copy_is_chosen_and_exact():
