@@ -58,9 +58,11 @@ def relationship_agents(session: Session, customer_id: int | None) -> list[tuple
     if customer_id is None:
         return []
     found: list[tuple[int, str]] = []
-    customer = session.get(Customer, customer_id)
-    if customer is not None and customer.preferred_agent_id is not None:
-        found.append((customer.preferred_agent_id, "preferred agent on the customer's profile"))
+    preferred = session.scalar(
+        select(Customer.preferred_agent_id).where(Customer.id == customer_id)
+    )
+    if preferred is not None:
+        found.append((preferred, "preferred agent on the customer's profile"))
     last_interaction = session.execute(
         select(Interaction.agent_id, Interaction.at)
         .where(Interaction.customer_id == customer_id, Interaction.agent_id.is_not(None))

@@ -136,21 +136,25 @@ def build(session: Session, mix: Mix, rng: random.Random) -> Floor:
         session.flush()
         floor.agents[agent.id] = SimAgent(agent.id, frozenset(known), frozenset(served))
     agent_ids = sorted(floor.agents)
-    for n in range(mix.customers):
-        customer = Customer(name=f"customer {n}", phone=f"+3902{n:07d}")
+    history: list[Interaction | RoutingBlock] = []
+    for customer_id in range(1, mix.customers + 1):  # a fresh store: ids from 1
+        customer = Customer(id=customer_id, name=f"customer {customer_id}")
         session.add(customer)
-        session.flush()
         last = rng.choice(agent_ids)
         if rng.random() < mix.returning:
             at = START - timedelta(days=rng.randint(1, 60))
-            session.add(Interaction(customer_id=customer.id, agent_id=last, at=at))
+            history.append(Interaction(customer_id=customer_id, agent_id=last, at=at))
         if rng.random() < mix.preferred:
-            customer.preferred_agent_id = floor.preferred[customer.id] = rng.choice(agent_ids)
+            customer.preferred_agent_id = floor.preferred[customer_id] = rng.choice(agent_ids)
         if rng.random() < mix.blocked:
             avoided = last if rng.random() < 0.7 else rng.choice(agent_ids)
             who = rng.choice(("customer", "agent"))
-            session.add(RoutingBlock(customer_id=customer.id, agent_id=avoided, requested_by=who))
-            floor.blocked.add((customer.id, avoided))
+            history.append(
+                RoutingBlock(customer_id=customer_id, agent_id=avoided, requested_by=who)
+            )
+            floor.blocked.add((customer_id, avoided))
+    session.flush()
+    session.add_all(history)
     return floor
 
 
