@@ -41,7 +41,7 @@ class Mix:
     seed: int = 7
     agents: int = 24
     customers: int = 3_000
-    occupancy: float = 0.85  # offered load per agent
+    occupancy: float = 0.75  # offered load per logged-in agent (breaks come on top)
     handle_seconds: float = 180.0
     wrapup_seconds: int = 10
     returning: float = 0.5  # calls from a customer with an agent in their history
