@@ -377,7 +377,8 @@ def test_a_callback_the_customer_does_not_answer_is_retried_then_closed_with_its
     set_state(deployment, agent_id, AgentState.AVAILABLE)
     tries = []
     for _ in range(2):
-        ringing = events.wait_for("agent.ringing", timeout=15, kind="callback")
+        ringing = events.wait_for("agent.ringing", timeout=15)
+        assert (ringing["kind"], ringing["agent_id"]) == ("callback", agent_id)
         headset.wait_for("state", call=headset.wait_for("incoming")["call"], state="confirmed")
         customer.wait_for("incoming", timeout=10)  # rings, nobody answers
         unreached = events.wait_for("queue.callback.unreached", timeout=15)
