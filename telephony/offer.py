@@ -20,9 +20,10 @@ import pjsua2 as pj
 from store.models import CallState
 from telephony.callflow.base import SaysWaiting
 from telephony.leg import AGENT, CUSTOMER, Leg
+from telephony.line_plan import CUSTOMER_FIRST, DEFAULT_RING_TIMEOUT_SECONDS
 from telephony.queue_phrases import QueuePhrases
 from telephony.queueing import Line
-from telephony.router import CALLBACK, CUSTOMER_FIRST, DEFAULT_RING_TIMEOUT_SECONDS, Offer
+from telephony.router import CALLBACK, Offer
 
 if TYPE_CHECKING:
     from telephony.conversation import Conversation

@@ -20,7 +20,6 @@ and every move between them are `store.agents`; the router only decides who is o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,29 +31,25 @@ from store import agents
 from store.db import Database, changed_rows
 from store.models import (
     Agent,
-    AgentState,
-    Device,
     Queue,
     QueueEntry,
     RouteDecision,
     utcnow,
 )
-from telephony.relationships import Pair, blocked_pairs, relationship_agents
+from telephony import line_plan
+from telephony.line_plan import (
+    AGENT_FIRST,
+    FreeAgent,
+    default_queue,
+    free_and_states,
+    ordered_waiting,
+)
+from telephony.relationships import blocked_pairs, relationship_agents
 
 WAITING, OFFERED, CONNECTED, ABANDONED = "waiting", "offered", "connected", "abandoned"
 CALL, CALLBACK = "call", "callback"
 KINDS = frozenset({CALL, CALLBACK})
-DEFAULT_RELATIONSHIP_WAIT_SECONDS = 20
-DEFAULT_RING_TIMEOUT_SECONDS = 15
-DEFAULT_SKILL_WAIT_SECONDS = 60
-DEFAULT_CALLBACK_ATTEMPTS = 3
-DEFAULT_CALLBACK_RETRY_SECONDS = 120
-AGENT_FIRST, CUSTOMER_FIRST = "agent_first", "customer_first"
 CLOSED = "closed"  # a callback given up on (its outcome says why)
-#: Each point of priority counts as this much time in line: a priority-2 caller goes before
-#: anyone who has waited up to a minute longer, never before someone who waited longer still,
-#: so no queue starves.
-PRIORITY_SECONDS = 30
 _CLAIM_ATTEMPTS = 8
 
 
@@ -82,54 +77,6 @@ class Offer:
     attempt: int = 1  # a callback: which try this is
 
 
-@dataclass(frozen=True)
-class _FreeAgent:
-    id: int
-    name: str
-    extension: str
-    skills: list[str]
-    queues: list[str]
-    state_since: datetime
-
-    def serves(self, queue: str) -> bool:
-        """Whether the agent takes callers of *queue* (no queues listed: every queue)."""
-        return not self.queues or queue in self.queues
-
-
-def _agents(session: Session) -> tuple[list[_FreeAgent], dict[int, AgentState]]:
-    """The free agents, longest idle first, and every agent's state, in one query."""
-    rows = session.execute(
-        select(
-            Agent.id,
-            Agent.name,
-            Agent.skills,
-            Agent.queues,
-            Agent.state,
-            Agent.state_since,
-            Device.extension,
-        )
-        .outerjoin(Device, Agent.device_id == Device.id)
-        .order_by(Agent.state_since, Agent.id)
-    ).all()
-    free = [
-        _FreeAgent(
-            row.id,
-            row.name,
-            row.extension,
-            list(row.skills or []),
-            list(row.queues or []),
-            row.state_since,
-        )
-        for row in rows
-        if row.state == AgentState.AVAILABLE and row.extension is not None
-    ]
-    return free, {row.id: row.state for row in rows}
-
-
-def _free_agents(session: Session) -> list[_FreeAgent]:
-    return _agents(session)[0]
-
-
 def _record(session: Session, call_id: str, entry_id: int | None, agent_id: int, why: str) -> None:
     session.add(RouteDecision(call_id=call_id, entry_id=entry_id, agent_id=agent_id, reason=why))
 
@@ -149,7 +96,7 @@ def claim_agent(
     Queued callers, who keep their place in line, use `enqueue`/`offer_next` instead.
     """
     with db.session() as session:
-        free, states = _agents(session)
+        free, states = free_and_states(session)
         related = relationship_agents(session, customer_id)
         blocked = {agent for _, agent in blocked_pairs(session, [customer_id])}
     free = [agent for agent in free if agent.id not in blocked]
@@ -174,7 +121,7 @@ def claim_agent(
 
 def queue_settings(session: Session, name: str) -> Queue:
     """The queue row named *name*, or an unsaved one with the defaults when none is configured."""
-    return session.scalar(select(Queue).where(Queue.name == name)) or _default_queue(name)
+    return session.scalar(select(Queue).where(Queue.name == name)) or default_queue(name)
 
 
 def _serving(
@@ -227,145 +174,10 @@ def enqueue(
         return entry.id
 
 
-def line_key(entry: QueueEntry) -> tuple[datetime, int]:
-    """An entry's place in line across every queue: time in line, advanced by its priority."""
-    return entry.enqueued_at - timedelta(seconds=PRIORITY_SECONDS * entry.priority), entry.id
-
-
-def _ordered_waiting(session: Session) -> list[QueueEntry]:
-    entries = session.scalars(select(QueueEntry).where(QueueEntry.state == WAITING))
-    return sorted(entries, key=line_key)
-
-
-@dataclass
-class _Floor:
-    """What one planning round sees: free agents, everyone's state, queues, blocks."""
-
-    free: dict[int, _FreeAgent]
-    states: dict[int, AgentState]
-    queues: dict[str, Queue]
-    blocked: set[Pair]
-    awaited: dict[int, int]  # agent -> how many waiting callers hold out for them
-    now: datetime
-
-    def queue(self, name: str) -> Queue:
-        return self.queues.get(name) or _default_queue(name)
-
-    def allowed(self, entry: QueueEntry, agent: _FreeAgent) -> bool:
-        """The agent serves the entry's queue and is not blocked for its customer."""
-        return agent.serves(entry.queue) and (entry.customer_id, agent.id) not in self.blocked
-
-
-def _default_queue(name: str) -> Queue:
-    return Queue(
-        name=name,
-        skill=None,
-        priority=0,
-        relationship_wait_seconds=DEFAULT_RELATIONSHIP_WAIT_SECONDS,
-        ring_timeout_seconds=DEFAULT_RING_TIMEOUT_SECONDS,
-        skill_wait_seconds=DEFAULT_SKILL_WAIT_SECONDS,
-        callback_mode=AGENT_FIRST,
-        callback_attempts=DEFAULT_CALLBACK_ATTEMPTS,
-        callback_retry_seconds=DEFAULT_CALLBACK_RETRY_SECONDS,
-        identify_by_caller_id=True,
-    )
-
-
-def _held_for(entry: QueueEntry, floor: _Floor) -> list[int]:
-    """The related agents this entry may still hold out for (soon free, within the wait)."""
-    if floor.now >= entry.wait_until:
-        return []
-    skipped = set(entry.skipped_agents or [])
-    return [
-        agent_id
-        for agent_id, _ in entry.relationship_agents or []
-        if agent_id not in skipped
-        and (entry.customer_id, agent_id) not in floor.blocked
-        and floor.states.get(agent_id) in agents.SOON_FREE
-    ]
-
-
-def _choose(entry: QueueEntry, floor: _Floor) -> tuple[_FreeAgent, str] | None:
-    """The agent this entry gets now, with the step's reason, or None (keep waiting).
-
-    Steps: a related agent (preferred, or who last served them) while free; hold out for one
-    who may soon be free until the relationship wait is over; then the longest idle with the
-    skill, sparing agents other callers hold out for; after the skill wait, anyone serving the
-    queue. Negative affinity and queue membership apply at every step.
-    """
-    free, now = floor.free, floor.now
-    skipped = set(entry.skipped_agents or [])
-    related: Sequence[Any] = entry.relationship_agents or []
-    for agent_id, why in related:
-        agent = free.get(agent_id)
-        if agent is not None and agent_id not in skipped and floor.allowed(entry, agent):
-            return agent, why
-    held = _held_for(entry, floor)
-    if held:
-        return None
-    skill_words = f" with skill {entry.skill}" if entry.skill else ""
-    after_wait = " (their usual agent was not free within the wait)" if related else ""
-
-    def spare(agent: _FreeAgent) -> tuple[bool, bool]:  # stable sort keeps the idle order
-        return agent.id in skipped, floor.awaited.get(agent.id, 0) > 0
-
-    allowed = [a for a in free.values() if floor.allowed(entry, a)]
-    suitable = [a for a in allowed if entry.skill is None or entry.skill in a.skills]
-    step = f"longest idle{skill_words}{after_wait}"
-    skill_wait = timedelta(seconds=floor.queue(entry.queue).skill_wait_seconds)
-    if not suitable and entry.skill and now >= entry.enqueued_at + skill_wait:
-        suitable = allowed
-        step = f"anyone serving {entry.queue} (no agent{skill_words} free within the wait)"
-    for agent in sorted(suitable, key=spare):
-        retry = " (tried again after no answer)" if agent.id in skipped else ""
-        return agent, f"{step}{retry}"
-    return None
-
-
-def _due(entry: QueueEntry, now: datetime) -> bool:
-    """A callback waits out the spacing between its tries; a caller is always due."""
-    return entry.next_attempt_at is None or entry.next_attempt_at <= now
-
-
-_Step = tuple[QueueEntry, _FreeAgent, str, Queue]  # who, to whom, why, the queue's settings
-
-
-def _plan(session: Session, now: datetime) -> list[_Step]:
-    """Hand free agents to waiting entries in line order (`line_key`), across every queue."""
-    free_agents, states = _agents(session)
-    if not free_agents:
-        return []
-    free = {agent.id: agent for agent in free_agents}
-    waiting = [entry for entry in _ordered_waiting(session) if _due(entry, now)]
-    if not waiting:
-        return []
-    floor = _Floor(
-        free=free,
-        states=states,
-        queues={queue.name: queue for queue in session.scalars(select(Queue))},
-        blocked=blocked_pairs(session, (entry.customer_id for entry in waiting)),
-        awaited={},
-        now=now,
-    )
-    for entry in waiting:
-        for agent_id in _held_for(entry, floor):
-            floor.awaited[agent_id] = floor.awaited.get(agent_id, 0) + 1
-    plan: list[_Step] = []
-    for entry in waiting:
-        if not free:
-            break
-        choice = _choose(entry, floor)
-        if choice is not None:
-            agent, why = choice
-            del free[agent.id]
-            plan.append((entry, agent, why, floor.queue(entry.queue)))
-    return plan
-
-
 def _take(
     db: Database,
     entry: QueueEntry,
-    agent: _FreeAgent,
+    agent: FreeAgent,
     why: str,
     settings: Queue,
     worker: str | None,
@@ -412,8 +224,8 @@ def offer_next(db: Database, entry_id: int, now: datetime | None = None) -> Offe
     """Claim an agent for this waiting caller when it is their turn; None means keep waiting."""
     for _ in range(_CLAIM_ATTEMPTS):
         with db.session() as session:
-            plan = _plan(session, now or utcnow())
-        mine = next((step for step in plan if step[0].id == entry_id), None)
+            steps = line_plan.plan(session, now or utcnow())
+        mine = next((step for step in steps if step[0].id == entry_id), None)
         if mine is None:
             return None
         offer = _take(db, *mine, worker=None)
@@ -428,8 +240,8 @@ def offers_now(
     """Every offer whose turn has come now, of these *kinds*, in line order (one planning
     round; what each waiting caller's `offer_next` would get, taken at once)."""
     with db.session() as session:
-        plan = [step for step in _plan(session, now or utcnow()) if step[0].kind in kinds]
-    offers = [_take(db, *step, worker=worker) for step in plan]
+        steps = [s for s in line_plan.plan(session, now or utcnow()) if s[0].kind in kinds]
+    offers = [_take(db, *step, worker=worker) for step in steps]
     return [offer for offer in offers if offer is not None]
 
 
@@ -520,5 +332,5 @@ def abandon(db: Database, entry_id: int) -> None:
 def position(db: Database, entry_id: int) -> int:
     """1-based place of a waiting entry among everyone waiting (0 when it is not waiting)."""
     with db.session() as session:
-        ids = [entry.id for entry in _ordered_waiting(session)]
+        ids = [entry.id for entry in ordered_waiting(session)]
     return ids.index(entry_id) + 1 if entry_id in ids else 0

@@ -21,7 +21,7 @@ from store import agents, clock
 from store.db import Database
 from store.migrate import upgrade
 from store.models import AgentState, Customer, Interaction
-from telephony import callback_policy, router
+from telephony import callback_policy, line_plan, router
 
 AGENT_BACK_SECONDS = 30.0  # an agent who missed a ring is ready again after this
 CUSTOMER_RING_SECONDS = 20.0  # a callback's customer phone rings this long
@@ -213,7 +213,7 @@ class Simulation:
         caller.state, caller.offered_to = "ringing", agent_id
         if caller.first_offer is None:
             caller.first_offer = (now, agent_id)
-        if offer.kind == router.CALLBACK and offer.callback_mode == router.CUSTOMER_FIRST:
+        if offer.kind == router.CALLBACK and offer.callback_mode == line_plan.CUSTOMER_FIRST:
             self._dial_customer(caller, agent_id, lambda: self._ring_agent(caller, agent_id))
             return
         self._ring_agent(caller, agent_id)

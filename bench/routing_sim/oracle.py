@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from bench.routing_sim.mix import Floor, Mix
 from store.agents import SOON_FREE
 from store.models import AgentState
-from telephony.router import PRIORITY_SECONDS
+from telephony.line_plan import PRIORITY_SECONDS
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.routing_sim import Mix, simulate
-from telephony import router
+from telephony import line_plan, relationships
 
 SMALL = Mix(
     calls=300, agents=12, customers=400, seed=11, occupancy=0.95, callback_share=0.4, blocked=0.1
@@ -36,7 +36,7 @@ def test_the_same_mix_gives_the_same_run(tmp_path: Path) -> None:
 def test_a_router_ignoring_priority_is_caught(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(router, "line_key", lambda entry: (entry.enqueued_at, entry.id))
+    monkeypatch.setattr(line_plan, "line_key", lambda entry: (entry.enqueued_at, entry.id))
     report = simulate(Mix(calls=300, agents=8, customers=300, seed=5, occupancy=0.95), tmp_path)
     assert report.order_inversions > 0
 
@@ -44,6 +44,6 @@ def test_a_router_ignoring_priority_is_caught(
 def test_a_router_ignoring_negative_affinity_is_caught(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(router, "blocked_pairs", lambda session, customers: set())
+    monkeypatch.setattr(relationships, "blocked_pairs", lambda session, customers: set())
     report = simulate(Mix(calls=200, agents=6, customers=60, seed=5, blocked=0.5), tmp_path)
     assert report.affinity_violations > 0

@@ -13,7 +13,7 @@ from store import clock
 from store.callbacks import recent_callbacks
 from store.db import Database
 from store.models import Agent, AgentState, Queue, QueueEntry, RouteDecision
-from telephony import callback_policy, relationships, router
+from telephony import callback_policy, line_plan, relationships, router
 from tests.telephony.test_router import T0, add_agent, add_customer, agent_state, db, set_state
 
 __all__ = ["db"]  # the fixture
@@ -56,8 +56,8 @@ def test_priority_counts_as_time_in_line_and_never_starves_a_queue(db: Database)
     add_queue(db, "vip", priority=1)
     ann = add_agent(db, "ann", [], AgentState.ON_CALL)
     old = router.enqueue(db, "old", "support", now=at(0))
-    vip_soon = router.enqueue(db, "vip1", "vip", now=at(router.PRIORITY_SECONDS - 5))
-    vip_late = router.enqueue(db, "vip2", "vip", now=at(router.PRIORITY_SECONDS + 5))
+    vip_soon = router.enqueue(db, "vip1", "vip", now=at(line_plan.PRIORITY_SECONDS - 5))
+    vip_late = router.enqueue(db, "vip2", "vip", now=at(line_plan.PRIORITY_SECONDS + 5))
     set_state(db, ann, AgentState.AVAILABLE)
     offers = router.offers_now(db, "w", now=at(100))
     assert [o.call_id for o in offers] == ["vip1"]  # 25 s younger, one priority point (30 s)
@@ -176,12 +176,12 @@ def test_a_callback_reached_says_on_which_attempt(db: Database) -> None:
 def test_customer_first_holds_the_agent_and_gives_them_back_when_not_reached(
     db: Database,
 ) -> None:
-    add_queue(db, "billing", callback_mode=router.CUSTOMER_FIRST)
+    add_queue(db, "billing", callback_mode=line_plan.CUSTOMER_FIRST)
     ann = add_agent(db, "ann", [], AgentState.AVAILABLE)
     entry = router.enqueue(db, "cb", "billing", now=T0)
     router.request_callback(db, entry, "+3902")
     (offer,) = router.claim_callbacks(db, "w", now=at(1))
-    assert offer.callback_mode == router.CUSTOMER_FIRST
+    assert offer.callback_mode == line_plan.CUSTOMER_FIRST
     assert agent_state(db, ann) == AgentState.RINGING  # held while the customer is called
     callback_policy.not_reached(db, entry, "408")
     assert agent_state(db, ann) == AgentState.AVAILABLE

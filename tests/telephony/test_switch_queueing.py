@@ -399,3 +399,34 @@ def test_a_callback_the_customer_does_not_answer_is_retried_then_closed_with_its
     wait_until(
         lambda: deployment.agent_state(agent_id) == AgentState.AVAILABLE, 10, "agent free again"
     )
+
+
+def test_a_customer_first_callback_calls_the_customer_then_rings_the_held_agent(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    with deployment.db.session() as session:
+        session.add(Queue(name="support", callback_mode="customer_first"))
+    agent_id, headset = agent(deployment, edge, "1001", AgentState.PAUSED)
+    customer = phone_on_edge(deployment, edge, "2001", auto_answer=False)
+    events = start_worker(deployment, edge)
+    call = customer.call(support_uri(edge))
+    customer.wait_for("state", call=call, state="confirmed")
+    queued = events.wait_for("queued", timeout=20)
+    events.wait_for("queue.position", timeout=20)
+    customer.dtmf(call, "1")
+    customer.wait_for("state", call=call, state="disconnected", timeout=20)
+
+    set_state(deployment, agent_id, AgentState.AVAILABLE)
+    back = customer.wait_for("incoming", timeout=15)["call"]  # the customer first
+    assert not headset.seen("incoming")
+    assert deployment.agent_state(agent_id) == AgentState.RINGING  # held for this callback
+    customer.answer(back)
+    ringing = events.wait_for("agent.ringing", timeout=10)
+    assert (ringing["kind"], ringing["agent_id"]) == ("callback", agent_id)
+    agent_call = headset.wait_for("incoming")["call"]
+    events.wait_for("bridged", timeout=10, agent_id=agent_id)
+    headset.wait_for("state", call=agent_call, state="confirmed")
+    assert_talking(customer, back, headset, agent_call)
+    with deployment.db.session() as session:
+        entry = session.get(QueueEntry, queued["entry_id"])
+        assert entry is not None and entry.outcome == "reached on attempt 1"
