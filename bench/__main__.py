@@ -38,6 +38,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "calls": Benchmark("calls", "bridged calls via edge and workers against direct pjsua2", False),
     "ivr": Benchmark("ivr", "IVR latencies over real SIP calls and the speech service", False),
     "screenpop": Benchmark("screenpop", "screen-pop latency, worker event to Chromium", False),
+    "routing": Benchmark(
+        "routing", "routing simulator: 10,000 calls on the real router in virtual time", True
+    ),
     "console_streams": Benchmark(
         "console_streams", "console sign-in latency, memory, threads with N open streams", True
     ),

@@ -105,6 +105,7 @@ def ivr_answers(call_data: dict[str, Any]) -> dict[str, Any]:
         "greeting": str(greeting) if greeting else None,
         "mood": str(mood) if mood else None,
         "account": call_data.get("account_number") or call_data.get("account"),
+        "identified_by": call_data.get("identified_by"),
         "other": other,
     }
 

@@ -18,11 +18,12 @@ from functools import lru_cache
 
 @dataclass(frozen=True)
 class AccountMatch:
-    """A known account, as the worker's lookup finds it in the customer table."""
+    """A known account, as the worker's lookup finds it in the customer table (a caller known
+    by caller ID alone may have no account: then ``account_id`` and ``number`` are None)."""
 
-    account_id: int
+    account_id: int | None
     customer_id: int
-    number: str
+    number: str | None
     customer_name: str | None = None
     preferred_agent_id: int | None = None
 

@@ -66,6 +66,16 @@ RESULT_WAIT = 2.0
 MAX_PROMPTS = 16
 
 
+#: How the caller was identified, in the screen pop's words (how sure the agent may be).
+CALLER_ID, ACCOUNT_KEYED, ACCOUNT_SPOKEN = "caller ID", "account keyed", "account spoken"
+#: Said before the first prompt to a caller known by caller ID ({name}: the customer's name).
+KNOWN_GREETING = {
+    "en": "{name}, welcome back.",
+    "it": "{name}, bentornato.",
+    "ko": "{name}님, 반갑습니다.",
+}
+
+
 def _no_account(_digits: str) -> AccountMatch | None:
     return None
 
@@ -80,6 +90,8 @@ class CallContext:
     queue: str = "support"
     caller: str = ""
     lookup: AccountLookup = _no_account
+    known_caller: AccountMatch | None = None  # the one customer the caller ID matched
+    caller_id_matches: int = 0  # how many customers it matched (several: ask the account)
 
 
 class Phase(enum.Enum):
@@ -140,8 +152,13 @@ class Interpreter:
             "customer_name": None,
             "preferred_agent_id": None,
             "steps": [],
+            "skipped_steps": [],
             "route_reason": None,
+            "identified_by": None,
+            "caller_id_matches": context.caller_id_matches,
         }
+        if context.known_caller is not None:
+            self._identified(context.known_caller, CALLER_ID)
         self._enter(self.flow.first)
         return self._flush()
 
@@ -161,6 +178,11 @@ class Interpreter:
     # --- steps -----------------------------------------------------------------------------------
 
     def _enter(self, step: Step, carry: Event | None = None) -> None:
+        if isinstance(step, IdentifyStep) and self.call_data["identified_by"] == CALLER_ID:
+            self.step = step  # known by caller ID: never asked twice for what we know
+            self.call_data["skipped_steps"].append(step.id)
+            self._advance(carry)
+            return
         if isinstance(step, AnnouncementStep) and not step.enabled:
             self.step = step
             self._advance(carry)
@@ -204,6 +226,11 @@ class Interpreter:
             self._route("too_many_prompts")
             return
         text = self.flow.prompt_text(prompt_id, self.locale, {"company": self.context.company})
+        name = self.call_data.get("customer_name")
+        if self.prompts_played == 0 and name and self.call_data["identified_by"] == CALLER_ID:
+            text = (
+                f"{KNOWN_GREETING.get(self.locale, KNOWN_GREETING['en']).format(name=name)} {text}"
+            )
         self.prompts_played += 1
         self.playing, self.phase = prompt_id, Phase.PROMPTING
         self._out.append(PlayPrompt(prompt_id, text, self.locale))
@@ -412,15 +439,19 @@ class Interpreter:
         if match is None:
             self._fail("unknown_account")
             return
+        self._identified(match, ACCOUNT_KEYED if keyed else ACCOUNT_SPOKEN)
+        self._advance()
+
+    def _identified(self, match: AccountMatch, by: str) -> None:
         self.call_data |= {
             "identified": True,
+            "identified_by": by,
             "account_number": match.number,
             "account_id": match.account_id,
             "customer_id": match.customer_id,
             "customer_name": match.customer_name,
             "preferred_agent_id": match.preferred_agent_id,
         }
-        self._advance()
 
     def _choose(self, step: MenuStep, picks: Callable[[Any], bool]) -> None:
         for option in step.options:

@@ -163,10 +163,13 @@ def end_due_wrap_ups(db: Database, now: datetime | None = None) -> list[int]:
     """Agents whose wrap-up time is over become available again; returns their ids."""
     now = now or utcnow()
     with db.session() as session:
+        wrapping = session.execute(
+            select(Agent.id, Agent.state_since, Agent.wrapup_seconds).where(Agent.state == WRAP_UP)
+        ).tuples()
         due = [
-            agent.id
-            for agent in session.scalars(select(Agent).where(Agent.state == WRAP_UP))
-            if agent.state_since + timedelta(seconds=agent.wrapup_seconds) <= now
+            agent_id
+            for agent_id, since, seconds in wrapping
+            if since + timedelta(seconds=seconds) <= now
         ]
         return [
             agent_id

@@ -7,7 +7,7 @@ Kamailio's own tables (``version``, ``location``, ``dispatcher``, ``uacreg``) li
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -38,7 +40,8 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Naive UTC now: the wall clock, or the virtual clock a simulation installed."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):
@@ -119,6 +122,8 @@ class Agent(Base):
     state_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     claimed_by_call: Mapped[str | None] = mapped_column(String(64))
     wrapup_seconds: Mapped[int] = mapped_column(Integer, default=10)
+    # The queues the agent serves; empty: every queue their skills allow (migration 0007).
+    queues: Mapped[list[str]] = mapped_column(default=list)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     device: Mapped[Device | None] = relationship(foreign_keys=[device_id])
     # Bumped at sign-out and password change: every console session signed with an older
@@ -298,6 +303,14 @@ class Queue(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     relationship_wait_seconds: Mapped[int] = mapped_column(Integer, default=20)
     ring_timeout_seconds: Mapped[int] = mapped_column(Integer, default=15)
+    # After this long in line a caller goes to anyone serving the queue, skill or not (0007).
+    skill_wait_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # Callbacks (migration 0007): who is rung first, how often and how far apart we try.
+    callback_mode: Mapped[str] = mapped_column(String(16), default="agent_first")
+    callback_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=120)
+    # Whether a caller ID matching exactly one customer identifies the caller (no account asked).
+    identify_by_caller_id: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class QueueEntry(Base):
@@ -322,6 +335,25 @@ class QueueEntry(Base):
     skipped_agents: Mapped[list[Any]] = mapped_column(JSON, default=list)
     worker: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A callback's tries (migration 0007): how many were made, when the next one is due, and
+    # how it ended (shown to supervisors).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(64))
+
+
+class RoutingBlock(Base):
+    """Negative affinity: this customer and this agent are never routed to each other
+    (asked by either side; migration 0007)."""
+
+    __tablename__ = "routing_blocks"
+    __table_args__ = (UniqueConstraint("customer_id", "agent_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    requested_by: Mapped[str] = mapped_column(String(16))  # customer | agent
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class RouteDecision(Base):
@@ -406,6 +438,7 @@ __all__ = [
     "QueueEntry",
     "Role",
     "RouteDecision",
+    "RoutingBlock",
     "Setting",
     "SupportNumber",
     "Trunk",

@@ -30,7 +30,7 @@ from telephony.offer import Offering
 from telephony.playback import PromptPlayer
 from telephony.queueing import RINGING
 from telephony.refer import TransferTargets
-from telephony.router import Offer
+from telephony.router import CALLBACK, Offer
 from telephony.tap import TapFrame, TapPump
 from telephony.transfer import Transfers
 
@@ -219,12 +219,16 @@ class Conversation:
         if self.direction == "outbound" and self.agent is not None:
             self.bridge_customer_with(self.agent)
             return
+        if self.offering.customer_answered():
+            return  # a customer-first callback: their agent rings now
         self._maybe_start_flow()
 
     def _maybe_start_flow(self) -> None:
         leg = self.customer
         if self.flow is not None or self.ended or leg is None or self.agent is not None:
             return
+        if self.offering.line is not None and self.offering.line.kind == CALLBACK:
+            return  # a callback's customer talks to the agent, not to a flow
         if leg.state != "confirmed" or not leg.audio_ready:
             return  # media can be ready before CONFIRMED, or the other way round
         self.flow = self.flow_factory(self.context)
@@ -289,6 +293,8 @@ class Conversation:
         self.bridge = Bridge(self.customer, leg)
         self.bridge.connect()
         self.was_bridged = True
+        if self.offering.line is not None:
+            self.offering.line.callback_bridged()
         agent_id = self.agent_id
         self.set_state(CallState.BRIDGED, bridged_at=utcnow(), call_data=dict(self.call_data))
         if agent_id is not None:
@@ -308,6 +314,8 @@ class Conversation:
         leg.drop_taps()
         if leg.released or self.ended:
             pass
+        elif leg is self.customer and self.offering.customer_gone(code, reason):
+            self.end("callback not reached")
         elif leg is self.customer:
             self.end("caller hung up" if leg.state == "disconnected" else reason)
         elif leg is self.consult:

@@ -4,8 +4,10 @@
 an agent, `ring` shows the screen pop (``agent.ringing``) and rings the agent's extension for
 the queue's ring timeout, with the intercom hint when the device answers on its own. The page's
 answer button re-dials a ringing phone with that hint (`answer_from_page`). A missed ring puts
-the caller back at the same place (`missed`). A claimed callback rings its agent first
-(`call_back`), then the customer. Runs on the worker's loop, like its `Conversation`.
+the caller back at the same place (`missed`). A claimed callback (`call_back`) rings its
+agent first, then the customer, or in a ``customer_first`` queue the customer first while the
+agent is held; a customer who does not answer is the callback policy's to retry or close.
+Runs on the worker's loop, like its `Conversation`.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import pjsua2 as pj
 
 from store.models import CallState
 from telephony.callflow.base import SaysWaiting
-from telephony.leg import AGENT, Leg
+from telephony.leg import AGENT, CUSTOMER, Leg
+from telephony.line_plan import CUSTOMER_FIRST, DEFAULT_RING_TIMEOUT_SECONDS
 from telephony.queue_phrases import QueuePhrases
 from telephony.queueing import Line
-from telephony.router import CALLBACK, DEFAULT_RING_TIMEOUT_SECONDS, Offer
+from telephony.router import CALLBACK, Offer
 
 if TYPE_CHECKING:
     from telephony.conversation import Conversation
@@ -43,6 +46,7 @@ class Offering:
         self.line: Line | None = None
         self.intercom_legs: set[str] = set()  # legs dialled with the auto-answer hint
         self.ring_seconds = float(DEFAULT_RING_TIMEOUT_SECONDS)
+        self.agent_after_customer: tuple[Offer, bool] | None = None  # customer-first callback
 
     def route_to_agent(
         self,
@@ -96,7 +100,30 @@ class Offering:
         )
         self.routing = True
         self.line = Line.for_callback(call, offer, call.context.prompt_dir)
+        if offer.callback_mode == CUSTOMER_FIRST:  # the claimed agent is held meanwhile
+            self.agent_after_customer = (offer, auto_answer)
+            self.ring_seconds = float(offer.ring_timeout_seconds)
+            call.customer = call.dial(CUSTOMER, offer.callback_number or "")
+            self.time_ring(call.customer)
+            return
         self.ring(offer, auto_answer)
+
+    def customer_answered(self) -> bool:
+        """A customer-first callback's customer answered: now ring the held agent."""
+        pending, self.agent_after_customer = self.agent_after_customer, None
+        if pending is None:
+            return False
+        self.ring(*pending)
+        return True
+
+    def customer_gone(self, code: int, reason: str) -> bool:
+        """The customer leg of a callback ended before the bridge: not reached (the policy
+        retries or gives up). True when it was that."""
+        line = self.line
+        if line is None or line.kind != CALLBACK or self.call.was_bridged:
+            return False
+        line.callback_unreached(f"{code} {reason}".strip())
+        return True
 
     def ring(self, offer: Offer, auto_answer: bool) -> None:
         """Ring the agent the router offered (screen pop first); the ring times out."""

@@ -24,7 +24,7 @@ from dsp.clock import CLOCK_RATE
 from ivr.prompts import render_prompt, write_wav
 from store.db import Database
 from store.models import Device, QueueEntry
-from telephony import router
+from telephony import callback_policy, router
 from telephony.queue_phrases import QueuePhrases
 from telephony.router import Offer
 
@@ -357,6 +357,22 @@ class Line:
             self.state = CONNECTED
             db, entry_id = self.waiter.switch.db, self.entry_id
             self.waiter.switch.store(lambda: router.answered(db, entry_id))
+
+    def callback_bridged(self) -> None:
+        """A callback's customer and agent are connected: the request is done (its outcome)."""
+        if self.kind == router.CALLBACK and self.entry_id is not None:
+            db, entry_id = self.waiter.switch.db, self.entry_id
+            self.waiter.switch.store(lambda: callback_policy.reached(db, entry_id))
+
+    def callback_unreached(self, why: str) -> None:
+        """A callback's customer did not answer: the policy tries again later, at the same
+        place in line, or gives up (`telephony.callback_policy.not_reached`)."""
+        if self.kind != router.CALLBACK or self.entry_id is None:
+            return
+        self.state = LEFT
+        db, entry_id = self.waiter.switch.db, self.entry_id
+        self.waiter.publish("queue.callback.unreached", None, entry_id=entry_id, why=why)
+        self.waiter.switch.store(lambda: callback_policy.not_reached(db, entry_id, why))
 
     def agent_missed(self) -> None:
         """The offered agent did not answer: they go not ready, the caller keeps their place."""

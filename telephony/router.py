@@ -20,7 +20,6 @@ and every move between them are `store.agents`; the router only decides who is o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,21 +31,25 @@ from store import agents
 from store.db import Database, changed_rows
 from store.models import (
     Agent,
-    AgentState,
-    Call,
-    Customer,
-    Device,
-    Interaction,
     Queue,
     QueueEntry,
     RouteDecision,
     utcnow,
 )
+from telephony import line_plan
+from telephony.line_plan import (
+    AGENT_FIRST,
+    FreeAgent,
+    default_queue,
+    free_and_states,
+    ordered_waiting,
+)
+from telephony.relationships import blocked_pairs, relationship_agents
 
 WAITING, OFFERED, CONNECTED, ABANDONED = "waiting", "offered", "connected", "abandoned"
 CALL, CALLBACK = "call", "callback"
-DEFAULT_RELATIONSHIP_WAIT_SECONDS = 20
-DEFAULT_RING_TIMEOUT_SECONDS = 15
+KINDS = frozenset({CALL, CALLBACK})
+CLOSED = "closed"  # a callback given up on (its outcome says why)
 _CLAIM_ATTEMPTS = 8
 
 
@@ -70,62 +73,12 @@ class Offer:
     caller: str | None
     callback_number: str | None
     ring_timeout_seconds: int
-
-
-@dataclass(frozen=True)
-class _FreeAgent:
-    id: int
-    name: str
-    extension: str
-    skills: list[str]
-    state_since: datetime
-
-
-def _free_agents(session: Session) -> list[_FreeAgent]:
-    rows = session.execute(
-        select(Agent.id, Agent.name, Agent.skills, Agent.state_since, Device.extension)
-        .join(Device, Agent.device_id == Device.id)
-        .where(Agent.state == AgentState.AVAILABLE)
-        .order_by(Agent.state_since, Agent.id)
-    ).all()
-    return [
-        _FreeAgent(row.id, row.name, row.extension, list(row.skills or []), row.state_since)
-        for row in rows
-    ]
+    callback_mode: str = AGENT_FIRST  # a callback: ring the agent first, or the customer
+    attempt: int = 1  # a callback: which try this is
 
 
 def _record(session: Session, call_id: str, entry_id: int | None, agent_id: int, why: str) -> None:
     session.add(RouteDecision(call_id=call_id, entry_id=entry_id, agent_id=agent_id, reason=why))
-
-
-def relationship_agents(session: Session, customer_id: int | None) -> list[tuple[int, str]]:
-    """The agents who know this customer, best first, each with the reason in words."""
-    if customer_id is None:
-        return []
-    found: list[tuple[int, str]] = []
-    customer = session.get(Customer, customer_id)
-    if customer is not None and customer.preferred_agent_id is not None:
-        found.append((customer.preferred_agent_id, "preferred agent on the customer's profile"))
-    last_interaction = session.execute(
-        select(Interaction.agent_id, Interaction.at)
-        .where(Interaction.customer_id == customer_id, Interaction.agent_id.is_not(None))
-        .order_by(Interaction.at.desc(), Interaction.id.desc())
-        .limit(1)
-    ).first()
-    last_call = session.execute(
-        select(Call.agent_id, Call.started_at)
-        .where(Call.customer_id == customer_id, Call.agent_id.is_not(None))
-        .order_by(Call.started_at.desc())
-        .limit(1)
-    ).first()
-    latest = max(
-        (row for row in (last_interaction, last_call) if row is not None),
-        key=lambda row: row[1],
-        default=None,
-    )
-    if latest is not None and all(agent_id != latest[0] for agent_id, _ in found):
-        found.append((latest[0], f"last served this customer on {latest[1]:%Y-%m-%d}"))
-    return found
 
 
 def claim_agent(
@@ -143,11 +96,12 @@ def claim_agent(
     Queued callers, who keep their place in line, use `enqueue`/`offer_next` instead.
     """
     with db.session() as session:
-        free = _free_agents(session)
+        free, states = free_and_states(session)
         related = relationship_agents(session, customer_id)
-        states = dict(session.execute(select(Agent.id, Agent.state)).tuples().all())
+        blocked = {agent for _, agent in blocked_pairs(session, [customer_id])}
+    free = [agent for agent in free if agent.id not in blocked]
     by_id = {agent.id: agent for agent in free}
-    wanted = [(a, "preferred agent") for a in (preferred or [])] + related
+    wanted = [(a, "preferred agent") for a in (preferred or []) if a not in blocked] + related
     candidates = [(by_id[a], why) for a, why in wanted if a in by_id]
     may_wait = related_wait_until is not None and utcnow() < related_wait_until
     if not candidates and may_wait and any(states.get(a) in agents.SOON_FREE for a, _ in wanted):
@@ -167,14 +121,20 @@ def claim_agent(
 
 def queue_settings(session: Session, name: str) -> Queue:
     """The queue row named *name*, or an unsaved one with the defaults when none is configured."""
-    queue = session.scalar(select(Queue).where(Queue.name == name))
-    return queue or Queue(
-        name=name,
-        skill=None,
-        priority=0,
-        relationship_wait_seconds=DEFAULT_RELATIONSHIP_WAIT_SECONDS,
-        ring_timeout_seconds=DEFAULT_RING_TIMEOUT_SECONDS,
-    )
+    return session.scalar(select(Queue).where(Queue.name == name)) or default_queue(name)
+
+
+def _serving(
+    session: Session, related: list[tuple[int, str]], queue: str
+) -> list[tuple[int, str]]:
+    """The related agents who serve *queue* (no queues listed: every queue)."""
+    if not related:
+        return []
+    rows = session.execute(
+        select(Agent.id, Agent.queues).where(Agent.id.in_([a for a, _ in related]))
+    ).tuples()
+    serving = {agent_id for agent_id, queues in rows if not queues or queue in queues}
+    return [(agent_id, why) for agent_id, why in related if agent_id in serving]
 
 
 def enqueue(
@@ -193,6 +153,7 @@ def enqueue(
     now = now or utcnow()
     with db.session() as session:
         settings = queue_settings(session, queue)
+        related = relationship_agents(session, customer_id)
         entry = QueueEntry(
             call_id=call_id,
             queue=queue,
@@ -202,7 +163,7 @@ def enqueue(
             caller=caller,
             skill=skill if skill is not None else settings.skill,
             priority=priority if priority is not None else settings.priority,
-            relationship_agents=[list(pair) for pair in relationship_agents(session, customer_id)],
+            relationship_agents=[list(pair) for pair in _serving(session, related, queue)],
             wait_until=now + timedelta(seconds=settings.relationship_wait_seconds),
             enqueued_at=now,
             worker=worker,
@@ -213,67 +174,20 @@ def enqueue(
         return entry.id
 
 
-def _ordered_waiting(session: Session) -> list[QueueEntry]:
-    return list(
-        session.scalars(
-            select(QueueEntry)
-            .where(QueueEntry.state == WAITING)
-            .order_by(QueueEntry.priority.desc(), QueueEntry.enqueued_at, QueueEntry.id)
-        )
-    )
-
-
-def _choose(
-    entry: QueueEntry,
-    free: dict[int, _FreeAgent],
-    states: dict[int, AgentState],
-    now: datetime,
-) -> tuple[_FreeAgent, str] | None:
-    """The agent this entry should get now from *free* (ordered longest idle first), or None."""
-    skipped = set(entry.skipped_agents or [])
-    related: Sequence[Any] = entry.relationship_agents or []
-    for agent_id, why in related:
-        if agent_id in free and agent_id not in skipped:
-            return free[agent_id], why
-    waiting_for = [
-        agent_id
-        for agent_id, _ in related
-        if agent_id not in skipped and states.get(agent_id) in agents.SOON_FREE
-    ]
-    if waiting_for and now < entry.wait_until:
-        return None
-    skill_words = f" with skill {entry.skill}" if entry.skill else ""
-    after_wait = " (their usual agent was not free within the wait)" if related else ""
-    suitable = [a for a in free.values() if entry.skill is None or entry.skill in a.skills]
-    for agent in sorted(suitable, key=lambda a: a.id in skipped):  # stable: idle order kept
-        retry = " (tried again after no answer)" if agent.id in skipped else ""
-        return agent, f"longest idle{skill_words}{after_wait}{retry}"
-    return None
-
-
-def _plan(session: Session, now: datetime) -> list[tuple[QueueEntry, _FreeAgent, str]]:
-    """Hand free agents to waiting entries in queue order: priority first, then time in line."""
-    free = {agent.id: agent for agent in _free_agents(session)}
-    states = dict(session.execute(select(Agent.id, Agent.state)).tuples().all())
-    plan: list[tuple[QueueEntry, _FreeAgent, str]] = []
-    for entry in _ordered_waiting(session):
-        if not free:
-            break
-        choice = _choose(entry, free, states, now)
-        if choice is not None:
-            agent, why = choice
-            del free[agent.id]
-            plan.append((entry, agent, why))
-    return plan
-
-
 def _take(
-    db: Database, entry: QueueEntry, agent: _FreeAgent, why: str, worker: str | None
+    db: Database,
+    entry: QueueEntry,
+    agent: FreeAgent,
+    why: str,
+    settings: Queue,
+    worker: str | None,
 ) -> Offer | None:
-    """Claim the agent, then the entry; undo the agent claim if the entry moved meanwhile."""
-    if not agents.claim(db, agent.id, entry.call_id):
-        return None
+    """Claim the agent and the entry in one transaction; neither when either moved meanwhile."""
     with db.session() as session:
+        if not agents.move(
+            session, agent.id, "claim", claimed_by_call=entry.call_id, state_since=utcnow()
+        ):
+            return None
         values: dict[str, Any] = {
             "state": OFFERED,
             "agent_id": agent.id,
@@ -288,12 +202,10 @@ def _take(
             .where(QueueEntry.id == entry.id, QueueEntry.state == WAITING)
             .values(**values),
         )
-        ring_timeout = queue_settings(session, entry.queue).ring_timeout_seconds
-        if taken == 1:
-            _record(session, entry.call_id, entry.id, agent.id, why)
-    if taken != 1:
-        agents.unclaim(db, agent.id, entry.call_id, agent.state_since)
-        return None
+        if taken != 1:
+            session.rollback()  # the agent's claim goes too: they stay available, untouched
+            return None
+        _record(session, entry.call_id, entry.id, agent.id, why)
     return Offer(
         entry_id=entry.id,
         call_id=entry.call_id,
@@ -302,7 +214,9 @@ def _take(
         customer_id=entry.customer_id,
         caller=entry.caller,
         callback_number=entry.callback_number,
-        ring_timeout_seconds=ring_timeout,
+        ring_timeout_seconds=settings.ring_timeout_seconds,
+        callback_mode=settings.callback_mode,
+        attempt=(entry.attempts or 0) + 1,
     )
 
 
@@ -310,8 +224,8 @@ def offer_next(db: Database, entry_id: int, now: datetime | None = None) -> Offe
     """Claim an agent for this waiting caller when it is their turn; None means keep waiting."""
     for _ in range(_CLAIM_ATTEMPTS):
         with db.session() as session:
-            plan = _plan(session, now or utcnow())
-        mine = next((step for step in plan if step[0].id == entry_id), None)
+            steps = line_plan.plan(session, now or utcnow())
+        mine = next((step for step in steps if step[0].id == entry_id), None)
         if mine is None:
             return None
         offer = _take(db, *mine, worker=None)
@@ -320,12 +234,22 @@ def offer_next(db: Database, entry_id: int, now: datetime | None = None) -> Offe
     return None
 
 
-def claim_callbacks(db: Database, worker: str, now: datetime | None = None) -> list[Offer]:
-    """Claim agents for callback requests whose turn has come; *worker* then places the calls."""
+def offers_now(
+    db: Database, worker: str | None, now: datetime | None = None, kinds: frozenset[str] = KINDS
+) -> list[Offer]:
+    """Every offer whose turn has come now, of these *kinds*, in line order (one planning
+    round; what each waiting caller's `offer_next` would get, taken at once)."""
     with db.session() as session:
-        plan = [step for step in _plan(session, now or utcnow()) if step[0].kind == CALLBACK]
-    offers = [_take(db, *step, worker=worker) for step in plan]
+        steps = [s for s in line_plan.plan(session, now or utcnow()) if s[0].kind in kinds]
+    offers = [_take(db, *step, worker=worker) for step in steps]
     return [offer for offer in offers if offer is not None]
+
+
+def claim_callbacks(db: Database, worker: str, now: datetime | None = None) -> list[Offer]:
+    """Claim agents for callback requests whose turn has come; *worker* then places the calls.
+    Each claimed callback holds its agent, so callbacks in flight never outnumber the agents
+    free for them, in either callback mode."""
+    return offers_now(db, worker, now, frozenset({CALLBACK}))
 
 
 def _entry(session: Session, entry_id: int) -> QueueEntry:
@@ -336,25 +260,33 @@ def _entry(session: Session, entry_id: int) -> QueueEntry:
 
 
 def _close_decision(session: Session, entry_id: int, agent_id: int | None, outcome: str) -> None:
-    decision = session.scalar(
-        select(RouteDecision)
-        .where(RouteDecision.entry_id == entry_id, RouteDecision.agent_id == agent_id)
-        .order_by(RouteDecision.id.desc())
-        .limit(1)
+    """The open offer of this entry to this agent (there is at most one) gets its outcome."""
+    session.execute(
+        update(RouteDecision)
+        .where(
+            RouteDecision.entry_id == entry_id,
+            RouteDecision.agent_id == agent_id,
+            RouteDecision.outcome == "offered",
+        )
+        .values(outcome=outcome)
     )
-    if decision is not None and decision.outcome == "offered":
-        decision.outcome = outcome
 
 
 def answered(db: Database, entry_id: int) -> None:
     """The agent picked up: the entry leaves the line and the agent is on the call."""
     with db.session() as session:
-        entry = _entry(session, entry_id)
-        entry.state, entry.updated_at = CONNECTED, utcnow()
-        _close_decision(session, entry_id, entry.agent_id, "answered")
-        agent_id = entry.agent_id
-    if agent_id is not None:
-        agents.answer(db, agent_id)
+        row = session.execute(select(QueueEntry.agent_id).where(QueueEntry.id == entry_id)).first()
+        if row is None:
+            raise LookupError(f"no queue entry {entry_id}")
+        agent_id = row.agent_id
+        session.execute(
+            update(QueueEntry)
+            .where(QueueEntry.id == entry_id)
+            .values(state=CONNECTED, updated_at=utcnow())
+        )
+        if agent_id is not None:
+            _close_decision(session, entry_id, agent_id, "answered")
+            agents.move(session, agent_id, "answer", state_since=utcnow())
 
 
 def no_answer(db: Database, entry_id: int) -> None:
@@ -400,5 +332,5 @@ def abandon(db: Database, entry_id: int) -> None:
 def position(db: Database, entry_id: int) -> int:
     """1-based place of a waiting entry among everyone waiting (0 when it is not waiting)."""
     with db.session() as session:
-        ids = [entry.id for entry in _ordered_waiting(session)]
+        ids = [entry.id for entry in ordered_waiting(session)]
     return ids.index(entry_id) + 1 if entry_id in ids else 0

@@ -106,7 +106,8 @@
     if (!ivr) return;
     fact(list, "Greeting", ivr.greeting ? "“" + ivr.greeting + "”" : "—");
     fact(list, "Mood", ivr.mood || "—");
-    fact(list, "Account keyed", ivr.account);
+    fact(list, "Account", ivr.account);
+    fact(list, "Identified by", ivr.identified_by || "not identified");
     for (const [key, value] of Object.entries(ivr.other || {})) fact(list, key, value);
   }
 

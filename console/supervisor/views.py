@@ -1,4 +1,5 @@
-"""The live-calls page, its event stream, and the list of credits waiting for review."""
+"""The live-calls page, its event stream, the credits waiting for review, and the callback
+requests with their tries and outcomes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from console.hub import SUPERVISORS
 from console.streams import event_stream
 from console.supervisor import bp
 from console.worker_control import WorkerUnreachable, live_calls
+from store.callbacks import recent_callbacks
 from store.models import Account, Agent, Credit, Worker
 
 
@@ -59,6 +61,24 @@ def flagged_credits() -> list[dict[str, Any]]:
     ]
 
 
+def callbacks() -> list[dict[str, Any]]:
+    """The latest callback requests: number, queue, state, tries, next try and outcome."""
+    with database().session() as session:
+        rows = recent_callbacks(session)
+    return [
+        {
+            "requested": f"{row.requested_at:%Y-%m-%d %H:%M}",
+            "queue": row.queue,
+            "number": row.number,
+            "state": row.state,
+            "attempts": row.attempts,
+            "next_try": f"{row.next_attempt_at:%H:%M:%S}" if row.next_attempt_at else None,
+            "outcome": row.outcome,
+        }
+        for row in rows
+    ]
+
+
 @bp.get("/")
 @requires(*SUPERVISION)
 def live() -> ResponseReturnValue:
@@ -68,13 +88,14 @@ def live() -> ResponseReturnValue:
         calls=worker_calls(),
         ringing=ringing,
         credits=flagged_credits(),
+        callbacks=callbacks(),
     )
 
 
 @bp.get("/api/calls")
 @requires(*SUPERVISION)
 def calls_api() -> ResponseReturnValue:
-    return jsonify(calls=worker_calls(), credits=flagged_credits())
+    return jsonify(calls=worker_calls(), credits=flagged_credits(), callbacks=callbacks())
 
 
 @bp.get("/events")

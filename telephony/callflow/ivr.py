@@ -52,12 +52,13 @@ from ivr.interpreter import CallContext, Interpreter
 from ivr.prompts import PromptError, prompt_audio
 from store.db import Database
 from store.flows import flow_for_number
-from store.models import Account, SupportNumber
+from store.models import Account, Customer, SupportNumber
 from store.settings import Settings
 from store.tokens import deployment_token
-from telephony import cdr
+from telephony import cdr, router
 from telephony.callflow.base import CallControl, FlowContext
 from telephony.queue_phrases import QueuePhrases
+from telephony.queueing import caller_number
 from telephony.tap import IN, TapFrame
 
 log = logging.getLogger("centralino.ivr")
@@ -128,6 +129,31 @@ class IvrFlows:
                 number=account.number,
                 customer_name=customer.name,
                 preferred_agent_id=customer.preferred_agent_id,
+            )
+
+    def known_caller(self, caller: str, queue: str) -> tuple[AccountMatch | None, int]:
+        """The customer whose phone is the caller's number, when exactly one is and the queue
+        identifies by caller ID; and how many customers have that number."""
+        number = caller_number(caller)
+        if not number:
+            return None, 0
+        with self.db.session() as session:
+            if not router.queue_settings(session, queue).identify_by_caller_id:
+                return None, 0
+            customers = list(session.scalars(select(Customer).where(Customer.phone == number)))
+            if len(customers) != 1:
+                return None, len(customers)
+            customer = customers[0]
+            account = min(customer.accounts, key=lambda a: a.id, default=None)
+            return (
+                AccountMatch(
+                    account_id=account.id if account else None,
+                    customer_id=customer.id,
+                    number=account.number if account else None,
+                    customer_name=customer.name,
+                    preferred_agent_id=customer.preferred_agent_id,
+                ),
+                1,
             )
 
     def speech_url(self, locale: str) -> str | None:
@@ -220,6 +246,11 @@ class IvrCall:
             on_speech_error=self._speech_error,
             speech_token=self.flows.speech_token,
         )
+        try:
+            known, matches = self.flows.known_caller(self.context.caller, self.context.queue)
+        except Exception:  # the store hiccupped: ask the account, as for any caller
+            log.exception("call %s: caller ID lookup failed", self.context.call_id)
+            known, matches = None, 0
         context = CallContext(
             call_id=self.context.call_id,
             locale=self.context.locale,
@@ -227,6 +258,8 @@ class IvrCall:
             queue=self.context.queue,
             caller=self.context.caller,
             lookup=self.flows.lookup,
+            known_caller=known,
+            caller_id_matches=matches,
         )
         with self._lock:
             self._perform(self.interpreter.start(context))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from console.app import main
 from console.testing.fake_worker import FakeWorker
-from store.models import Setting
+from store.models import QueueEntry, Setting
 from tests.console.conftest import Deployment, sign_in
 
 
@@ -33,6 +33,28 @@ def test_supervisor_sees_live_calls_from_workers(deployment: Deployment) -> None
         assert client.get("/supervisor/api/calls").json["calls"][0]["worker"] == "fake-1"
     finally:
         worker.stop()
+
+
+def test_supervisor_sees_callbacks_with_their_tries_and_outcomes(deployment: Deployment) -> None:
+    with deployment.db.session() as session:
+        session.add(
+            QueueEntry(
+                call_id="c-7",
+                queue="support",
+                kind="callback",
+                state="closed",
+                callback_number="<i>+3902</i>",
+                attempts=3,
+                outcome="gave up after 3 attempts (408 Request Timeout)",
+            )
+        )
+    client = deployment.app.test_client()
+    sign_in(client, deployment, "sara")
+    page = client.get("/supervisor/")
+    assert "gave up after 3 attempts (408 Request Timeout)" in page.text
+    assert "&lt;i&gt;+3902&lt;/i&gt;" in page.text
+    (row,) = client.get("/supervisor/api/calls").json["callbacks"]
+    assert (row["state"], row["attempts"], row["number"]) == ("closed", 3, "<i>+3902</i>")
 
 
 def test_admin_sets_the_credit_audit_threshold(deployment: Deployment) -> None:

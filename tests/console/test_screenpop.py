@@ -34,7 +34,17 @@ def test_ivr_answers_from_the_interpreter_shape() -> None:
         "greeting": "not so well, the internet is down",
         "account": "100200300",
     }
-    assert ivr_answers({}) == {"greeting": None, "mood": None, "account": None, "other": {}}
+    assert answers["identified_by"] is None
+    assert ivr_answers({**IVR_CALL_DATA, "identified_by": "caller ID"})["identified_by"] == (
+        "caller ID"
+    )
+    assert ivr_answers({}) == {
+        "greeting": None,
+        "mood": None,
+        "account": None,
+        "identified_by": None,
+        "other": {},
+    }
 
 
 def test_pop_for_a_known_caller(deployment: Deployment) -> None:

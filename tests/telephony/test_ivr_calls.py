@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
+from console.screenpop import ivr_answers
 from dsp.dtmf import dtmf_signal
 from ivr.flow import DEFAULT_FLOW_PATH
 from ivr.prompts import render_prompt, write_wav
@@ -264,6 +265,57 @@ def test_silence_gets_a_person(scene: Scene) -> None:
     phone, call, call_id = scene.dial()
     data = scene.at_agent(call_id)["call_data"]
     assert data["route_reason"] == "no_input" and data["steps"] == ["greeting"]
+    scene.hang_up(phone, call, call_id)
+
+
+@contextlib.contextmanager
+def caller_id_of(scene: Scene, *customers: int) -> Iterator[None]:
+    """The next caller's phone number is these customers' phone on their profiles."""
+    number = f"caller{scene.callers + 1}"  # the test phone calls as sip:<its name>@...
+    with scene.deployment.db.session() as session:
+        session.execute(update(Customer).where(Customer.id.in_(customers)).values(phone=number))
+    try:
+        yield
+    finally:
+        with scene.deployment.db.session() as session:
+            session.execute(update(Customer).where(Customer.id.in_(customers)).values(phone=None))
+
+
+def test_a_caller_known_by_caller_id_is_greeted_and_not_asked_the_account(
+    scene: Scene,
+) -> None:
+    with caller_id_of(scene, scene.customer_id):
+        phone, call, call_id = scene.dial()
+        scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished")
+        phone.play(call, scene.answer_wav)  # still asked how they are, and answering
+        ringing = scene.at_agent(call_id)
+    data = ringing["call_data"]
+    why = {k: data.get(k) for k in ("steps", "answers", "route_reason", "identified_by")}
+    assert data["identified_by"] == "caller ID", why
+    assert data["customer_id"] == ringing["customer_id"] == scene.customer_id
+    assert data["greeting_transcript"].strip(), why
+    assert "identify" not in data["steps"] and data["skipped_steps"] == ["identify"]
+    assert not [e for e in scene.seen("ivr.prompt", call_id) if e["prompt"] == "identify"]
+    assert ivr_answers(data)["identified_by"] == "caller ID"  # what the pop shows the agent
+    scene.hang_up(phone, call, call_id)
+
+
+def test_a_caller_id_shared_by_two_customers_is_asked_for_the_account(scene: Scene) -> None:
+    with scene.deployment.db.session() as session:
+        twin = Customer(name="김서연", locale="ko")
+        session.add(twin)
+        session.flush()
+        twin_id = twin.id
+    with caller_id_of(scene, scene.customer_id, twin_id):
+        phone, call, call_id = scene.dial()
+        scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished")
+        phone.play(call, scene.answer_wav)
+        scene.wait("ivr.prompt", call_id, prompt="identify", state="playing")
+        phone.dtmf(call, ACCOUNT + "#")
+        data = scene.at_agent(call_id)["call_data"]
+    assert (data["identified_by"], data["caller_id_matches"]) == ("account keyed", 2)
+    assert data["customer_id"] == scene.customer_id
+    assert ivr_answers(data)["identified_by"] == "account keyed"
     scene.hang_up(phone, call, call_id)
 
 

@@ -350,3 +350,83 @@ def test_transfer_to_a_queue_puts_the_caller_back_in_line_for_the_next_agent(
     assert_talking(caller, call, second_phone, second_call)
     assert deployment.agent_state(first) in (AgentState.WRAP_UP, AgentState.AVAILABLE)
     assert deployment.ended_call(call_id).agent_id == second
+
+
+def test_a_callback_the_customer_does_not_answer_is_retried_then_closed_with_its_outcome(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    with deployment.db.session() as session:
+        session.add(
+            Queue(
+                name="support",
+                ring_timeout_seconds=3,
+                callback_attempts=2,
+                callback_retry_seconds=1,
+            )
+        )
+    agent_id, headset = agent(deployment, edge, "1001", AgentState.PAUSED)
+    customer = phone_on_edge(deployment, edge, "2001", auto_answer=False)
+    events = start_worker(deployment, edge)
+    call = customer.call(support_uri(edge))
+    customer.wait_for("state", call=call, state="confirmed")
+    queued = events.wait_for("queued", timeout=20)
+    events.wait_for("queue.position", timeout=20)
+    customer.dtmf(call, "1")
+    customer.wait_for("state", call=call, state="disconnected", timeout=20)
+
+    set_state(deployment, agent_id, AgentState.AVAILABLE)
+    tries = []
+    for _ in range(2):
+        ringing = events.wait_for("agent.ringing", timeout=15)
+        assert (ringing["kind"], ringing["agent_id"]) == ("callback", agent_id)
+        headset.wait_for("state", call=headset.wait_for("incoming")["call"], state="confirmed")
+        customer.wait_for("incoming", timeout=10)  # rings, nobody answers
+        unreached = events.wait_for("queue.callback.unreached", timeout=15)
+        assert unreached["entry_id"] == queued["entry_id"]
+        tries.append(ringing["call_id"])
+    for call_id in tries:
+        assert deployment.ended_call(call_id).outcome == "callback not reached"
+
+    def closed() -> QueueEntry | None:
+        with deployment.db.session() as session:
+            entry = session.get(QueueEntry, queued["entry_id"])
+            return entry if entry is not None and entry.state == "closed" else None
+
+    wait_until(lambda: closed() is not None, 10, "the callback closed")
+    entry = closed()
+    assert entry is not None and entry.attempts == 2
+    assert entry.outcome is not None and entry.outcome.startswith("gave up after 2 attempts (")
+    wait_until(
+        lambda: deployment.agent_state(agent_id) == AgentState.AVAILABLE, 10, "agent free again"
+    )
+
+
+def test_a_customer_first_callback_calls_the_customer_then_rings_the_held_agent(
+    edge: EdgeUnderTest, deployment: Deployment
+) -> None:
+    with deployment.db.session() as session:
+        session.add(Queue(name="support", callback_mode="customer_first"))
+    agent_id, headset = agent(deployment, edge, "1001", AgentState.PAUSED)
+    customer = phone_on_edge(deployment, edge, "2001", auto_answer=False)
+    events = start_worker(deployment, edge)
+    call = customer.call(support_uri(edge))
+    customer.wait_for("state", call=call, state="confirmed")
+    queued = events.wait_for("queued", timeout=20)
+    events.wait_for("queue.position", timeout=20)
+    customer.dtmf(call, "1")
+    customer.wait_for("state", call=call, state="disconnected", timeout=20)
+
+    set_state(deployment, agent_id, AgentState.AVAILABLE)
+    back = customer.wait_for("incoming", timeout=15)["call"]  # the customer first
+    assert not headset.seen("incoming")
+    assert deployment.agent_state(agent_id) == AgentState.RINGING  # held for this callback
+    customer.answer(back)
+    ringing = events.wait_for("agent.ringing", timeout=10)
+    assert (ringing["kind"], ringing["agent_id"]) == ("callback", agent_id)
+    agent_call = headset.wait_for("incoming")["call"]
+    events.wait_for("bridged", timeout=10, agent_id=agent_id)
+    headset.wait_for("state", call=agent_call, state="confirmed")
+    assert_talking(customer, back, headset, agent_call)
+    with deployment.db.session() as session:
+        entry = session.get(QueueEntry, queued["entry_id"])
+        assert entry is not None and entry.outcome == "reached on attempt 1"
