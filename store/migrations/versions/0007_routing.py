@@ -1,7 +1,7 @@
 """routing: agents' queues, callback policy per queue, callback tries, negative affinity
 
 Revision ID: 0007
-Revises: 0004 (the lead re-chains it after the newest revision at merge time)
+Revises: 0004
 """
 
 import sqlalchemy as sa
