@@ -26,6 +26,7 @@ from dsp.aec_state import (
     LEAK_MIN,
     LEAK_RATE,
     MU_MAX,
+    MU_MIN,
     MU_WARMUP,
     POWER_FLOOR_RMS,
     PRE_EMPHASIS,
@@ -195,7 +196,7 @@ def _adapt_background(
         mu = STEP_GAIN * leak * far_power[b] / (err_power[b] + 1e-3)
         if warming_up:
             mu = max(mu, MU_WARMUP)
-        mu = min(mu, MU_MAX)
+        mu = min(max(mu, MU_MIN), MU_MAX)
         gradient[b] = err_spec[b] * np.float32(mu / (far_power[b] + floor))
     for m in range(partitions):
         far = spectra[FAR_HISTORY, (head - m) % partitions]

@@ -29,6 +29,7 @@ PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech i
 CONSTRAINT_STRIDE = 3  # each partition is made causal again every this many frames
 MU_MAX = 1.5  # largest normalised step of the background filter
 STEP_GAIN = 1.5  # the optimal step (residual echo / error) scaled for our block gradient
+MU_MIN = 0.0  # smallest step: keeps converging below the line noise
 MU_WARMUP = 1.5  # fixed step until the filter has seen enough far-end speech
 WARMUP_FRAMES = 150  # frames with far-end activity before the adaptive step takes over
 LEAK_MIN, LEAK_MAX, LEAK_INITIAL = 1e-9, 1.0, 0.25
