@@ -226,8 +226,8 @@ def run_test(make: Callable[[], Canceller], test: Test, world: World) -> dict[st
             "limit_dbm0": limit,
             "pass": peak <= limit,
         }
-    for window in test.report:
-        result["reported"][window] = float(out_level[windows[window]].max())
+    for name in test.report:
+        result["reported"][name] = float(out_level[windows[name]].max())
     return result
 
 
