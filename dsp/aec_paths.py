@@ -20,6 +20,13 @@ from dsp.aec_state import (
     COPY_HOLD,
     COPY_MARGIN,
     COPY_RUN,
+    COVARIANCE,
+    DROP_CANCELS,
+    DROP_HOLD,
+    DROP_LOUDER,
+    DROP_RUN,
+    ECHO_ALONE_CANCELS,
+    ECHO_RATIO,
     ERR_AVG,
     ESTABLISHED,
     FAR_AVG,
@@ -31,18 +38,25 @@ from dsp.aec_state import (
     HEAD,
     LAST_NEAR,
     LEAK,
+    LEAK_INITIAL,
     MIC_ENERGY,
+    OUT_AVG,
+    OUT_FAR_AVG,
+    OUT_LEAK,
     PRE_EMPHASIS,
     RESET_HOLD,
     RESET_MARGIN,
     RESET_RUN,
     TWO_PATH_SMOOTHING,
+    VARIANCE,
     WARMUP_FRAMES,
 )
 
 
 @njit(cache=True, nogil=True)
-def _two_path(spectra: np.ndarray, scalars: np.ndarray, energies: np.ndarray) -> None:
+def _two_path(
+    spectra: np.ndarray, bins: np.ndarray, scalars: np.ndarray, energies: np.ndarray
+) -> None:
     """Copy the background into the foreground when better; reset it when it has diverged.
 
     A copy also needs the background to remove most of what came back: a background that
@@ -56,13 +70,44 @@ def _two_path(spectra: np.ndarray, scalars: np.ndarray, energies: np.ndarray) ->
     scalars[FG_ERROR] = a * scalars[FG_ERROR] + (1 - a) * energies[1]
     scalars[MIC_ENERGY] = a * scalars[MIC_ENERGY] + (1 - a) * energies[2]
     mic = scalars[MIC_ENERGY]
-    # the echo path changed when the foreground adds echo instead of removing it
+    # the echo path changed when the foreground adds echo instead of removing it ...
     harmful = scalars[FG_ERROR] > HARMFUL_MARGIN * mic
     scalars[HARMFUL_RUN] = scalars[HARMFUL_RUN] + 1 if harmful else 0
-    if scalars[HARMFUL_RUN] >= HARMFUL_HOLD:
+    # ... or when it suddenly removes little of what came back although what came back is no
+    # louder, against the far end, than the echo alone was (a caller would make it louder)
+    ratio = mic / (energies[3] + 1e-9)
+    if scalars[FG_ERROR] < ECHO_ALONE_CANCELS * mic:
+        known = scalars[ECHO_RATIO]
+        scalars[ECHO_RATIO] = ratio if known == 0.0 else known + 0.1 * (ratio - known)
+    dropped = (
+        scalars[ECHO_RATIO] > 0.0
+        and scalars[FG_ERROR] > DROP_CANCELS * mic
+        and ratio < DROP_LOUDER * scalars[ECHO_RATIO]
+    )
+    scalars[DROP_RUN] = scalars[DROP_RUN] + 1 if dropped else 0
+    harms = scalars[HARMFUL_RUN] >= HARMFUL_HOLD
+    new_path = harms and scalars[ESTABLISHED] == 1  # a path that was learnt now adds echo
+    if harms or scalars[DROP_RUN] >= DROP_HOLD:
         scalars[ACTIVE_FRAMES] = 0  # learn the new path with the warm-up's fixed large step
         scalars[HARMFUL_RUN] = 0
-        scalars[ESTABLISHED] = 0
+        scalars[DROP_RUN] = 0
+        scalars[ECHO_RATIO] = 0.0
+        # the background's leakage regression starts again from its prior, as on a new call
+        scalars[LEAK] = LEAK_INITIAL
+        scalars[COVARIANCE] = 0.0
+        scalars[VARIANCE] = 0.0
+        bins[ERR_AVG] = 0.0
+        bins[FAR_AVG] = 0.0
+        if harms:
+            scalars[ESTABLISHED] = 0
+        if new_path:  # a foreground that adds echo is no help: learn the path from scratch
+            spectra[BACKGROUND] = 0
+            spectra[FOREGROUND] = 0
+            scalars[OUT_LEAK] = LEAK_INITIAL  # and the suppressor's regression too
+            scalars[OUT_LEAK + 1] = 0.0
+            scalars[OUT_LEAK + 2] = 0.0
+            bins[OUT_AVG] = 0.0
+            bins[OUT_FAR_AVG] = 0.0
     cancels = scalars[BG_ERROR] < COPY_CANCELS * mic
     if cancels:
         scalars[ESTABLISHED] = 1
@@ -99,7 +144,7 @@ def _adapt(
     # the background's error, zero-padded in front, all channels in one FFT
     padded = np.zeros((channels, 2 * n), dtype=np.float32)
     fg_errors = np.empty((channels, n), dtype=np.float32)
-    energies = np.zeros((channels, 3), dtype=np.float64)  # background, foreground, near
+    energies = np.zeros((channels, 4), dtype=np.float64)  # background, foreground, near, far
     for c in range(channels):
         last = scalars[c, LAST_NEAR]
         for i in range(n):
@@ -128,6 +173,7 @@ def _adapt(
             # removing this much of what came back: the far end talks alone (for the suppressor)
             alone = energies[c, 0] < ALONE_CANCELS * energies[c, 2]
             scalars[c, ALONE] = spectra.shape[2] + 1.0 if alone else 0.0
+            energies[c, 3] = far_power[c].sum()
             warming_up = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
             scalars[c, ACTIVE_FRAMES] += 1
             head = int(scalars[c, HEAD])
@@ -135,5 +181,5 @@ def _adapt(
     _constrain(spectra, active, frame_index)
     for c in range(channels):
         if active[c]:
-            _two_path(spectra[c], scalars[c], energies[c])
+            _two_path(spectra[c], bins[c], scalars[c], energies[c])
     return fg_errors

@@ -10,6 +10,7 @@ from numba import njit
 from dsp.aec_filter import _power, _update_leakage
 from dsp.aec_state import (
     ALONE,
+    ALONE_GAIN_FLOOR,
     GAIN_FLOOR,
     OUT_AVG,
     OUT_FAR_AVG,
@@ -64,6 +65,7 @@ def _suppress(
         # output well above the residual echo it can explain: the caller talks, spare them
         explained = leak * far_power[c].sum()
         over = OVER_SUBTRACTION if out_power.sum() < TALKING_MARGIN * explained else 1.0
+        floor = ALONE_GAIN_FLOOR if alone else GAIN_FLOOR
         for b in range(nbins):
             residual = over * leak * far_power[c, b]
             if alone:
@@ -71,7 +73,7 @@ def _suppress(
             bins[c, RESIDUAL_PSD, b] = max(residual, RESIDUAL_DECAY * bins[c, RESIDUAL_PSD, b])
             bins[c, OUT_PSD, b] += (1 - OUT_PSD_SMOOTHING) * (out_power[b] - bins[c, OUT_PSD, b])
             psd = max(bins[c, OUT_PSD, b], out_power[b])
-            gains[b] = max(GAIN_FLOOR, 1.0 - bins[c, RESIDUAL_PSD, b] / (psd + 1e-3))
+            gains[b] = max(floor, 1.0 - bins[c, RESIDUAL_PSD, b] / (psd + 1e-3))
         for b in range(nbins):
             left = gains[max(b - 1, 0)]
             right = gains[min(b + 1, nbins - 1)]
