@@ -11,8 +11,11 @@ back: the echo of *far* plus the caller's own speech and line noise. Each channe
 - a foreground filter that produces the output and never adapts: the background is copied into
   it only when it cancels better *and* removes most of what came back (a background that
   learnt some of the caller's voice removes little of it), and the background is reset to it
-  when it has clearly diverged. A foreground that adds echo instead of removing it means the
-  echo path changed: the background then learns again with the fast warm-up step;
+  when it has clearly diverged. A learnt foreground that adds echo instead of removing it
+  means the echo path changed: both filters and both leakage regressions start again from
+  zero. One that suddenly removes little although what comes back is no louder against the
+  far end than the echo alone was (a caller would make it louder) restarts the fast warm-up
+  step. The background's step never falls below MU_MIN;
 - an optional residual-echo suppressor: a per-bin gain from the residual echo estimated by the
   same regression on the output.
 
