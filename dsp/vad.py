@@ -27,7 +27,9 @@ FLOOR_MEMORY_FRAMES = 100  # two seconds of 20 ms frames
 
 # layout of the per-stream state vector
 _HP_IN, _HP_OUT, _FRAMES, _RUN, _HANG, _SPEAKING, _SILENT, _SLOT, _COUPLING = range(9)
-_BANDS_AT = 9
+_QUIET, _OPEN = 9, 10  # frames since the last speech-like frame; an utterance is open
+_BANDS_AT = 11  # then each band's smoothed level, then each band's floor (the minimum)
+FLATNESS_GROUP = 8  # bins whose powers are multiplied before one logarithm
 
 # layout of the parameter vector
 (
@@ -39,7 +41,11 @@ _BANDS_AT = 9
     P_HANGOVER_FRAMES,
     P_ECHO_MARGIN_DB,
     P_FLOOR_BIAS_DB,
-) = range(8)
+    P_END_FRAMES,
+) = range(9)
+
+# layout of the features vector the kernel fills
+F_LEVEL, F_SNR, F_FLATNESS, F_RAW, F_SCORE, F_SPEECH, F_STARTED, F_ENDED = range(8)
 
 
 @njit(cache=True, nogil=True)
@@ -54,10 +60,12 @@ def analyse_frame(
     params: np.ndarray,
     features: np.ndarray,
 ) -> bool:
-    """One 20 ms frame (float64) through the detector; returns speech (after hangover).
+    """One 20 ms frame (any numeric dtype) through the detector; returns speech (after
+    hangover).
 
     far_end_dbfs is the level of what the caller hears now, or NaN when nothing plays.
-    features receives [level dBFS, mean band SNR dB, flatness, raw speech-like 0/1, score]:
+    features receives [level dBFS, mean band SNR dB, flatness, raw speech-like 0/1, score,
+    speech 0/1, speech started 0/1, utterance ended 0/1] (the F_* indices):
     the score is the mean band SNR, lowered below the SNR threshold for a frame that fails
     the other tests (too quiet, flat like hiss, within the echo residual), so that
     ``score >= snr_db`` is exactly the raw speech-like decision.
@@ -67,12 +75,15 @@ def analyse_frame(
     while nfft < n:
         nfft *= 2
     buffer = np.zeros(nfft)
+    bands = band_low.shape[0]
+    minima = _BANDS_AT + bands
     x_prev = state[_HP_IN]
     y_prev = state[_HP_OUT]
     energy = 0.0
     for i in range(n):
-        y = frame[i] - x_prev + 0.98 * y_prev  # DC and mains-hum blocking high-pass
-        x_prev = frame[i]
+        x = float(frame[i])
+        y = x - x_prev + 0.98 * y_prev  # DC and mains-hum blocking high-pass
+        x_prev = x
         y_prev = y
         energy += y * y
         buffer[i] = y * window[i]
@@ -82,7 +93,6 @@ def analyse_frame(
     level = 20.0 * math.log10(rms / 32768.0) if rms > 0.0 else -120.0
     spectrum = np.fft.rfft(buffer)
     power = spectrum.real**2 + spectrum.imag**2
-    bands = band_low.shape[0]
     slot = int(state[_SLOT])
     first = state[_FRAMES] == 0.0
     snr_sum = 0.0
@@ -91,23 +101,40 @@ def analyse_frame(
     bins = 0
     for b in range(bands):
         band_power = 0.0
+        product = 1.0
+        grouped = 0
         for k in range(band_low[b], band_high[b]):
             band_power += power[k]
-            log_sum += math.log(power[k] + 1e-3)
-            linear_sum += power[k]
-            bins += 1
+            product *= power[k] + 1e-3
+            grouped += 1
+            if grouped == FLATNESS_GROUP:  # one logarithm per group of bins
+                log_sum += math.log(product)
+                product = 1.0
+                grouped = 0
+        log_sum += math.log(product)
+        linear_sum += band_power
+        bins += band_high[b] - band_low[b]
         band_power /= band_high[b] - band_low[b]
         band_db = 10.0 * math.log10(band_power + 1e-3)
         smoothed = band_db if first else 0.5 * state[_BANDS_AT + b] + 0.5 * band_db
         state[_BANDS_AT + b] = smoothed
-        floors[slot, b] = smoothed
         if first:
             for s in range(floors.shape[0]):
                 floors[s, b] = smoothed
-        floor = floors[0, b]
-        for s in range(1, floors.shape[0]):
-            if floors[s, b] < floor:
-                floor = floors[s, b]
+            state[minima + b] = smoothed
+        # the floor is the minimum over the memory: kept, and searched again only when the
+        # level that held it leaves the memory
+        leaving = floors[slot, b]
+        floors[slot, b] = smoothed
+        if smoothed <= state[minima + b]:
+            state[minima + b] = smoothed
+        elif leaving == state[minima + b]:
+            lowest = floors[0, b]
+            for s in range(1, floors.shape[0]):
+                if floors[s, b] < lowest:
+                    lowest = floors[s, b]
+            state[minima + b] = lowest
+        floor = state[minima + b]
         snr = band_db - floor - params[P_FLOOR_BIAS_DB]
         if snr > 0.0:
             snr_sum += snr
@@ -135,6 +162,7 @@ def analyse_frame(
             speech_like = False
     score = mean_snr if speech_like else min(mean_snr, params[P_SNR_DB] - 1e-3)
 
+    was_speaking = state[_SPEAKING] == 1.0
     if speech_like:
         state[_RUN] += 1.0
         state[_SILENT] = 0.0
@@ -153,11 +181,25 @@ def analyse_frame(
         state[_HANG] -= 1.0
         if state[_HANG] < 0.0:
             state[_SPEAKING] = 0.0
-    features[0] = level
-    features[1] = mean_snr
-    features[2] = flatness
-    features[3] = 1.0 if speech_like else 0.0
-    features[4] = score
+    started = state[_SPEAKING] == 1.0 and not was_speaking
+    ended = False
+    if speech_like:
+        state[_QUIET] = 0.0
+    else:
+        state[_QUIET] += 1.0
+    if state[_SPEAKING] == 1.0:
+        state[_OPEN] = 1.0
+    elif state[_OPEN] == 1.0 and state[_QUIET] >= params[P_END_FRAMES]:
+        state[_OPEN] = 0.0
+        ended = True
+    features[F_LEVEL] = level
+    features[F_SNR] = mean_snr
+    features[F_FLATNESS] = flatness
+    features[F_RAW] = 1.0 if speech_like else 0.0
+    features[F_SCORE] = score
+    features[F_SPEECH] = state[_SPEAKING]
+    features[F_STARTED] = 1.0 if started else 0.0
+    features[F_ENDED] = 1.0 if ended else 0.0
     speaking: bool = state[_SPEAKING] == 1.0
     return speaking
 
@@ -188,6 +230,7 @@ class VadSettings:
                 self.hangover_frames,
                 self.echo_margin_db,
                 self.floor_bias_db,
+                self.end_of_utterance_ms / 20.0,
             ],
             dtype=np.float64,
         )
@@ -225,22 +268,19 @@ class VoiceActivityDetector:
         self._band_high = np.array(edges[1:], dtype=np.int64)
         self._window = np.hanning(self.frame_size + 2)[1:-1]
         self._params = self.settings.vector()
-        self._state = np.zeros(_BANDS_AT + len(self._band_low))
+        self._state = np.zeros(_BANDS_AT + 2 * len(self._band_low))
         self._state[_COUPLING] = self.settings.initial_coupling_db
         self._floors = np.zeros((FLOOR_MEMORY_FRAMES, len(self._band_low)))
-        self._features = np.zeros(5)
-        self._speaking = False
-        self._utterance_open = False
-        self._quiet_frames = 0
+        self._features = np.zeros(8)
 
     def process(self, frame: np.ndarray, far_end_dbfs: float | None = None) -> VoiceActivity:
-        samples = np.asarray(frame, dtype=np.float64)
-        if samples.shape[0] != self.frame_size:
-            raise ValueError(f"expected {self.frame_size} samples, got {samples.shape[0]}")
-        far = math.nan if far_end_dbfs is None else far_end_dbfs
-        speech = analyse_frame(
-            samples,
-            far,
+        if type(frame) is not np.ndarray:
+            frame = np.asarray(frame, dtype=np.float64)
+        if frame.shape[0] != self.frame_size:
+            raise ValueError(f"expected {self.frame_size} samples, got {frame.shape[0]}")
+        analyse_frame(
+            frame,
+            math.nan if far_end_dbfs is None else far_end_dbfs,
             self._state,
             self._floors,
             self._window,
@@ -249,22 +289,8 @@ class VoiceActivityDetector:
             self._params,
             self._features,
         )
-        started = speech and not self._speaking
-        self._speaking = speech
-        ended = False
-        if self._features[3] > 0.0:  # this frame itself sounded like speech
-            self._quiet_frames = 0
-        else:
-            self._quiet_frames += 1
-        if speech:
-            self._utterance_open = True
-        elif self._utterance_open and self._quiet_frames * 20 >= self.settings.end_of_utterance_ms:
-            self._utterance_open = False
-            ended = True
-        features = self._features
-        return VoiceActivity(
-            speech, started, ended, float(features[0]), float(features[1]), float(features[4])
-        )
+        level, snr, _, _, score, speech, started, ended = self._features.tolist()
+        return VoiceActivity(speech > 0.0, started > 0.0, ended > 0.0, level, snr, score)
 
     def speech_frames(self, samples: np.ndarray) -> np.ndarray:
         """Convenience: the per-frame speech decision over a whole signal."""

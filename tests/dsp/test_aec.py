@@ -222,6 +222,22 @@ def test_suppressor_removes_what_is_left_while_the_far_end_talks_alone(model: in
     assert linear[after].max() > returned[after].max() + 3  # the suppressor did it
 
 
+@pytest.mark.parametrize(("model", "other"), [(2, 3), (7, 8)])
+def test_an_abrupt_path_change_is_relearnt_within_a_second_or_two(model: int, other: int) -> None:
+    # G.168 test 2A(b) at 9 dB ERL: the returned echo after an abrupt change of Annex D path
+    from dsp.echo_paths import g168_path
+    from telephony.testing.signals import composite_source, level_dbm0
+
+    far = np.concatenate([np.zeros(1600), np.round(composite_source("c1", 12.0, -14.2))])
+    cut = 1600 + 6 * 8000
+    first = np.convolve(far, g168_path(model, 9.0))[:cut]
+    second = np.convolve(far, g168_path(other, 9.0))[cut : len(far)]
+    near = np.round(np.concatenate([first, second])).astype(np.int16)
+    returned = level_dbm0(process(EchoCanceller(suppress=True), near, far.astype(np.int16)))
+    assert returned[cut + 8000 : cut + 16000].max() <= -60.0
+    assert returned[cut + 16000 :].max() <= -70.0
+
+
 def test_a_frozen_filter_cancels_what_it_learnt_and_learns_nothing() -> None:
     far, near = g168_call(seconds=8.0)
     canceller = EchoCanceller(suppress=False)

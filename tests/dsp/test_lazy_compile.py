@@ -12,6 +12,9 @@ MODULES = [
     "dsp.dtmf",
     "dsp.prosody",
     "dsp.aec",
+    "dsp.aec_filter",
+    "dsp.aec_paths",
+    "dsp.aec_suppressor",
 ]
 
 PROBE = """
