@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from dsp.speech.gaps import LostAudio, SpeechGap
 from dsp.speech.protocol import (
@@ -48,6 +48,12 @@ __all__ = [
 log = logging.getLogger("centralino.speech.client")
 T = TypeVar("T")
 
+
+#: Close codes after which reconnecting cannot help (1008: no model for the locale, a limit
+#: broken; 1003: data the service cannot take); 1013 (try again later) and others are retried.
+PERMANENT_CLOSE = frozenset({1003, 1008})
+#: Handshake answers that will not change by retrying (token, origin, path).
+PERMANENT_STATUS = frozenset({401, 403, 404})
 
 ResultCallback = Callable[[Transcript], None]
 GapCallback = Callable[[SpeechGap], None]
@@ -113,6 +119,10 @@ class SpeechClient:
         self.reconnects = 0
         self.connections = 0
         self.lost_ms = 0.0
+        self.errors = 0
+        self.refused: str | None = None  # why the service refused this stream for good
+        self._answered = False
+        self._service_said: str | None = None
 
     # -- media side (any thread, never blocks) -------------------------------------------
 
@@ -170,6 +180,7 @@ class SpeechClient:
         self._wake = asyncio.Event()
         delay = self.backoff[0]
         while True:
+            self._answered = False
             try:
                 async with connect(
                     self.url,
@@ -183,20 +194,43 @@ class SpeechClient:
                     if self.connections > 1:
                         self.reconnects += 1
                     self.connected.set()
-                    delay = self.backoff[0]
                     finished = await self._stream(connection)
-                    if finished:
+                    if finished or self.refused:
                         break
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                text = f"speech service {self.url}: HTTP {status} at the handshake"
+                if status in PERMANENT_STATUS:
+                    self._refuse(text)
+                    break
+                self._report_error(text)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 self._report_error(f"speech service {self.url}: {exc.__class__.__name__}: {exc}")
             self.connected.clear()
             if self._closing.is_set():
                 break
+            if self._answered:  # that connection worked: a new failure starts the backoff over
+                delay = self.backoff[0]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed_or_woken(), delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, self.backoff[1])
         self.connected.clear()
         self._give_up()
+
+    def _refuse(self, reason: str) -> None:
+        """The service will never serve this stream (no model for the locale, bad token): stop
+        for good, with one line (the error callback's, or ours when there is none)."""
+        self.refused = reason
+        text = f"{reason} (permanent: this stream stops, no retry)"
+        quiet = self.on_error is not None or self.errors > 0  # already said, or theirs to say
+        log.log(
+            logging.DEBUG if quiet else logging.WARNING,
+            "event=speech.refused url=%s reason=%r",
+            self.url,
+            text,
+        )
+        self.errors += 1
+        self._notify(self.on_error, text, "error")
 
     async def _closed_or_woken(self) -> None:
         assert self._wake is not None
@@ -228,6 +262,11 @@ class SpeechClient:
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, OSError):
                 await receiver
+            code = connection.close_code
+            if code in PERMANENT_CLOSE:
+                reason = self._service_said or connection.close_reason or f"closed with {code}"
+                self._refuse(f"speech service {self.url}: {reason}")
+                return False
             self._lost.connection_lost(timeline, "connection lost")
             self._report_error(f"speech service {self.url}: connection lost: {exc}")
             return False
@@ -288,8 +327,10 @@ class SpeechClient:
             except (ValueError, KeyError, TypeError) as exc:
                 reply = f"unreadable reply ({exc}): {str(message)[:80]!r}"
             if isinstance(reply, str):
+                self._service_said = reply  # a refusal's close that follows names it
                 self._report_error(f"speech service {self.url}: {reply}")
                 continue
+            self._answered = True
             audio_end = timeline.pending.popleft() if timeline.pending else timeline.sent_to
             answered.set()
             if reply.final:
@@ -321,7 +362,8 @@ class SpeechClient:
         if gap is None:
             return
         self.lost_ms += gap.duration_ms
-        log.warning(
+        log.log(
+            logging.DEBUG if self.refused else logging.WARNING,  # the refusal said it all
             "event=speech.gap url=%s start_s=%.3f duration_ms=%.0f reason=%r",
             self.url,
             gap.start,
@@ -338,7 +380,11 @@ class SpeechClient:
         self._emit_gap(self._lost.stopped(fed))
 
     def _report_error(self, text: str) -> None:
-        log.warning("event=speech.error url=%s reason=%r", self.url, text)
+        """A failure: the callback hears each; our own line is the first one only, and only
+        when there is no callback (the callback's owner reports it)."""
+        self.errors += 1
+        level = logging.WARNING if self.errors == 1 and self.on_error is None else logging.DEBUG
+        log.log(level, "event=speech.error url=%s reason=%r", self.url, text)
         self._notify(self.on_error, text, "error")
 
     def _notify(self, callback: Callable[[T], None] | None, value: T, what: str) -> None:

@@ -386,8 +386,12 @@ class IvrCall:
         call.publish("transcript.final" if result.final else "transcript.partial", **entry)
 
     def _speech_error(self, text: str) -> None:
+        """One line per call, however often the speech client fails (it backs off, and stops
+        for good when the service has no model for the locale)."""
         if not self._speech_down:
             self._speech_down = True
+            if "no model for locale" in text:
+                text += f"; add it with `centralino models install {self.locale}`"
             log.warning(
                 "call %s: %s; the IVR goes on with keys (DTMF) only", self.context.call_id, text
             )
