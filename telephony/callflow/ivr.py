@@ -362,6 +362,7 @@ class IvrCall:
                 url,
                 sample_rate=CLOCK_RATE,
                 on_result=lambda result: self._recognised("agent", result),
+                on_error=self._speech_error,
                 name="speech-agent",
                 token=self.flows.speech_token,
             ).start()
