@@ -8,7 +8,8 @@ the frame we sent them (the echo reference) ->
 3. in-band DTMF on the caller's raw audio (tones are not speech: a key hides its own voice
    activity, so a keyed account number never looks like an answer);
 4. prosody of the voiced frames, closed at the end of each utterance;
-5. the speech client gets every cleaned frame (it only queues: recognition runs elsewhere);
+5. the speech client gets every cleaned frame (it only queues: recognition runs elsewhere),
+   and is told when the caller pauses, so the recognizer's final comes at once;
 
 and out come `SpeechStarted`, `SpeechEnded(prosody)`, `DtmfDigit(method="inband")`, and, from the
 speech client's own thread, `SpeechRecognised` events. Nothing here blocks: the DSP stages are numba
@@ -95,6 +96,7 @@ class CallerListener:
         self._keyed = False  # a key went down in this run of voice activity: it was a tone
         self._onset = 0  # frames of voice activity not yet reported
         self._talking = False  # SpeechStarted was reported and SpeechEnded not yet
+        self._voiced = False  # the last frame was speech (hangover included)
         self.frames = 0
         self.level_dbfs = self.played_dbfs = -math.inf  # the last frame's, for diagnostics
 
@@ -137,6 +139,11 @@ class CallerListener:
                 self.on_event(DtmfDigit(key.digit, method="inband"))
 
     def _voice(self, speech: bool, ended: bool, cleaned: np.ndarray) -> None:
+        if self._talking and self._voiced and not speech and self.speech is not None:
+            # the caller paused (the VAD's hangover has run out): the recognizer's final now,
+            # not after its own second of silence; the turn ends later (end_of_utterance_ms)
+            self.speech.end_utterance()
+        self._voiced = speech
         if not speech:
             self._keyed = False
         if speech and not self._talking:

@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from dsp.speech.gaps import LostAudio, SpeechGap
 from dsp.speech.protocol import (
     EOF_MESSAGE,
+    RESET_MESSAGE,
     Recognition,
     StreamConfig,
     Word,
@@ -106,6 +107,8 @@ class SpeechClient:
         self.name = name
         # ~20 ms frames: the queue holds queue_ms of audio, then drops the oldest.
         self._queue: deque[tuple[int, bytes]] = deque(maxlen=max(1, queue_ms // 20))
+        self._ends: deque[int] = deque(maxlen=64)  # where `end_utterance` was asked (samples)
+        self.utterances_ended = 0
         self._lock = threading.Lock()
         self._fed = 0
         self._idle = False
@@ -129,6 +132,8 @@ class SpeechClient:
     def feed(self, frame: np.ndarray | bytes | bytearray | memoryview) -> None:
         """Queue one frame of 16-bit mono PCM; drops the oldest queued frame when full."""
         pcm = as_pcm(frame)
+        if not pcm:
+            return
         with self._lock:
             start = self._fed
             self._fed += len(pcm) // 2
@@ -137,6 +142,18 @@ class SpeechClient:
             self._queue.append((start, pcm))
         if self._idle and self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):  # loop already closed
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    def end_utterance(self) -> None:
+        """The caller stopped (our VAD says so): once the audio fed so far is sent, ask the
+        recognizer for its final result now (``{"reset": 1}``) and go on with a new utterance,
+        instead of waiting for its own endpointing (about a second of silence)."""
+        with self._lock:
+            if self._ends and self._ends[-1] == self._fed:
+                return
+            self._ends.append(self._fed)
+        if self._idle and self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake.set)
 
     @property
@@ -250,6 +267,12 @@ class SpeechClient:
                 if chunk is None:
                     break
                 start, pcm = chunk
+                if not pcm:  # the caller stopped: the final result now
+                    await connection.send(RESET_MESSAGE)
+                    timeline.pending.append(timeline.sent_to)
+                    timeline.utterance_open = False
+                    self.utterances_ended += 1
+                    continue
                 samples = len(pcm) // 2
                 timeline.carry(start, samples)
                 await connection.send(pcm)
@@ -288,6 +311,13 @@ class SpeechClient:
                 await self._wait(answered.wait(), receiver)
                 continue
             with self._lock:
+                while self._ends:  # an utterance ended: flush the audio before it, then reset
+                    end = self._ends[0]
+                    if self._queue and self._queue[0][0] < end:
+                        return self._take_chunk(end)
+                    self._ends.popleft()
+                    if timeline.utterance_open:
+                        return end, b""
                 queued = sum(len(pcm) for _, pcm in self._queue) // 2
                 if queued >= self.chunk_samples or (queued and self._closing.is_set()):
                     return self._take_chunk()
@@ -308,11 +338,18 @@ class SpeechClient:
         if not waiter.done():
             waiter.cancel()
 
-    def _take_chunk(self) -> tuple[int, bytes]:
-        """Pop contiguous frames up to one chunk (caller holds the lock)."""
+    def _take_chunk(self, limit: int | None = None) -> tuple[int, bytes]:
+        """Pop contiguous frames up to one chunk, and not past sample *limit* (caller holds
+        the lock)."""
         start, pcm = self._queue.popleft()
         parts, end = [pcm], start + len(pcm) // 2
-        while self._queue and end - start < self.chunk_samples and self._queue[0][0] == end:
+        stop = limit if limit is not None else end + self.chunk_samples
+        while (
+            self._queue
+            and end - start < self.chunk_samples
+            and self._queue[0][0] == end
+            and end < stop
+        ):
             _, more = self._queue.popleft()
             parts.append(more)
             end += len(more) // 2

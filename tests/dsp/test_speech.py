@@ -382,3 +382,29 @@ def test_frames_must_be_16_bit_pcm():
         as_pcm(samples.astype(np.float32))
     with pytest.raises(ValueError, match="even number of bytes"):
         as_pcm(b"\x01\x02\x03")
+
+
+def test_end_utterance_gives_the_final_at_once_and_the_stream_goes_on(
+    speech_service, korean_speech
+):
+    """No trailing silence at all: Vosk's own endpointing cannot finish these sentences; our
+    `end_utterance` does, each at once, on one connection, with times on the caller's line."""
+    seen = Collector()
+    client = client_for(speech_service.url(), seen).start()
+    fed = 0.0
+    ends = []
+    for name in ("greeting", "thanks"):
+        for frame in frames(korean_speech[name]):
+            client.feed(frame)
+        fed += len(korean_speech[name]) / 8000
+        client.end_utterance()
+        client.end_utterance()  # twice at one place: one final
+        ends.append(fed)
+        assert seen.wait_for(lambda: len(seen.finals) == len(ends), timeout=60), seen.results
+    assert [round(f.audio_end, 2) for f in seen.finals] == [round(e, 2) for e in ends]
+    assert all(f.text for f in seen.finals)
+    assert seen.finals[1].words[0].start >= ends[0] - 0.01  # the second on the caller's time
+    assert client.utterances_ended == 2 and client.connections == 1
+    client.end_utterance()  # nothing fed since: no request
+    assert client.close(timeout=60)
+    assert client.utterances_ended == 2 and not seen.errors
