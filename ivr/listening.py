@@ -31,6 +31,7 @@ from dsp.clock import CLOCK_RATE
 from dsp.dtmf import DtmfDetector
 from dsp.prosody import ProsodyTracker
 from dsp.speech.client import SpeechClient, Transcript
+from dsp.speech.gate import SpeechGate
 from dsp.vad import VadSettings, VoiceActivityDetector, far_end_level
 from ivr.events import DtmfDigit, Event, SpeechEnded, SpeechRecognised, SpeechStarted
 
@@ -97,6 +98,7 @@ class CallerListener:
         self._onset = 0  # frames of voice activity not yet reported
         self._talking = False  # SpeechStarted was reported and SpeechEnded not yet
         self._voiced = False  # the last frame was speech (hangover included)
+        self.gate: SpeechGate | None = None  # set by `gate_speech`
         self.frames = 0
         self.level_dbfs = self.played_dbfs = -math.inf  # the last frame's, for diagnostics
 
@@ -128,8 +130,16 @@ class CallerListener:
         self._inband_keys(samples)
         self._voice(activity.speech, activity.ended, cleaned)
 
-        if self.speech is not None:
+        if self.gate is not None:
+            self.gate.push(cleaned, activity.speech)
+        elif self.speech is not None:
             self.speech.feed(cleaned)
+
+    def gate_speech(self) -> None:
+        """From now on (after the bridge) send the recognizer only the voiced stretches, with a
+        little padding (`dsp.speech.gate`): the same words for much less decoding."""
+        if self.speech is not None and self.gate is None:
+            self.gate = SpeechGate(self.speech)
 
     def _inband_keys(self, samples: np.ndarray) -> None:
         for key in self.keys.process(samples):
@@ -139,7 +149,7 @@ class CallerListener:
                 self.on_event(DtmfDigit(key.digit, method="inband"))
 
     def _voice(self, speech: bool, ended: bool, cleaned: np.ndarray) -> None:
-        if self._talking and self._voiced and not speech and self.speech is not None:
+        if self._talking and self._voiced and not speech and self.speech and not self.gate:
             # the caller paused (the VAD's hangover has run out): the recognizer's final now,
             # not after its own second of silence; the turn ends later (end_of_utterance_ms)
             self.speech.end_utterance()

@@ -108,6 +108,7 @@ class SpeechClient:
         # ~20 ms frames: the queue holds queue_ms of audio, then drops the oldest.
         self._queue: deque[tuple[int, bytes]] = deque(maxlen=max(1, queue_ms // 20))
         self._ends: deque[int] = deque(maxlen=64)  # where `end_utterance` was asked (samples)
+        self._skips: deque[tuple[int, int]] = deque()  # stretches `skip` left out
         self.utterances_ended = 0
         self._lock = threading.Lock()
         self._fed = 0
@@ -143,6 +144,15 @@ class SpeechClient:
         if self._idle and self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):  # loop already closed
                 self._loop.call_soon_threadsafe(self._wake.set)
+
+    def skip(self, samples: int) -> None:
+        """*samples* of the leg's audio are left out on purpose (`dsp.speech.gate`): times
+        after them stay on the leg's clock, and they are not reported as a gap."""
+        if samples <= 0:
+            return
+        with self._lock:
+            self._skips.append((self._fed, samples))
+            self._fed += samples
 
     def end_utterance(self) -> None:
         """The caller stopped (our VAD says so): once the audio fed so far is sent, ask the
@@ -311,6 +321,9 @@ class SpeechClient:
                 await self._wait(answered.wait(), receiver)
                 continue
             with self._lock:
+                head = self._queue[0][0] if self._queue else self._fed
+                while self._skips and self._skips[0][0] < head:
+                    self._lost.skipped(*self._skips.popleft())
                 while self._ends:  # an utterance ended: flush the audio before it, then reset
                     end = self._ends[0]
                     if self._queue and self._queue[0][0] < end:

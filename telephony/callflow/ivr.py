@@ -25,10 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 
 from dsp.clock import CLOCK_RATE
 from dsp.speech.client import SpeechClient, Transcript
+from dsp.speech.gate import SpeechGate
+from dsp.vad import VoiceActivityDetector
 from ivr import listening
 from ivr.accounts import AccountMatch
 from ivr.events import (
@@ -73,6 +76,8 @@ class IvrFlows:
         self.prompt_dir = Path(settings.var_dir) / "prompts"
         self.recordings_dir = Path(settings.var_dir) / "recordings"
         self.transcribe_agent = bool(settings.extra.get("transcribe_agent", False))
+        # after the bridge, only voiced audio (padded) goes to the recognizer (docs/speech.md)
+        self.gate_transcription = bool(settings.extra.get("gate_transcription", True))
         self.speech_enabled = bool(settings.extra.get("speech", True))
         self.speech_token = deployment_token(settings) if self.speech_enabled else None
         self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="ivr-prompts")
@@ -194,6 +199,8 @@ class IvrCall:
         self.call: CallControl | None = None
         self.listener: listening.CallerListener | None = None
         self.agent_speech: SpeechClient | None = None
+        self.agent_gate: SpeechGate | None = None
+        self.agent_voice: VoiceActivityDetector | None = None
         self.transcript: list[dict[str, Any]] = []
         self.routed = False
         self.ended = False
@@ -251,7 +258,10 @@ class IvrCall:
             listener.hear(frame.samples)
         else:
             listener.sent(frame.samples)
-            if self.agent_speech is not None:
+            if self.agent_gate is not None and self.agent_voice is not None:
+                voiced = self.agent_voice.process(np.array(frame.samples, dtype=np.int16))
+                self.agent_gate.push(frame.samples, voiced.speech)
+            elif self.agent_speech is not None:
                 self.agent_speech.feed(frame.samples)
 
     def on_ended(self, call: CallControl, reason: str) -> None:
@@ -357,6 +367,8 @@ class IvrCall:
             customer_id=data.get("customer_id"),
         )
         self.routed = True
+        if self.flows.gate_transcription and self.listener is not None:
+            self.listener.gate_speech()
         if self.flows.transcribe_agent and (url := self.flows.speech_url(self.locale)):
             self.agent_speech = SpeechClient(
                 url,
@@ -366,6 +378,9 @@ class IvrCall:
                 name="speech-agent",
                 token=self.flows.speech_token,
             ).start()
+            if self.flows.gate_transcription:
+                self.agent_voice = VoiceActivityDetector(CLOCK_RATE)
+                self.agent_gate = SpeechGate(self.agent_speech)
 
     # --- recognition --------------------------------------------------------------------------
 
