@@ -35,6 +35,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "aec": Benchmark("aec", "echo canceller against speexdsp and spandsp, fairly: ERLE", True),
     "g168": Benchmark("g168", "ITU-T G.168 tests 2A-3B, ours and spandsp: pass/fail", False),
     "asr": Benchmark("asr", "speech service against in-process Vosk: RTF, streams, latency", False),
+    "asr_gating": Benchmark(
+        "asr_gating", "gated against ungated live transcription: service CPU and WER", False
+    ),
     "calls": Benchmark("calls", "bridged calls via edge and workers against direct pjsua2", False),
     "ivr": Benchmark("ivr", "IVR latencies over real SIP calls and the speech service", False),
     "screenpop": Benchmark("screenpop", "screen-pop latency, worker event to Chromium", False),

@@ -10,9 +10,11 @@ when it tells the phone to act, all on one machine:
 - ``barge_in``: the caller's speech onset (play command + the WAV's leading silence) -> the
   prompt stopped (``ivr.prompt`` state ``stopped``);
 - ``end_of_utterance_to_result``: the VAD's end of utterance (``ivr.voice`` ended, which itself
-  comes 700 ms after the last voiced frame) -> the final transcript (``transcript.final``); and
+  comes 700 ms after the last voiced frame) -> the turn's last final transcript
+  (``transcript.final``; negative: the text was there before the turn ended); and
   ``speech_end_to_result``: the end of the caller's speech (play command + the WAV's voiced
-  length) -> the final transcript;
+  length) -> that final (the listener ends the recognizer's utterance at each pause, so one
+  answer of three sentences gives several finals: ``finals_per_answer``, not in ms);
 - ``invite_to_agent``: INVITE sent -> the caller bridged to the agent (``bridged``).
 
 Run: ``.venv/bin/python -m bench ivr --calls 10``; writes ``bench/results/ivr.json``.
@@ -50,6 +52,7 @@ METRICS = (
     "end_of_utterance_to_result",
     "speech_end_to_result",
     "invite_to_agent",
+    "finals_per_answer",
 )
 
 
@@ -146,10 +149,22 @@ def one_call(
         spoken_ms = time.time() * 1000
         caller.play(call, answer)
         ended = wait("ivr.voice", state="ended")
-        final = wait("transcript.final")
+        asked = wait("ivr.prompt", prompt="identify", state="playing")
+        # the recognizer finishes at each pause of the answer: the last final of the turn is
+        # the one that follows the end of the caller's speech
+        finals = [
+            e
+            for e in list(events.events)
+            if e.get("type") == "transcript.final"
+            and e.get("call_id") == call_id
+            and e.get("speaker", "caller") == "caller"
+            and spoken_ms <= at_ms(e) <= at_ms(asked)
+        ]
+        assert finals, "no final transcript of the answer"
+        final = finals[-1]
         samples["end_of_utterance_to_result"].append(at_ms(final) - at_ms(ended))
         samples["speech_end_to_result"].append(at_ms(final) - (spoken_ms + voiced_end_ms))
-        wait("ivr.prompt", prompt="identify", state="playing")
+        samples["finals_per_answer"].append(float(len(finals)))
         barge_ms = time.time() * 1000
         caller.play(call, answer)
         stopped = wait("ivr.prompt", prompt="identify", state="stopped")

@@ -114,6 +114,7 @@ class Interpreter:
         self.attempts = 0
         self.keys = ""
         self.partial = ""
+        self.heard = ""  # final results of the caller's turn so far (their speech has pauses)
         self.prosody: Mapping[str, float] | None = None
         self.prompts_played = 0
         self.carried = False  # the step began with an event from the step before (barge-in)
@@ -188,6 +189,7 @@ class Interpreter:
             self._advance(carry)
             return
         self.step, self.attempts, self.keys, self.partial = step, 0, "", ""
+        self.heard = ""
         self.carried = carry is not None
         self.call_data["steps"].append(step.id)
         self._out.append(StepEntered(step.id, step.kind))
@@ -265,7 +267,7 @@ class Interpreter:
 
     def _fail(self, reason: str) -> None:
         """A turn without a usable answer: retry the step, or give up as the step kind says."""
-        self.keys, self.partial = "", ""
+        self.keys, self.partial, self.heard = "", "", ""
         step = self.step
         if self.carried and reason in ("no_input", "no_match"):
             # what was said over the last prompt did not fit this step: ask properly, once
@@ -320,7 +322,7 @@ class Interpreter:
     def _speech_started(self, event: SpeechStarted) -> None:
         if self._interrupt(event):
             return
-        self.partial, self.prosody = "", None
+        self.partial, self.heard, self.prosody = "", "", None
         self._listen(getattr(self.step, "max_utterance", 15.0), Phase.SPEAKING)
 
     def _speech_ended(self, event: SpeechEnded) -> None:
@@ -330,7 +332,10 @@ class Interpreter:
                 self.mood_wants_prosody = False
                 self._estimate_mood(self.call_data["greeting_transcript"])
         if self.phase is Phase.SPEAKING:
-            self._listen(RESULT_WAIT, Phase.RESULT)
+            if self.heard:  # the recognizer finished as the caller paused: answer at once
+                self._answer_text(self.heard)
+            else:
+                self._listen(RESULT_WAIT, Phase.RESULT)
 
     def _transcript(self, event: SpeechRecognised) -> None:
         text = event.text.strip()
@@ -343,6 +348,10 @@ class Interpreter:
             return
         if self.phase is Phase.PROMPTING or (self.phase is Phase.WAITING and self.keys):
             return  # no voice heard over the prompt (likely its echo), or keys being typed win
+        text = f"{self.heard} {text}".strip()
+        if self.phase is Phase.SPEAKING:  # a pause, not the end of the turn: keep listening
+            self.heard = text
+            return
         self._answer_text(text)
 
     def _dtmf(self, event: DtmfDigit) -> None:
@@ -368,8 +377,9 @@ class Interpreter:
             return
         if self.phase is Phase.WAITING and self.keys and isinstance(self.step, IdentifyStep):
             self._identify_digits(self.step, keyed_digits(self.keys), keyed=self.keys)
-        elif self.phase in (Phase.SPEAKING, Phase.RESULT) and self.partial:
-            self._answer_text(self.partial)  # the final result never came: use the last partial
+        elif self.phase in (Phase.SPEAKING, Phase.RESULT) and (self.heard or self.partial):
+            # the turn went on too long, or its final result never came: what was heard
+            self._answer_text(f"{self.heard} {self.partial}".strip())
         elif self.phase is Phase.WAITING:
             self._fail("no_input")
         else:

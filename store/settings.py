@@ -38,6 +38,8 @@ class Settings:
     speech_address: str = "127.0.0.1"
     speech_port: int = 2700
     speech_models: dict[str, str] = field(default_factory=dict)
+    # where `centralino models` reads the Vosk model catalogue (installed models: var/models/)
+    speech_catalogue_url: str = "https://alphacephei.com/vosk/models/model-list.json"
     # The control plane (docs/security-control.md): workers' control APIs listen on
     # control_address (loopback unless a private interface is named); control_hosts are the
     # further names clients may put in the Host header; control_url, when set, is the URL the

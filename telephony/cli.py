@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from loglines import setup_logging
 from store.private_files import private_umask
@@ -29,20 +31,44 @@ def main_speech(argv: list[str]) -> int:
         at = rest.index("--config")
         config = rest[at + 1] if at + 1 < len(rest) else None
         del rest[at : at + 2]
+    from store.private_files import write_private
+    from telephony.speech_models import configured_models, pid_path
+
+    asking = "--help" in rest or "-h" in rest
     try:
         settings = load_settings(config)
-        token = None if "--help" in rest or "-h" in rest else deployment_token(settings)
-    except (OSError, ValueError) as error:
+        token = None if asking else deployment_token(settings)
+        models = configured_models(settings)
+    except (OSError, ValueError, RuntimeError) as error:
         raise SystemExit(f"centralino speech: {error}") from error
-    return server.main(
-        rest,
-        host=settings.speech_address,
-        port=settings.speech_port,
-        models=settings.speech_models,
-        token=token,
-        limits=settings.speech_limits,
-        origins=settings.speech_origins,
-    )
+
+    def reread() -> dict[str, str]:
+        return configured_models(load_settings(config))
+
+    pid_file = pid_path(settings)
+    if not asking:
+        write_private(pid_file, f"{os.getpid()}\n")  # `centralino models` signals it to reload
+    try:
+        return server.main(
+            rest,
+            host=settings.speech_address,
+            port=settings.speech_port,
+            models=models,
+            token=token,
+            limits=settings.speech_limits,
+            origins=settings.speech_origins,
+            model_source=reread,
+        )
+    finally:
+        if not asking and _read(pid_file) == str(os.getpid()):
+            pid_file.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -123,6 +149,12 @@ def cmd_flows(args: argparse.Namespace) -> int:
         db.dispose()
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from telephony import models_cli
+
+    return models_cli.run(args, _settings(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="centralino",
@@ -153,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     flows = flows_cli.add_parser(sub)
     flows.add_argument("--config", default=None, help="TOML configuration file")
     flows.set_defaults(handler=cmd_flows)
+    from telephony import models_cli
+
+    models_cli.add_parser(sub)
+    sub.choices["models"].set_defaults(handler=cmd_models)
     for name, (_module, text) in PASS_THROUGH.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser

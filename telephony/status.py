@@ -83,4 +83,19 @@ def status_report(settings: Settings) -> str:
             ]
     finally:
         db.dispose()
-    return "\n".join(lines)
+    return "\n".join(lines + speech_lines(settings))
+
+
+def speech_lines(settings: Settings) -> list[str]:
+    """Per support number: does its locale have a speech model, and if not the command."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from telephony.speech_models import support_numbers_speech
+
+    if settings.sqlite_path and not settings.sqlite_path.exists():
+        return []
+    try:
+        numbers = support_numbers_speech(settings)
+    except SQLAlchemyError as error:  # a database not migrated yet
+        return [f"Speech per support number: unknown ({error.__class__.__name__})"]
+    return [f"Speech per support number ({len(numbers)}):", *(f"  {n.line()}" for n in numbers)]

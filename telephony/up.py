@@ -177,6 +177,9 @@ def print_banner(
         out.append(f"    {'support number':<15} {fresh.support_number}")
     elif path.exists():
         out.append(f"  Demo credentials: in {path} (readable by this user only)")
+    from telephony.status import speech_lines
+
+    out += speech_lines(settings)
     out.append("  Call the support number from a SIP phone registered as one of the extensions.")
     out.append("  `centralino status` shows what runs. Ctrl-C stops everything.")
     print("\n".join(out), flush=True)

@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from dsp.speech.gaps import LostAudio, SpeechGap
 from dsp.speech.protocol import (
     EOF_MESSAGE,
+    RESET_MESSAGE,
     Recognition,
     StreamConfig,
     Word,
@@ -48,6 +49,12 @@ __all__ = [
 log = logging.getLogger("centralino.speech.client")
 T = TypeVar("T")
 
+
+#: Close codes after which reconnecting cannot help (1008: no model for the locale, a limit
+#: broken; 1003: data the service cannot take); 1013 (try again later) and others are retried.
+PERMANENT_CLOSE = frozenset({1003, 1008})
+#: Handshake answers that will not change by retrying (token, origin, path).
+PERMANENT_STATUS = frozenset({401, 403, 404})
 
 ResultCallback = Callable[[Transcript], None]
 GapCallback = Callable[[SpeechGap], None]
@@ -100,6 +107,9 @@ class SpeechClient:
         self.name = name
         # ~20 ms frames: the queue holds queue_ms of audio, then drops the oldest.
         self._queue: deque[tuple[int, bytes]] = deque(maxlen=max(1, queue_ms // 20))
+        self._ends: deque[int] = deque(maxlen=64)  # where `end_utterance` was asked (samples)
+        self._skips: deque[tuple[int, int]] = deque()  # stretches `skip` left out
+        self.utterances_ended = 0
         self._lock = threading.Lock()
         self._fed = 0
         self._idle = False
@@ -113,12 +123,18 @@ class SpeechClient:
         self.reconnects = 0
         self.connections = 0
         self.lost_ms = 0.0
+        self.errors = 0
+        self.refused: str | None = None  # why the service refused this stream for good
+        self._answered = False
+        self._service_said: str | None = None
 
     # -- media side (any thread, never blocks) -------------------------------------------
 
     def feed(self, frame: np.ndarray | bytes | bytearray | memoryview) -> None:
         """Queue one frame of 16-bit mono PCM; drops the oldest queued frame when full."""
         pcm = as_pcm(frame)
+        if not pcm:
+            return
         with self._lock:
             start = self._fed
             self._fed += len(pcm) // 2
@@ -127,6 +143,27 @@ class SpeechClient:
             self._queue.append((start, pcm))
         if self._idle and self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):  # loop already closed
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    def skip(self, samples: int) -> None:
+        """*samples* of the leg's audio are left out on purpose (`dsp.speech.gate`): times
+        after them stay on the leg's clock, and they are not reported as a gap."""
+        if samples <= 0:
+            return
+        with self._lock:
+            self._skips.append((self._fed, samples))
+            self._fed += samples
+
+    def end_utterance(self) -> None:
+        """The caller stopped (our VAD says so): once the audio fed so far is sent, ask the
+        recognizer for its final result now (``{"reset": 1}``) and go on with a new utterance,
+        instead of waiting for its own endpointing (about a second of silence)."""
+        with self._lock:
+            if self._ends and self._ends[-1] == self._fed:
+                return
+            self._ends.append(self._fed)
+        if self._idle and self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake.set)
 
     @property
@@ -170,6 +207,7 @@ class SpeechClient:
         self._wake = asyncio.Event()
         delay = self.backoff[0]
         while True:
+            self._answered = False
             try:
                 async with connect(
                     self.url,
@@ -183,20 +221,43 @@ class SpeechClient:
                     if self.connections > 1:
                         self.reconnects += 1
                     self.connected.set()
-                    delay = self.backoff[0]
                     finished = await self._stream(connection)
-                    if finished:
+                    if finished or self.refused:
                         break
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                text = f"speech service {self.url}: HTTP {status} at the handshake"
+                if status in PERMANENT_STATUS:
+                    self._refuse(text)
+                    break
+                self._report_error(text)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 self._report_error(f"speech service {self.url}: {exc.__class__.__name__}: {exc}")
             self.connected.clear()
             if self._closing.is_set():
                 break
+            if self._answered:  # that connection worked: a new failure starts the backoff over
+                delay = self.backoff[0]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed_or_woken(), delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, self.backoff[1])
         self.connected.clear()
         self._give_up()
+
+    def _refuse(self, reason: str) -> None:
+        """The service will never serve this stream (no model for the locale, bad token): stop
+        for good, with one line (the error callback's, or ours when there is none)."""
+        self.refused = reason
+        text = f"{reason} (permanent: this stream stops, no retry)"
+        quiet = self.on_error is not None or self.errors > 0  # already said, or theirs to say
+        log.log(
+            logging.DEBUG if quiet else logging.WARNING,
+            "event=speech.refused url=%s reason=%r",
+            self.url,
+            text,
+        )
+        self.errors += 1
+        self._notify(self.on_error, text, "error")
 
     async def _closed_or_woken(self) -> None:
         assert self._wake is not None
@@ -216,6 +277,12 @@ class SpeechClient:
                 if chunk is None:
                     break
                 start, pcm = chunk
+                if not pcm:  # the caller stopped: the final result now
+                    await connection.send(RESET_MESSAGE)
+                    timeline.pending.append(timeline.sent_to)
+                    timeline.utterance_open = False
+                    self.utterances_ended += 1
+                    continue
                 samples = len(pcm) // 2
                 timeline.carry(start, samples)
                 await connection.send(pcm)
@@ -228,6 +295,11 @@ class SpeechClient:
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, OSError):
                 await receiver
+            code = connection.close_code
+            if code in PERMANENT_CLOSE:
+                reason = self._service_said or connection.close_reason or f"closed with {code}"
+                self._refuse(f"speech service {self.url}: {reason}")
+                return False
             self._lost.connection_lost(timeline, "connection lost")
             self._report_error(f"speech service {self.url}: connection lost: {exc}")
             return False
@@ -249,6 +321,16 @@ class SpeechClient:
                 await self._wait(answered.wait(), receiver)
                 continue
             with self._lock:
+                head = self._queue[0][0] if self._queue else self._fed
+                while self._skips and self._skips[0][0] < head:
+                    self._lost.skipped(*self._skips.popleft())
+                while self._ends:  # an utterance ended: flush the audio before it, then reset
+                    end = self._ends[0]
+                    if self._queue and self._queue[0][0] < end:
+                        return self._take_chunk(end)
+                    self._ends.popleft()
+                    if timeline.utterance_open:
+                        return end, b""
                 queued = sum(len(pcm) for _, pcm in self._queue) // 2
                 if queued >= self.chunk_samples or (queued and self._closing.is_set()):
                     return self._take_chunk()
@@ -269,11 +351,18 @@ class SpeechClient:
         if not waiter.done():
             waiter.cancel()
 
-    def _take_chunk(self) -> tuple[int, bytes]:
-        """Pop contiguous frames up to one chunk (caller holds the lock)."""
+    def _take_chunk(self, limit: int | None = None) -> tuple[int, bytes]:
+        """Pop contiguous frames up to one chunk, and not past sample *limit* (caller holds
+        the lock)."""
         start, pcm = self._queue.popleft()
         parts, end = [pcm], start + len(pcm) // 2
-        while self._queue and end - start < self.chunk_samples and self._queue[0][0] == end:
+        stop = limit if limit is not None else end + self.chunk_samples
+        while (
+            self._queue
+            and end - start < self.chunk_samples
+            and self._queue[0][0] == end
+            and end < stop
+        ):
             _, more = self._queue.popleft()
             parts.append(more)
             end += len(more) // 2
@@ -288,8 +377,10 @@ class SpeechClient:
             except (ValueError, KeyError, TypeError) as exc:
                 reply = f"unreadable reply ({exc}): {str(message)[:80]!r}"
             if isinstance(reply, str):
+                self._service_said = reply  # a refusal's close that follows names it
                 self._report_error(f"speech service {self.url}: {reply}")
                 continue
+            self._answered = True
             audio_end = timeline.pending.popleft() if timeline.pending else timeline.sent_to
             answered.set()
             if reply.final:
@@ -321,7 +412,8 @@ class SpeechClient:
         if gap is None:
             return
         self.lost_ms += gap.duration_ms
-        log.warning(
+        log.log(
+            logging.DEBUG if self.refused else logging.WARNING,  # the refusal said it all
             "event=speech.gap url=%s start_s=%.3f duration_ms=%.0f reason=%r",
             self.url,
             gap.start,
@@ -338,7 +430,11 @@ class SpeechClient:
         self._emit_gap(self._lost.stopped(fed))
 
     def _report_error(self, text: str) -> None:
-        log.warning("event=speech.error url=%s reason=%r", self.url, text)
+        """A failure: the callback hears each; our own line is the first one only, and only
+        when there is no callback (the callback's owner reports it)."""
+        self.errors += 1
+        level = logging.WARNING if self.errors == 1 and self.on_error is None else logging.DEBUG
+        log.log(level, "event=speech.error url=%s reason=%r", self.url, text)
         self._notify(self.on_error, text, "error")
 
     def _notify(self, callback: Callable[[T], None] | None, value: T, what: str) -> None:

@@ -41,6 +41,11 @@ class LostAudio:
         self.sent_to = start + samples
         return self._gap(lost_from, start - lost_from, reason) if start > lost_from else None
 
+    def skipped(self, start: int, samples: int) -> None:
+        """Audio left out on purpose (silence between the voiced stretches): not a gap."""
+        if self.lost_from is None and start <= self.sent_to:
+            self.sent_to = max(self.sent_to, start + samples)
+
     def stopped(self, fed: int) -> SpeechGap | None:
         """Stopping after *fed* samples: whatever was lost or never sent, if any."""
         if self.lost_from is not None:

@@ -26,13 +26,39 @@ DEFAULT_PORT = 2700
 ServiceFactory = Callable[[Mapping[str, SpeechModel]], SpeechService]
 
 
+#: Re-reads which model directories are configured (on SIGHUP).
+ModelSource = Callable[[], Mapping[str, str | os.PathLike[str]]]
+
+
+def reload_models(service: SpeechService, source: ModelSource) -> None:
+    """Load what *source* now configures (unchanged paths keep their loaded model), then swap the
+    service's models at once; streams already open keep the model they started with."""
+    started = time.monotonic()
+    try:
+        directories = resolve_model_dirs(source())
+        current = {loc: m for loc, m in service.models.items() if directories.get(loc) == m.path}
+        fresh = {loc: path for loc, path in directories.items() if loc not in current}
+        loaded = {**current, **load_models(fresh)} if fresh else current
+        if not loaded:
+            raise ModelError("the new configuration has no model: keeping the loaded ones")
+    except (ModelError, OSError, ValueError) as exc:
+        event("models.reload_failed", logging.ERROR, reason=str(exc))
+        return
+    service.replace_models(loaded)
+    for locale in fresh:
+        event("model.loaded", locale=locale, path=str(loaded[locale].path))
+    event("models.reloaded", locales=sorted(loaded), load_s=round(time.monotonic() - started, 3))
+
+
 def run(
     host: str,
     port: int,
     model_dirs: Mapping[str, str | os.PathLike[str]] | None,
     service_for: ServiceFactory,
+    source: ModelSource | None = None,
 ) -> int:
-    """Load the models and serve until SIGTERM/SIGINT; the exit status (2: unusable model)."""
+    """Load the models and serve until SIGTERM/SIGINT, reloading them from *source* on SIGHUP;
+    the exit status (2: unusable model)."""
     directories = resolve_model_dirs(model_dirs)
     started = time.monotonic()
     try:
@@ -51,6 +77,11 @@ def run(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        if source is not None:
+            def on_hangup() -> None:
+                loop.run_in_executor(None, reload_models, service, source)
+
+            loop.add_signal_handler(signal.SIGHUP, on_hangup)
         await service.serve(host, port, stop)
 
     asyncio.run(main_loop())
@@ -133,10 +164,12 @@ def main(
     token: str | None = None,
     limits: Mapping[str, float] | None = None,
     origins: Sequence[str] = (),
+    model_source: ModelSource | None = None,
 ) -> int:
     """Entry point of ``centralino speech``; the keywords are the configured defaults
     (``speech_address``, ``speech_port``, ``speech_models``, the deployment token,
-    ``speech_limits``, ``speech_origins``) that command-line flags override."""
+    ``speech_limits``, ``speech_origins``) that command-line flags override; *model_source*
+    re-reads the configured models on SIGHUP (`centralino models install` sends it)."""
     args = build_parser(host, port).parse_args(argv)
     setup_logging(args.log_level)
     try:
@@ -160,7 +193,12 @@ def main(
             loaded, args.default_locale, args.workers, token=secret, limits=bounds, origins=allowed
         )
 
-    return run(args.host, args.port, {**(models or {}), **dict(args.model)}, service_for)
+    flagged = dict(args.model)
+
+    def source() -> Mapping[str, str | os.PathLike[str]]:
+        return {**(model_source() if model_source else models or {}), **flagged}
+
+    return run(args.host, args.port, {**(models or {}), **flagged}, service_for, source)
 
 
 if __name__ == "__main__":

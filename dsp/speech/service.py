@@ -90,6 +90,11 @@ class SpeechService:
         self.origins = tuple(origins)
         self.admission = Admission(self.limits)
 
+    def replace_models(self, models: Mapping[str, SpeechModel]) -> None:
+        """Serve *models* from now on (one assignment: handlers see the old or the new set)."""
+        default = self.default_locale if self.default_locale in models else next(iter(models))
+        self.models, self.default_locale = dict(models), default
+
     @property
     def streams(self) -> int:
         return self.admission.total

@@ -16,6 +16,7 @@ class StreamTimeline:
         self.breaks: list[tuple[int, int]] = []  # (stream sample, client sample offset)
         self.pending: deque[int] = deque()  # client sample end of each unanswered chunk
         self.last_partial = ""
+        self.utterance_open = False  # audio went out since the last final was asked for
 
     def carry(self, start: int, samples: int) -> None:
         """A chunk of *samples* from client sample *start* goes out on this connection."""
@@ -24,6 +25,7 @@ class StreamTimeline:
             if self.finalised_to < 0:
                 self.finalised_to = start
         self.stream_samples += samples
+        self.utterance_open = True
         self.sent_to = start + samples
         self.pending.append(self.sent_to)
 

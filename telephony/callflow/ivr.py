@@ -25,10 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 
 from dsp.clock import CLOCK_RATE
 from dsp.speech.client import SpeechClient, Transcript
+from dsp.speech.gate import SpeechGate
+from dsp.vad import VoiceActivityDetector
 from ivr import listening
 from ivr.accounts import AccountMatch
 from ivr.events import (
@@ -74,6 +77,8 @@ class IvrFlows:
         self.prompt_dir = Path(settings.var_dir) / "prompts"
         self.recordings_dir = Path(settings.var_dir) / "recordings"
         self.transcribe_agent = bool(settings.extra.get("transcribe_agent", False))
+        # after the bridge, only voiced audio (padded) goes to the recognizer (docs/speech.md)
+        self.gate_transcription = bool(settings.extra.get("gate_transcription", True))
         self.speech_enabled = bool(settings.extra.get("speech", True))
         self.speech_token = deployment_token(settings) if self.speech_enabled else None
         self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="ivr-prompts")
@@ -220,6 +225,8 @@ class IvrCall:
         self.call: CallControl | None = None
         self.listener: listening.CallerListener | None = None
         self.agent_speech: SpeechClient | None = None
+        self.agent_gate: SpeechGate | None = None
+        self.agent_voice: VoiceActivityDetector | None = None
         self.transcript: list[dict[str, Any]] = []
         self.routed = False
         self.ended = False
@@ -284,7 +291,10 @@ class IvrCall:
             listener.hear(frame.samples)
         else:
             listener.sent(frame.samples)
-            if self.agent_speech is not None:
+            if self.agent_gate is not None and self.agent_voice is not None:
+                voiced = self.agent_voice.process(np.array(frame.samples, dtype=np.int16))
+                self.agent_gate.push(frame.samples, voiced.speech)
+            elif self.agent_speech is not None:
                 self.agent_speech.feed(frame.samples)
 
     def on_ended(self, call: CallControl, reason: str) -> None:
@@ -390,14 +400,20 @@ class IvrCall:
             customer_id=data.get("customer_id"),
         )
         self.routed = True
+        if self.flows.gate_transcription and self.listener is not None:
+            self.listener.gate_speech()
         if self.flows.transcribe_agent and (url := self.flows.speech_url(self.locale)):
             self.agent_speech = SpeechClient(
                 url,
                 sample_rate=CLOCK_RATE,
                 on_result=lambda result: self._recognised("agent", result),
+                on_error=self._speech_error,
                 name="speech-agent",
                 token=self.flows.speech_token,
             ).start()
+            if self.flows.gate_transcription:
+                self.agent_voice = VoiceActivityDetector(CLOCK_RATE)
+                self.agent_gate = SpeechGate(self.agent_speech)
 
     # --- recognition --------------------------------------------------------------------------
 
@@ -419,8 +435,12 @@ class IvrCall:
         call.publish("transcript.final" if result.final else "transcript.partial", **entry)
 
     def _speech_error(self, text: str) -> None:
+        """One line per call, however often the speech client fails (it backs off, and stops
+        for good when the service has no model for the locale)."""
         if not self._speech_down:
             self._speech_down = True
+            if "no model for locale" in text:
+                text += f"; add it with `centralino models install {self.locale}`"
             log.warning(
                 "call %s: %s; the IVR goes on with keys (DTMF) only", self.context.call_id, text
             )

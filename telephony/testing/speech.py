@@ -20,10 +20,19 @@ class SpeechServiceProcess:
     """`python -m dsp.speech.server` on a free loopback port; restartable on the same port.
 
     It wants *token* (a deployment's, when workers use it) and takes extra arguments such as
-    ``--limit max_streams=2``."""
+    ``--limit max_streams=2``; *command* may name ``-m telephony.cli speech --config FILE``
+    instead (the deployment's models, pid file and reload on SIGHUP)."""
 
-    def __init__(self, log_dir: Path, token: str = TOKEN, args: tuple[str, ...] = ()) -> None:
-        self.port = 0
+    def __init__(
+        self,
+        log_dir: Path,
+        token: str = TOKEN,
+        args: tuple[str, ...] = (),
+        command: tuple[str, ...] = ("-m", "dsp.speech.server"),
+        port: int = 0,
+    ) -> None:
+        self.port = port
+        self.command = command
         self.log_dir = log_dir
         self.token = token
         self.args = args
@@ -41,7 +50,7 @@ class SpeechServiceProcess:
     def start(self, timeout: float = 60.0) -> None:
         """Start the service and return once it logs that it listens (no polling, no sleeps)."""
         self.starts += 1
-        command = [sys.executable, "-m", "dsp.speech.server", "--host", "127.0.0.1"]
+        command = [sys.executable, *self.command, "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", "2", *self.args]
         proc = subprocess.Popen(
             command,

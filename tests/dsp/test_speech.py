@@ -382,3 +382,53 @@ def test_frames_must_be_16_bit_pcm():
         as_pcm(samples.astype(np.float32))
     with pytest.raises(ValueError, match="even number of bytes"):
         as_pcm(b"\x01\x02\x03")
+
+
+def test_end_utterance_gives_the_final_at_once_and_the_stream_goes_on(
+    speech_service, korean_speech
+):
+    """No trailing silence at all: Vosk's own endpointing cannot finish these sentences; our
+    `end_utterance` does, each at once, on one connection, with times on the caller's line."""
+    seen = Collector()
+    client = client_for(speech_service.url(), seen).start()
+    fed = 0.0
+    ends = []
+    for name in ("greeting", "thanks"):
+        for frame in frames(korean_speech[name]):
+            client.feed(frame)
+        fed += len(korean_speech[name]) / 8000
+        client.end_utterance()
+        client.end_utterance()  # twice at one place: one final
+        ends.append(fed)
+        assert seen.wait_for(lambda: len(seen.finals) == len(ends), timeout=60), seen.results
+    assert [round(f.audio_end, 2) for f in seen.finals] == [round(e, 2) for e in ends]
+    assert all(f.text for f in seen.finals)
+    assert seen.finals[1].words[0].start >= ends[0] - 0.01  # the second on the caller's time
+    assert client.utterances_ended == 2 and client.connections == 1
+    client.end_utterance()  # nothing fed since: no request
+    assert client.close(timeout=60)
+    assert client.utterances_ended == 2 and not seen.errors
+
+
+def test_gated_feeding_keeps_times_on_the_callers_clock_without_gaps(
+    speech_service, korean_speech
+):
+    """Two sentences with 3 s of silence between them, gated by the VAD: the silence is
+    skipped, yet the second sentence's words are timed after it and no gap is reported."""
+    from dsp.speech.gate import SpeechGate
+    from dsp.vad import VoiceActivityDetector
+
+    seen = Collector()
+    client = client_for(speech_service.url(), seen).start()
+    gate = SpeechGate(client)
+    voice = VoiceActivityDetector(8000)
+    pause = np.zeros(24000, dtype=np.int16)
+    audio = np.concatenate([korean_speech["greeting"], pause, korean_speech["thanks"], SILENCE])
+    for frame in frames(audio[: len(audio) // FRAME * FRAME]):
+        gate.push(frame, voice.process(frame).speech)
+    assert client.close(timeout=60)
+    second = (len(korean_speech["greeting"]) + len(pause)) / 8000
+    assert gate.fed_fraction < 0.8, gate.fed_fraction
+    assert len(seen.finals) >= 2 and all(f.text for f in seen.finals)
+    assert seen.finals[-1].words[0].start >= second - 0.25  # after the skipped silence
+    assert not seen.gaps and not seen.errors and client.utterances_ended >= 2

@@ -308,14 +308,17 @@ def test_raised_voice_makes_a_neutral_answer_upset() -> None:
     assert mood.mood["arousal"] == 1.0
 
 
-def test_prosody_after_the_final_result_updates_the_mood() -> None:
+def test_finals_during_the_turn_are_answered_at_its_end_with_its_prosody() -> None:
     caller = Caller()
     caller.finish_prompt()
-    caller.send(SpeechStarted(), SpeechRecognised("I am calling about my bill"))
-    assert caller.ivr.call_data["mood"] == "neutral"
+    # the recognizer finishes at each pause (the listener ends its utterance there)
+    finals = SpeechRecognised("I am calling"), SpeechRecognised("about my bill")
+    caller.send(SpeechStarted(), *finals)
+    assert not [a for a in caller.actions if isinstance(a, MoodEstimated)]  # the turn goes on
     caller.send(SpeechEnded({"pitch_semitones": 4.0, "level_db": 7.0}))
     assert caller.ivr.call_data["mood"] == "upset"
-    assert len([a for a in caller.actions if isinstance(a, MoodEstimated)]) == 2
+    assert caller.ivr.call_data["answers"]["greeting"] == "I am calling about my bill"
+    assert len([a for a in caller.actions if isinstance(a, MoodEstimated)]) == 1
 
 
 def test_locale_picks_the_prompts_and_falls_back_to_the_first() -> None:

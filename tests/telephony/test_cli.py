@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["up", "init", "status", "edge", "switch", "speech", "console", "flows"]
+COMMANDS = ["up", "init", "status", "edge", "switch", "speech", "console", "flows", "models"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -40,6 +40,10 @@ def test_init_then_status(tmp_path: Path):
     status = run("status", env=env)
     assert status.returncode == 0, status.stderr
     assert "Registered devices (0)" in status.stdout and "Live calls (0)" in status.stdout
+    # the demo support number is English; only the Korean model comes with the install
+    line = "800 (en): NO speech model, callers use keys only; add one with "
+    assert line + "`centralino models install en`" in status.stdout
+    assert line in first.stdout  # the banner says it too
 
 
 def test_bad_configuration_is_a_clear_error(tmp_path: Path):
