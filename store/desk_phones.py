@@ -139,7 +139,8 @@ def confirmation(
     version = provisioning.config_version
     if provisioning.applied_version is not None and provisioning.applied_version >= version:
         assert provisioning.applied_at is not None
-        return Confirmation("applied", f"version {version} fetched at {provisioning.applied_at:%H:%M:%S}")
+        fetched = f"{provisioning.applied_at:%H:%M:%S}"
+        return Confirmation("applied", f"version {version} fetched at {fetched}")
     window = timedelta(seconds=confirm_seconds)
     if command is None:
         if now - provisioning.config_changed_at <= window:
