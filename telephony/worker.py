@@ -40,6 +40,7 @@ from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.conversation import Conversation
 from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
 from telephony.events import EventBus
+from telephony.intercom import IntercomHints
 from telephony.leg import CUSTOMER, Leg, QuietOwner
 from telephony.loop import Loop
 from telephony.queueing import Callbacks
@@ -85,6 +86,7 @@ class Worker:
         self.frame_sinks: list[Callable[[TapFrame], None]] = []
         self.prompt_dir = Path(settings.var_dir) / "prompts"
         self.auto_answer = bool(settings.extra.get("auto_answer", True))
+        self.intercom = IntercomHints(self.db, settings.sip_domain)  # per-vendor auto-answer
         self.agent_uris: dict[str, str] = dict(settings.extra.get("agent_uris", {}))
         self.worker_id: int | None = None
         self.conversations: dict[str, Conversation] = {}
@@ -254,13 +256,13 @@ class Worker:
         self.conversations[call_id] = conversation
         return conversation
 
-    def originate(self, to: str, agent_first: str | None) -> str:
+    def originate(self, to: str, agent_first: str | None, intercom: bool = False) -> str:
         if not self.has_room():
             raise RuntimeError("worker full")
         call_id = str(uuid.uuid4())
         conversation = self._conversation(call_id, agent_first or self.name, to, "outbound")
         try:
-            conversation.originate(to, agent_first)
+            conversation.originate(to, agent_first, self.intercom.headers(to) if intercom else ())
         except pj.Error as error:
             conversation.end("originate failed")
             raise RuntimeError(error.info()) from error
