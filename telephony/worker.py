@@ -35,6 +35,7 @@ from telephony.admission import Admission
 from telephony.api_guard import ControlGuard, advertised_url, control_names
 from telephony.callflow import load_flow_factory
 from telephony.callflow.base import FlowContext, FlowFactory
+from telephony.callflow.feature_codes import FEATURE_CODES, feature_code_flow
 from telephony.callflow.greeting import GREETING, greeting_then_agent
 from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.conversation import Conversation
@@ -58,7 +59,8 @@ class WorkerAccount(pj.Account):
         self.worker = worker
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
-        self.worker.incoming(prm.callId, _request_user(prm.rdata.wholeMsg))
+        message = prm.rdata.wholeMsg
+        self.worker.incoming(prm.callId, _request_user(message), _device_of(message))
 
 
 class Worker:
@@ -219,7 +221,7 @@ class Worker:
         settings = self.settings
         return f"sip:{target}@{settings.edge_switch_address}:{settings.edge_switch_port}"
 
-    def incoming(self, pjsua_call_id: int, request_user: str = "") -> None:
+    def incoming(self, pjsua_call_id: int, request_user: str = "", device: str = "") -> None:
         """A new INVITE; *request_user* is the Request-URI's user, which the edge rewrites (a
         carrier's DID becomes its support number), so it wins over the To header."""
         assert self.account is not None
@@ -230,15 +232,18 @@ class Worker:
         leg = Leg(self.account, self.post, _UNOWNED, f"{call_id}/1", CUSTOMER, "", pjsua_call_id)
         info = leg.getInfo()
         leg.peer = info.remoteUri
-        conversation = self._conversation(
-            call_id, info.remoteUri, request_user or _user_of(info.localUri), "inbound"
-        )
+        dialled = request_user or _user_of(info.localUri)
+        factory = None
+        if device and dialled in FEATURE_CODES:  # the edge names the authenticated device
+            factory = feature_code_flow(self.db, device)
+        conversation = self._conversation(call_id, info.remoteUri, dialled, "inbound", factory)
         leg.owner = conversation
         conversation.accept(leg, self.auto_answer)
         self.admission.count()
 
     def _conversation(
-        self, call_id: str, caller: str, dialled: str, direction: str
+        self, call_id: str, caller: str, dialled: str, direction: str,
+        flow_factory: FlowFactory | None = None,
     ) -> Conversation:
         locale, queue_name = self.support_numbers.get(dialled, ("en", "support"))
         context = FlowContext(
@@ -251,7 +256,7 @@ class Worker:
             prompt_dir=self.prompt_dir,
         )
         conversation = Conversation(
-            self, call_id, caller, dialled, self.flow_factory, context, direction
+            self, call_id, caller, dialled, flow_factory or self.flow_factory, context, direction
         )
         self.conversations[call_id] = conversation
         return conversation
@@ -338,6 +343,16 @@ class Worker:
 
 def _register_thread(name: str) -> None:
     pj.Endpoint.instance().libRegisterThread(name)
+
+
+def _device_of(message: str) -> str:
+    """The authenticated device the edge named in ``X-Centralino-Device`` ("" when none)."""
+    head = message.split("\r\n\r\n", 1)[0]
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "x-centralino-device":
+            return value.strip()[:64]
+    return ""
 
 
 def _request_user(message: str) -> str:
