@@ -5,18 +5,21 @@ end; message waiting reaches the phone; an unregistered phone's command fails wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from console.provisioning.enrol import Enrolled, enrol_desk_phone
 from console.testing.console_process import ConsoleProcess
 from store.db import Database
 from store.desk_phones import config_changed, confirmation, last_command, queue_command
-from store.models import DeviceProvisioning, PhoneCommand
+from store.models import Agent, DeviceProvisioning, PhoneCommand, Role
+from store.passwords import ScryptCost, hash_password
 from telephony.testing.deskphone import DeskPhone
 from telephony.testing.edge import EdgeUnderTest, running_edge
 from telephony.testing.workers import wait_until
@@ -144,3 +147,41 @@ def test_the_edge_refuses_a_check_sync_from_anyone_but_the_switch(rig: Rig) -> N
     finally:
         phone.close()
         other.close()
+
+
+def test_the_admin_page_re_provisions_and_turns_applied(rig: Rig) -> None:
+    """The inventory page: a re-provision from the page reaches the phone, which fetches its
+    file, and the page then says "applied" with model and firmware from its User-Agent."""
+    with rig.db.session() as session:
+        session.add(Agent(name="Admin", username="admin", role=Role.ADMIN,
+                          password_hash=hash_password("admin-pw", ScryptCost(2**10, 8, 1))))
+    enrolled, phone = rig.phone("yealink", "00:15:65:00:00:07", "3207")
+    try:
+        cookie = rig.console.sign_in("admin", "admin-pw")
+        base = f"http://127.0.0.1:{rig.console.port}"
+        browser = requests.Session()  # keeps the cookie the console updates
+        browser.cookies.set("centralino_session", cookie, domain="127.0.0.1", path="/")
+        page = browser.get(f"{base}/devices/phones", timeout=10).text
+        assert 'data-state="waiting"' in page or 'data-state="not applied"' in page
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        answer = browser.post(f"{base}/devices/phones/{enrolled.device_id}/resync",
+                              data={"csrf_token": token.group(1)}, timeout=10,
+                              allow_redirects=False)
+        assert answer.status_code == 302, answer.text[-300:]
+        phone.wait(lambda: phone.fetched, 10, "fetch after the page's re-provision")
+
+        def shown() -> str:
+            return browser.get(f"{base}/devices/phones", timeout=10).text
+
+        wait_until(lambda: 'data-state="applied"' in shown(), 5, "the page says applied")
+        page = shown()
+        assert "<td>T54W</td>" in page and "<td>96.86.0.70</td>" in page
+        assert "<td>yes</td>" in page  # registered
+        # Without the CSRF token nothing is queued.
+        refused = browser.post(f"{base}/devices/phones/{enrolled.device_id}/reboot",
+                               timeout=10, allow_redirects=False)
+        assert refused.status_code == 400
+        assert rig.command(enrolled.device_id).kind == "check-sync"
+    finally:
+        phone.close()
