@@ -80,6 +80,8 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     from console.admin import bp as admin_bp
     from console.agent import bp as agent_bp
     from console.auth import bp as auth_bp
+    from console.inventory import bp as inventory_bp
+    from console.provisioning import bp as provisioning_bp
     from console.supervisor import bp as supervisor_bp
 
     app = Flask(__name__, static_folder="static", template_folder="templates")
@@ -112,7 +114,9 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(load_signed_in)
     app.after_request(_secure_headers)
-    for blueprint in (auth_bp, agent_bp, supervisor_bp, admin_bp):
+    for blueprint in (
+        auth_bp, agent_bp, supervisor_bp, admin_bp, provisioning_bp, inventory_bp
+    ):
         app.register_blueprint(blueprint)
     _register_errors(app)
 

@@ -46,6 +46,15 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     "IMG_SOURCES": "'self' data:",  # where customer photos may load from (CSP img-src)
     "COMPANY_NAME": "Centralino",
+    # Desk phones (console/provisioning, console/inventory): where they register, the var/
+    # directory holding the provisioning key, the URL phones fetch from ("" = this console's
+    # /provisioning/), how long a phone has to fetch its new file after a check-sync.
+    "VAR_DIR": "var",
+    "SIP_SERVER": "127.0.0.1",
+    "SIP_PORT": 5060,
+    "SIP_DOMAIN": "centralino.local",
+    "PROVISIONING_URL": "",
+    "PROVISIONING_CONFIRM_SECONDS": 60.0,
 }
 
 
@@ -69,6 +78,10 @@ def console_config(source: Settings | Mapping[str, Any] | None) -> dict[str, Any
         config["SECRET_KEY"] = source.secret_key or _secret_from(source.var_dir)
         config["COMPANY_NAME"] = source.company_name
         config["WORKER_TOKEN"] = deployment_token(source)
+        config["VAR_DIR"] = str(source.var_dir)
+        config["SIP_SERVER"] = source.sip_address
+        config["SIP_PORT"] = source.sip_port
+        config["SIP_DOMAIN"] = source.sip_domain
         config.update({k.upper(): v for k, v in source.extra.get("console", {}).items()})
     elif source is not None:
         config.update(source)

@@ -63,6 +63,9 @@ class EventRouter:
             self._ringing(event, worker_name, worker_url)
         elif kind == "agent.missed" and event.get("agent_id") is not None:
             self._missed(event)
+        elif kind == "agent.state" and event.get("agent_id") is not None:  # a feature code
+            state = str(event.get("state"))
+            self.hub.publish(agent_topic(int(event["agent_id"])), "state", {"state": state})
         elif call_id and (call := self.hub.call(call_id)) is not None:
             topic = agent_topic(call.agent_id)
             if kind in TRANSCRIPT_EVENTS:

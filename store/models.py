@@ -504,3 +504,28 @@ class HeadsetStateRow(Base):
 
 
 __all__ += ["DeviceProvisioning", "HeadsetStateRow", "ProvisioningFetch"]
+
+
+# --- desk phones driven by the switch (issue 12, part 2) --------------------------------------
+
+
+class PhoneCommand(Base):
+    """A NOTIFY the switch owes a desk phone (``kind``: check-sync, reboot, mwi), queued by the
+    console or the admin service and sent by the edge (telephony/phone_control.py); it waits
+    (``held``) while the phone is on a call. States: queued, held, sent, failed."""
+
+    __tablename__ = "phone_commands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    config_version: Mapped[int | None] = mapped_column(Integer)
+    answer_code: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+__all__ += ["PhoneCommand"]

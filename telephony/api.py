@@ -66,7 +66,7 @@ class ControlledSwitch(Protocol):
 
     def call_on_loop(self, action: Callable[[], T], timeout: float = ...) -> T: ...
 
-    def originate(self, to: str, agent_first: str | None) -> str: ...
+    def originate(self, to: str, agent_first: str | None, intercom: bool = False) -> str: ...
 
     def health(self) -> dict[str, Any]: ...
 
@@ -125,7 +125,8 @@ def create_app(worker: ControlledSwitch, guard: ControlGuard) -> Flask:
         if not isinstance(to, str) or not to:
             raise ApiError(400, '"to" (extension or SIP URI) is required')
         try:
-            call_id = worker.call_on_loop(lambda: worker.originate(to, data.get("from")))
+            intercom = data.get("intercom") is True  # the device answers at once
+            call_id = worker.call_on_loop(lambda: worker.originate(to, data.get("from"), intercom))
         except RuntimeError as error:
             raise ApiError(503, str(error)) from error
         return jsonify({"id": call_id}), 201

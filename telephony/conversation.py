@@ -25,6 +25,7 @@ from telephony.bridge import Bridge, feed, unfeed
 from telephony.call_record import CallRecord
 from telephony.callflow.base import CallFlow, FlowContext, FlowFactory
 from telephony.events import EventBus
+from telephony.intercom import IntercomHints
 from telephony.leg import AGENT, CUSTOMER, Leg, QuietOwner
 from telephony.offer import Offering
 from telephony.playback import PromptPlayer
@@ -47,6 +48,7 @@ class Switch(Protocol):
     taps: TapPump
     worker_id: int | None
     refer_targets: TransferTargets
+    intercom: IntercomHints
 
     def post(self, action: Callable[[], None]) -> None: ...
 
@@ -142,14 +144,16 @@ class Conversation:
         leg.answer(prm)
 
     # -- outbound (originate) --------------------------------------------------------------
-    def originate(self, to: str, agent_first: str | None) -> None:
+    def originate(
+        self, to: str, agent_first: str | None, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Call *to*; with *agent_first*, ring that device first and call *to* once it answers."""
         self.record.opened(self.caller, self.dialled, "outbound")
         if agent_first:
             self.call_data["originate_to"] = to
             self.agent = self.dial(AGENT, agent_first)
         else:
-            self.customer = self.dial(CUSTOMER, to)
+            self.customer = self.dial(CUSTOMER, to, headers)
 
     def dial(self, role: str, target: str, headers: Sequence[tuple[str, str]] = ()) -> Leg:
         """A new leg calling *target* (extension or URI), with extra SIP *headers*."""

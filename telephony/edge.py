@@ -42,6 +42,8 @@ from telephony.edge_numbers import loaded_numbers, push_numbers, write_numbers
 
 __all__ = ["Edge", "EdgeError", "EdgeTuning", "render_config", "sync_trunk_registrations"]
 
+from telephony.phone_control import PhoneControl, live_call_users
+
 log = logging.getLogger("centralino.edge")
 security_log = logging.getLogger("centralino.security")
 
@@ -158,6 +160,7 @@ class Edge:
         self._db = db
         self._owns_db = False
         self._keeper: threading.Thread | None = None
+        self._phones: threading.Thread | None = None
         self._stopping = threading.Event()
 
     @property
@@ -213,6 +216,15 @@ class Edge:
         self.set_workers(live_worker_destinations(db, self.settings.stale_after_seconds))
         self._keeper = threading.Thread(target=follow, name="edge-workers", daemon=True)
         self._keeper.start()
+        self.drive_phones(db, every)
+
+    def drive_phones(self, db: Database, interval: float) -> None:
+        """Send the desk phones' queued NOTIFYs (telephony/phone_control.py) until stop()."""
+        control = PhoneControl(db, self.settings, lambda: live_call_users(self.rpc("dlg.list")))
+        self._phones = threading.Thread(
+            target=control.run, args=(self._stopping, interval), name="edge-phones", daemon=True
+        )
+        self._phones.start()
 
     def write_config(self) -> Path:
         private_dir(self.run_dir)
@@ -315,6 +327,9 @@ class Edge:
         if self._keeper is not None:
             self._keeper.join(timeout)
             self._keeper = None
+        if self._phones is not None:
+            self._phones.join(timeout)
+            self._phones = None
         if self._owns_db and self._db is not None:
             self._db.dispose()
             self._db, self._owns_db = None, False

@@ -30,12 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# An intercom hint that desk phones honour by answering at once (Polycom/Yealink/Snom alike).
-AUTO_ANSWER_HEADERS = (
-    ("Call-Info", "<sip:centralino>;answer-after=0"),
-    ("Alert-Info", "<http://centralino/auto>;info=alert-autoanswer"),
-)
-
 
 class Offering:
     """Where one call stands with its agents: in line, ringing one, or given to one."""
@@ -149,7 +143,7 @@ class Offering:
         is a missed ring."""
         call = self.call
         try:
-            leg = call.dial(AGENT, target, AUTO_ANSWER_HEADERS if intercom else ())
+            leg = call.dial(AGENT, target, call.switch.intercom.headers(target) if intercom else ())
         except pj.Error as error:
             log.warning("call %s: %s %s: %s", call.id, failure, target, error.info())
             self.missed()

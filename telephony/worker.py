@@ -35,11 +35,13 @@ from telephony.admission import Admission
 from telephony.api_guard import ControlGuard, advertised_url, control_names
 from telephony.callflow import load_flow_factory
 from telephony.callflow.base import FlowContext, FlowFactory
+from telephony.callflow.feature_codes import FEATURE_CODES, feature_code_flow
 from telephony.callflow.greeting import GREETING, greeting_then_agent
 from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.conversation import Conversation
 from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
 from telephony.events import EventBus
+from telephony.intercom import IntercomHints
 from telephony.leg import CUSTOMER, Leg, QuietOwner
 from telephony.loop import Loop
 from telephony.queueing import Callbacks
@@ -57,7 +59,8 @@ class WorkerAccount(pj.Account):
         self.worker = worker
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
-        self.worker.incoming(prm.callId, _request_user(prm.rdata.wholeMsg))
+        message = prm.rdata.wholeMsg
+        self.worker.incoming(prm.callId, _request_user(message), _device_of(message))
 
 
 class Worker:
@@ -85,6 +88,7 @@ class Worker:
         self.frame_sinks: list[Callable[[TapFrame], None]] = []
         self.prompt_dir = Path(settings.var_dir) / "prompts"
         self.auto_answer = bool(settings.extra.get("auto_answer", True))
+        self.intercom = IntercomHints(self.db, settings.sip_domain)  # per-vendor auto-answer
         self.agent_uris: dict[str, str] = dict(settings.extra.get("agent_uris", {}))
         self.worker_id: int | None = None
         self.conversations: dict[str, Conversation] = {}
@@ -217,7 +221,7 @@ class Worker:
         settings = self.settings
         return f"sip:{target}@{settings.edge_switch_address}:{settings.edge_switch_port}"
 
-    def incoming(self, pjsua_call_id: int, request_user: str = "") -> None:
+    def incoming(self, pjsua_call_id: int, request_user: str = "", device: str = "") -> None:
         """A new INVITE; *request_user* is the Request-URI's user, which the edge rewrites (a
         carrier's DID becomes its support number), so it wins over the To header."""
         assert self.account is not None
@@ -228,15 +232,18 @@ class Worker:
         leg = Leg(self.account, self.post, _UNOWNED, f"{call_id}/1", CUSTOMER, "", pjsua_call_id)
         info = leg.getInfo()
         leg.peer = info.remoteUri
-        conversation = self._conversation(
-            call_id, info.remoteUri, request_user or _user_of(info.localUri), "inbound"
-        )
+        dialled = request_user or _user_of(info.localUri)
+        factory = None
+        if device and dialled in FEATURE_CODES:  # the edge names the authenticated device
+            factory = feature_code_flow(self.db, device)
+        conversation = self._conversation(call_id, info.remoteUri, dialled, "inbound", factory)
         leg.owner = conversation
         conversation.accept(leg, self.auto_answer)
         self.admission.count()
 
     def _conversation(
-        self, call_id: str, caller: str, dialled: str, direction: str
+        self, call_id: str, caller: str, dialled: str, direction: str,
+        flow_factory: FlowFactory | None = None,
     ) -> Conversation:
         locale, queue_name = self.support_numbers.get(dialled, ("en", "support"))
         context = FlowContext(
@@ -249,18 +256,18 @@ class Worker:
             prompt_dir=self.prompt_dir,
         )
         conversation = Conversation(
-            self, call_id, caller, dialled, self.flow_factory, context, direction
+            self, call_id, caller, dialled, flow_factory or self.flow_factory, context, direction
         )
         self.conversations[call_id] = conversation
         return conversation
 
-    def originate(self, to: str, agent_first: str | None) -> str:
+    def originate(self, to: str, agent_first: str | None, intercom: bool = False) -> str:
         if not self.has_room():
             raise RuntimeError("worker full")
         call_id = str(uuid.uuid4())
         conversation = self._conversation(call_id, agent_first or self.name, to, "outbound")
         try:
-            conversation.originate(to, agent_first)
+            conversation.originate(to, agent_first, self.intercom.headers(to) if intercom else ())
         except pj.Error as error:
             conversation.end("originate failed")
             raise RuntimeError(error.info()) from error
@@ -336,6 +343,16 @@ class Worker:
 
 def _register_thread(name: str) -> None:
     pj.Endpoint.instance().libRegisterThread(name)
+
+
+def _device_of(message: str) -> str:
+    """The authenticated device the edge named in ``X-Centralino-Device`` ("" when none)."""
+    head = message.split("\r\n\r\n", 1)[0]
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "x-centralino-device":
+            return value.strip()[:64]
+    return ""
 
 
 def _request_user(message: str) -> str:

@@ -44,7 +44,8 @@ RULES = {
     "ivr": rule("dsp", third_party="numpy yaml"),
     "store": rule(third_party="sqlalchemy alembic"),
     "loglines": rule(third_party=""),
-    "telephony": rule("dsp ivr store loglines"),
+    # the switch reads vendors' check-sync events and auto-answer headers (pure modules)
+    "telephony": rule("dsp ivr store loglines hardware.provisioning"),
     "console": rule("store loglines hardware.provisioning", forbidden="pjsua2 numba"),
     # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up and frame copy
     "hardware": rule("store dsp loglines telephony.endpoint telephony.media_frames"),
