@@ -1,14 +1,14 @@
 """desk phones driven by the switch: the queue of NOTIFYs (check-sync, reboot, message waiting)
 
 Revision ID: 0009
-Revises: 0004 (the lead re-chains it onto the newest revision at merge time)
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
