@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     "IMG_SOURCES": "'self' data:",  # where customer photos may load from (CSP img-src)
     "COMPANY_NAME": "Centralino",
+    "SIP_DOMAIN": "centralino.local",  # the digest realm new device credentials are made for
 }
 
 
@@ -68,6 +69,7 @@ def console_config(source: Settings | Mapping[str, Any] | None) -> dict[str, Any
         config["DATABASE_URL"] = source.database_url
         config["SECRET_KEY"] = source.secret_key or _secret_from(source.var_dir)
         config["COMPANY_NAME"] = source.company_name
+        config["SIP_DOMAIN"] = source.sip_domain
         config["WORKER_TOKEN"] = deployment_token(source)
         config.update({k.upper(): v for k, v in source.extra.get("console", {}).items()})
     elif source is not None:
