@@ -1,5 +1,6 @@
-"""Administration: the overview (workers, credit audit settings) and one sub-blueprint per area
-(people, devices, API tokens, audit log), each over its module in `console.admin.services`.
+"""Administration: the overview (workers, credit audit settings) and one sub-blueprint per
+area (people, devices, numbers and DIDs, queues, API tokens, audit log), each over its module
+in `console.admin.services`.
 ``bp`` serves the pages under /admin (signed-in admins only); ``api_bp`` serves the same
 operations as JSON under /api/admin (admin API tokens only, see docs/admin-api.md)."""
 
@@ -13,12 +14,12 @@ from console.admin.services.base import AdminError
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 api_bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
-from console.admin import audit, devices, people, tokens, views  # noqa: E402,F401
+from console.admin import audit, devices, numbers, people, queues, tokens, views  # noqa: E402, F401
 from console.admin.web import guard_api, guard_pages  # noqa: E402
 
 bp.before_request(guard_pages)
 api_bp.before_request(guard_api)
-for area in (people, devices, tokens, audit):
+for area in (people, devices, numbers, queues, tokens, audit):
     bp.register_blueprint(area.pages)
     if hasattr(area, "api"):
         api_bp.register_blueprint(area.api)
