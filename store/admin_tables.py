@@ -1,12 +1,12 @@
 """The admin side's own tables: the append-only audit log of every admin change, per-admin API
-tokens (stored hashed) and one-time password links (stored hashed)."""
+tokens (stored hashed), one-time password links (stored hashed) and flow versions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, event
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base, utcnow
@@ -60,10 +60,26 @@ class PasswordLink(Base):
     uses: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class FlowVersion(Base):
+    """One saved version of a flow: its document, the text the admin typed (comments and all),
+    who saved it and when. `store.flows` writes one per save; rows are never changed."""
+
+    __tablename__ = "flow_versions"
+    __table_args__ = (UniqueConstraint("flow_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    text: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 @event.listens_for(AdminAudit, "before_update")
 @event.listens_for(AdminAudit, "before_delete")
 def _audit_is_append_only(_mapper: Any, _connection: Any, target: AdminAudit) -> None:
     raise PermissionError(f"admin audit entry {target.id} is append-only")
 
 
-__all__ = ["AdminApiToken", "AdminAudit", "PasswordLink"]
+__all__ = ["AdminApiToken", "AdminAudit", "FlowVersion", "PasswordLink"]

@@ -197,6 +197,8 @@ class SupportNumber(Base):
     queue: Mapped[str] = mapped_column(String(64), default="support")
     flow_id: Mapped[int | None] = mapped_column(ForeignKey("flows.id"))
     flow: Mapped[Flow | None] = relationship()
+    # A version of the flow pinned by an admin (store/flows.py); None: always the latest.
+    flow_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Worker(Base):

@@ -45,7 +45,10 @@ RULES = {
     "store": rule(third_party="sqlalchemy alembic"),
     "loglines": rule(third_party=""),
     "telephony": rule("dsp ivr store loglines"),
-    "console": rule("store loglines hardware.provisioning", forbidden="pjsua2 numba"),
+    # the flow editor validates with the IVR's own reader (ivr.flow, ivr.document: no numba)
+    "console": rule(
+        "store loglines hardware.provisioning ivr.flow ivr.document", forbidden="pjsua2 numba"
+    ),
     # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up (only that)
     "hardware": rule("store dsp loglines telephony.endpoint"),
     # vendor modules are pure: rendered by the console, read by the switch

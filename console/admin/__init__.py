@@ -1,6 +1,6 @@
 """Administration: the overview (workers, credit audit settings) and one sub-blueprint per
-area (people, devices, numbers and DIDs, queues, API tokens, audit log), each over its module
-in `console.admin.services`.
+area (people, devices, numbers and DIDs, queues, IVR flows, API tokens, audit log), each over
+its module in `console.admin.services`.
 ``bp`` serves the pages under /admin (signed-in admins only); ``api_bp`` serves the same
 operations as JSON under /api/admin (admin API tokens only, see docs/admin-api.md)."""
 
@@ -14,12 +14,21 @@ from console.admin.services.base import AdminError
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 api_bp = Blueprint("admin_api", __name__, url_prefix="/api/admin")
 
-from console.admin import audit, devices, numbers, people, queues, tokens, views  # noqa: E402, F401
+from console.admin import (  # noqa: E402, F401
+    audit,
+    devices,
+    flows,
+    numbers,
+    people,
+    queues,
+    tokens,
+    views,
+)
 from console.admin.web import guard_api, guard_pages  # noqa: E402
 
 bp.before_request(guard_pages)
 api_bp.before_request(guard_api)
-for area in (people, devices, numbers, queues, tokens, audit):
+for area in (people, devices, numbers, queues, flows, tokens, audit):
     bp.register_blueprint(area.pages)
     if hasattr(area, "api"):
         api_bp.register_blueprint(area.api)

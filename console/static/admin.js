@@ -43,3 +43,22 @@
     });
   });
 })();
+// Flow editor: a problem's "line N" link puts the cursor on that line of the document.
+(function () {
+  "use strict";
+  const area = document.getElementById("flow-text");
+  if (!area) return;
+  document.querySelectorAll("a[data-goto-line]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      const line = parseInt(link.dataset.gotoLine, 10) || 1;
+      const lines = area.value.split("\n");
+      let start = 0;
+      for (let i = 0; i < line - 1 && i < lines.length; i++) start += lines[i].length + 1;
+      const end = start + (lines[line - 1] || "").length;
+      area.focus();
+      area.setSelectionRange(start, end);
+      area.scrollTop = Math.max(0, (line - 5) * 18);
+    });
+  });
+})();

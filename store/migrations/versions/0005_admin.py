@@ -1,5 +1,5 @@
 """admin: audit log (append-only), API tokens, one-time password links, disabling people and
-devices
+devices, flow versions and a version pinned per support number
 
 Revision ID: 0005
 Revises: 0004
@@ -91,6 +91,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("secret_sha256", name=op.f("uq_password_links_secret_sha256")),
     )
     op.create_index(op.f("ix_password_links_agent_id"), "password_links", ["agent_id"])
+    op.add_column("support_numbers", sa.Column("flow_version", sa.Integer(), nullable=True))
+    op.create_table(
+        "flow_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("flow_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("author", sa.String(length=64), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["flow_id"], ["flows.id"], name=op.f("fk_flow_versions_flow_id_flows")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_versions")),
+        sa.UniqueConstraint("flow_id", "version", name=op.f("uq_flow_versions_flow_id")),
+    )
+    op.create_index(op.f("ix_flow_versions_flow_id"), "flow_versions", ["flow_id"])
     dialect = op.get_bind().dialect.name
     guards = {"sqlite": _SQLITE_GUARDS, "postgresql": _POSTGRES_GUARDS}.get(dialect, [])
     for statement in guards:
@@ -105,6 +123,9 @@ def downgrade() -> None:
     elif dialect == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS admin_audit_no_change ON admin_audit")
         op.execute("DROP FUNCTION IF EXISTS admin_audit_append_only()")
+    op.drop_table("flow_versions")
+    with op.batch_alter_table("support_numbers") as batch_op:
+        batch_op.drop_column("flow_version")
     op.drop_table("password_links")
     op.drop_table("admin_api_tokens")
     op.drop_table("admin_audit")
