@@ -77,6 +77,7 @@ def _secure_headers(response: Any) -> Any:
 
 def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the console for a deployment's `Settings` or a config mapping (see console.config)."""
+    from console.admin import api_bp as admin_api_bp
     from console.admin import bp as admin_bp
     from console.agent import bp as agent_bp
     from console.auth import bp as auth_bp
@@ -115,9 +116,12 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.before_request(load_signed_in)
     app.after_request(_secure_headers)
     for blueprint in (
-        auth_bp, agent_bp, supervisor_bp, admin_bp, provisioning_bp, inventory_bp
+        auth_bp, agent_bp, supervisor_bp, admin_bp, admin_api_bp, provisioning_bp, inventory_bp
     ):
         app.register_blueprint(blueprint)
+    for name, registered in app.blueprints.items():  # the admin API and its nested areas:
+        if name.split(".")[0] == admin_api_bp.name:  # bearer tokens only, never cookies,
+            csrf.exempt(registered)  # so there is nothing to forge
     _register_errors(app)
 
     @app.get("/")

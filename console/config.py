@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     # Desk phones (console/provisioning, console/inventory): where they register, the var/
     # directory holding the provisioning key, the URL phones fetch from ("" = this console's
     # /provisioning/), how long a phone has to fetch its new file after a check-sync.
+    # SIP_DOMAIN is also the digest realm new device credentials are made for (console/admin).
     "VAR_DIR": "var",
     "SIP_SERVER": "127.0.0.1",
     "SIP_PORT": 5060,
@@ -77,6 +78,7 @@ def console_config(source: Settings | Mapping[str, Any] | None) -> dict[str, Any
         config["DATABASE_URL"] = source.database_url
         config["SECRET_KEY"] = source.secret_key or _secret_from(source.var_dir)
         config["COMPANY_NAME"] = source.company_name
+        config["SIP_DOMAIN"] = source.sip_domain
         config["WORKER_TOKEN"] = deployment_token(source)
         config["VAR_DIR"] = str(source.var_dir)
         config["SIP_SERVER"] = source.sip_address

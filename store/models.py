@@ -129,6 +129,8 @@ class Agent(Base):
     # Bumped at sign-out and password change: every console session signed with an older
     # number is refused, in every console process.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set when an admin disables the person: no sign-in, and history keeps their name.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Device(Base):
@@ -147,6 +149,13 @@ class Device(Base):
     ha1b: Mapped[str] = mapped_column(String(128), default="")
     auto_answer: Mapped[bool] = mapped_column(Boolean, default=False)
     label: Mapped[str | None] = mapped_column(String(120))
+    # Set when an admin disables the device: its HA1 is kept behind `DISABLED_HA1` (no digest
+    # matches it) and the edge removes its contacts (telephony/edge_devices.py).
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+#: What a disabled device's ``ha1``/``ha1b`` start with: no digest response ever matches.
+DISABLED_HA1 = "disabled:"
 
 
 class Trunk(Base):
@@ -193,6 +202,8 @@ class SupportNumber(Base):
     queue: Mapped[str] = mapped_column(String(64), default="support")
     flow_id: Mapped[int | None] = mapped_column(ForeignKey("flows.id"))
     flow: Mapped[Flow | None] = relationship()
+    # A version of the flow pinned by an admin (store/flows.py); None: always the latest.
+    flow_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Worker(Base):
@@ -417,6 +428,7 @@ def _credit_ledger_is_append_only(_mapper: Any, _connection: Any, target: Credit
 
 
 __all__ = [
+    "DISABLED_HA1",
     "Account",
     "Agent",
     "AgentState",

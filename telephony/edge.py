@@ -38,6 +38,7 @@ from telephony.edge_data import (
     public_numbers,
     sync_trunk_registrations,
 )
+from telephony.edge_devices import DisabledDevices
 from telephony.edge_numbers import loaded_numbers, push_numbers, write_numbers
 
 __all__ = ["Edge", "EdgeError", "EdgeTuning", "render_config", "sync_trunk_registrations"]
@@ -162,6 +163,7 @@ class Edge:
         self._keeper: threading.Thread | None = None
         self._phones: threading.Thread | None = None
         self._stopping = threading.Event()
+        self.disabled_devices = DisabledDevices()
 
     @property
     def ctl_socket(self) -> str:
@@ -206,6 +208,7 @@ class Edge:
             while not self._stopping.wait(every):
                 try:  # numbers first: once a worker shows up, its numbers are served
                     self.sync_numbers(db)
+                    self.disabled_devices.sync(db, self.rpc)
                     self.set_workers(
                         live_worker_destinations(db, self.settings.stale_after_seconds)
                     )
@@ -213,6 +216,7 @@ class Edge:
                     log.exception("could not refresh the switch workers or public numbers")
 
         self.sync_numbers(db)
+        self.disabled_devices.sync(db, self.rpc)
         self.set_workers(live_worker_destinations(db, self.settings.stale_after_seconds))
         self._keeper = threading.Thread(target=follow, name="edge-workers", daemon=True)
         self._keeper.start()

@@ -46,7 +46,10 @@ RULES = {
     "loglines": rule(third_party=""),
     # the switch reads vendors' check-sync events and auto-answer headers (pure modules)
     "telephony": rule("dsp ivr store loglines hardware.provisioning"),
-    "console": rule("store loglines hardware.provisioning", forbidden="pjsua2 numba"),
+    # the flow editor validates with the IVR's own reader (ivr.flow, ivr.document: no numba)
+    "console": rule(
+        "store loglines hardware.provisioning ivr.flow ivr.document", forbidden="pjsua2 numba"
+    ),
     # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up and frame copy
     "hardware": rule("store dsp loglines telephony.endpoint telephony.media_frames"),
     # vendor modules are pure: rendered by the console, read by the switch

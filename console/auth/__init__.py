@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-from console.auth import views  # noqa: E402,F401  (registers the routes)
+from console.auth import views, welcome  # noqa: E402,F401  (registers the routes)

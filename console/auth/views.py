@@ -81,9 +81,11 @@ def login() -> ResponseReturnValue:
     with database().session() as db_session:
         agent = db_session.scalar(select(Agent).where(Agent.username == username))
     stored = agent.password_hash if agent is not None else _decoy_hash(password_cost())
-    if not verify_password(password, stored) or agent is None:
+    if not verify_password(password, stored) or agent is None or agent.disabled_at is not None:
         _throttle().failed(username, address)
         reason = "unknown_user" if agent is None else "wrong_password"
+        if agent is not None and agent.disabled_at is not None:
+            reason = "disabled"
         security_event("signin.failed", username, reason=reason)
         return render_template(
             "auth/login.html", error="Wrong user name or password.", username=username

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import store.admin_tables
 import store.kamailio_tables  # noqa: F401  (registers Kamailio's tables on the metadata)
 from store.db import make_engine
 from store.models import Base

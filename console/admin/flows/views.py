@@ -1,0 +1,95 @@
+"""The flows pages: the list, the editor (problems listed with line and field, nothing saved
+until the flow validates), versions with one-click rollback, and which number plays which."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from console.admin.flows import pages
+from console.admin.services import flows
+from console.admin.services.base import AdminError
+from console.admin.services.flows import FlowInvalid
+from console.admin.web import actor, service_session
+from store import flows as flow_store
+from store.models import SupportNumber
+
+
+@pages.get("/")
+def index() -> ResponseReturnValue:
+    with service_session() as session:
+        return render_template("admin/flows/list.html", rows=flows.listing(session))
+
+
+def _editor(flow_id: int | None, text: str, issues: list[dict[str, Any]], status: int = 200
+            ) -> ResponseReturnValue:
+    with service_session() as session:
+        flow = flows.get(session, flow_id) if flow_id is not None else None
+        history = flow_store.versions(session, flow.id) if flow else []
+        numbers = list(session.scalars(select(SupportNumber).order_by(SupportNumber.number)))
+        return render_template("admin/flows/editor.html", flow=flow, text=text, issues=issues,
+                               history=history, numbers=numbers), status
+
+
+@pages.get("/new")
+def new() -> ResponseReturnValue:
+    return _editor(None, flows.starter_text(), [])
+
+
+@pages.get("/<int:flow_id>")
+def edit(flow_id: int) -> ResponseReturnValue:
+    with service_session() as session:
+        text = flows.text_of(session, flows.get(session, flow_id))
+    return _editor(flow_id, text, [])
+
+
+def _save(flow_id: int | None) -> ResponseReturnValue:
+    text = request.form.get("text", "").replace("\r\n", "\n")
+    expect = None
+    if flow_id is not None:
+        with service_session() as session:
+            expect = flows.get(session, flow_id).name
+    try:
+        with service_session() as session:
+            flow = flows.save(session, actor(), text, request.form.get("note", "")[:200], expect)
+            saved_id, version, name = flow.id, flow.version, flow.name
+    except FlowInvalid as error:
+        return _editor(flow_id, text, error.issues, 422)
+    flash(f"Flow {name} version {version} saved; the next call plays it.")
+    return redirect(url_for("admin.flows.edit", flow_id=saved_id))
+
+
+@pages.post("/")
+def create() -> ResponseReturnValue:
+    return _save(None)
+
+
+@pages.post("/<int:flow_id>")
+def update(flow_id: int) -> ResponseReturnValue:
+    return _save(flow_id)
+
+
+@pages.post("/<int:flow_id>/rollback/<int:version>")
+def rollback(flow_id: int, version: int) -> ResponseReturnValue:
+    with service_session() as session:
+        flow = flows.rollback(session, actor(), flow_id, version)
+        flash(f"Flow {flow.name} is back to version {version} (saved as version {flow.version}).")
+    return redirect(url_for("admin.flows.edit", flow_id=flow_id))
+
+
+@pages.post("/<int:flow_id>/assign")
+def assign(flow_id: int) -> ResponseReturnValue:
+    raw = request.form.get("version", "")
+    pinned = int(raw) if raw.isdigit() else None
+    try:
+        with service_session() as session:
+            support = flows.assign(session, actor(), flow_id, request.form.get("number", ""),
+                                   pinned)
+            flash(f"{support.number} now plays "
+                  f"{'version ' + str(pinned) if pinned else 'the latest version'}.")
+    except AdminError as error:
+        flash(f"Not assigned: {error}.")
+    return redirect(url_for("admin.flows.edit", flow_id=flow_id))

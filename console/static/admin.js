@@ -1,0 +1,64 @@
+// Admin pages: sortable and searchable tables, confirmation before destructive actions.
+(function () {
+  "use strict";
+  function cellText(row, index) {
+    const cell = row.cells[index];
+    return cell ? (cell.dataset.value || cell.textContent).trim() : "";
+  }
+  document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+    table.querySelectorAll("th[data-sort]").forEach(function (header, index) {
+      header.tabIndex = 0;
+      function sort() {
+        const body = table.tBodies[0];
+        const ascending = header.getAttribute("aria-sort") !== "ascending";
+        table.querySelectorAll("th[data-sort]").forEach(function (h) { h.removeAttribute("aria-sort"); });
+        header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        const numeric = header.dataset.sort === "number";
+        const rows = Array.from(body.rows).filter(function (r) { return !r.classList.contains("empty"); });
+        rows.sort(function (a, b) {
+          const x = cellText(a, header.cellIndex), y = cellText(b, header.cellIndex);
+          const order = numeric ? (parseFloat(x) || 0) - (parseFloat(y) || 0) : x.localeCompare(y);
+          return ascending ? order : -order;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      }
+      header.addEventListener("click", sort);
+      header.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
+    });
+  });
+  document.querySelectorAll("input[data-filter-for]").forEach(function (input) {
+    const table = document.getElementById(input.dataset.filterFor);
+    input.addEventListener("input", function () {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      Array.from(table.tBodies[0].rows).forEach(function (row) {
+        if (row.classList.contains("empty")) return;
+        const text = row.textContent.toLowerCase();
+        row.hidden = !words.every(function (w) { return text.includes(w); });
+      });
+    });
+  });
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+})();
+// Flow editor: a problem's "line N" link puts the cursor on that line of the document.
+(function () {
+  "use strict";
+  const area = document.getElementById("flow-text");
+  if (!area) return;
+  document.querySelectorAll("a[data-goto-line]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      const line = parseInt(link.dataset.gotoLine, 10) || 1;
+      const lines = area.value.split("\n");
+      let start = 0;
+      for (let i = 0; i < line - 1 && i < lines.length; i++) start += lines[i].length + 1;
+      const end = start + (lines[line - 1] || "").length;
+      area.focus();
+      area.setSelectionRange(start, end);
+      area.scrollTop = Math.max(0, (line - 5) * 18);
+    });
+  });
+})();
