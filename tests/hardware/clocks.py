@@ -52,6 +52,9 @@ class TwoClockCall:
         self.heard: list[np.ndarray] = []
         self.sent: list[np.ndarray] = []
         self._tone_phase = 0
+        #: the least audio left in each buffer just before its drainer took a frame (samples):
+        #: the margin a late thread has before the buffer underruns
+        self.lowest_playback = self.lowest_capture = self.bridge.capacity
 
     def _jitter(self) -> float:
         return self.random.random() * self.jitter_ms / 1000.0
@@ -81,6 +84,9 @@ class TwoClockCall:
                 pj_tick += 1
                 self.bridge.from_call(tone(440.0, first, SAMPLES_PER_FRAME, CLOCK_RATE)
                                       if keeping else silence_frame)
+                if self.bridge.capture.primed:
+                    self.lowest_capture = min(self.lowest_capture,
+                                              self.bridge.capture.fill - SAMPLES_PER_FRAME)
                 sent = self.bridge.to_call()
                 if keeping:
                     self.sent.append(sent)

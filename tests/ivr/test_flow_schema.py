@@ -19,12 +19,12 @@ def test_every_step_field_has_a_schema() -> None:
 
 @pytest.mark.parametrize("text", [VALID, MENU], ids=["support", "menu"])
 def test_valid_flows_match_the_schema(text: str) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     jsonschema.validate(dict(load_flow(text).document), flow_schema())
 
 
 def test_default_flow_matches_the_schema() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     jsonschema.Draft202012Validator.check_schema(flow_schema())
     jsonschema.validate(dict(default_flow().document), flow_schema())
 
@@ -39,7 +39,7 @@ def test_default_flow_matches_the_schema() -> None:
     ],
 )
 def test_shape_errors_are_caught_by_the_schema_too(change, path) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     document = load_flow(VALID).document
     document = {**document, "steps": [dict(step) for step in document["steps"]]}
     change(document)

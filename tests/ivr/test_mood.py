@@ -155,7 +155,8 @@ def test_mood_as_dict_is_plain_data() -> None:
 
 
 def test_the_dsp_prosody_change_plugs_in() -> None:
-    prosody = pytest.importorskip("dsp.prosody")
+    from dsp import prosody
+
     change = prosody.ProsodyChange(
         pitch_semitones=3.5, level_db=7.0, rate_ratio=1.2, spread_semitones=2.0
     )

@@ -16,10 +16,14 @@ from store.models import Agent, AgentState
 from telephony.edge import Edge, EdgeTuning
 from telephony.router import claim_agent
 from telephony.testing.edge import EdgeUnderTest, make_settings
-from tests.harness.postgres import postgres_binaries, running_postgres
+from tests.harness.parts import require
+from tests.harness.postgres import running_postgres
 from tests.harness.sipclient import SipClient
 
-pytestmark = pytest.mark.skipif(postgres_binaries() is None, reason="PostgreSQL not installed")
+
+@pytest.fixture(autouse=True)
+def _postgresql_is_required() -> None:
+    require("postgresql")
 
 
 @pytest.fixture(scope="module")

