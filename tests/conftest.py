@@ -34,3 +34,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for report in skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         terminalreporter.write_line(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the media chain's numba kernels once, into numba's on-disk cache, before any test
+    starts a worker: in a fresh clone the first worker would otherwise spend its start-up window
+    compiling (about 30 s on a busy machine) and miss the harness's readiness deadline."""
+    from ivr.listening import warm_up
+
+    warm_up()
