@@ -471,3 +471,6 @@ class HeadsetStateRow(Base):
 
 
 __all__ += ["DeviceProvisioning", "HeadsetStateRow", "ProvisioningFetch"]
+
+
+from store import supervision as _supervision  # noqa: E402,F401  (its tables join the metadata)
