@@ -1,18 +1,19 @@
-"""The live-calls page, its event stream, and the list of credits waiting for review."""
+"""The supervisor's floor (queues, agents, live calls, alerts) pushed from the database, its
+actions (acknowledge an alert, the watched phrases), the worker event log and flagged credits."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, render_template
+from flask import Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from console.auth.roles import SUPERVISION, requires
+from console.auth.roles import PHRASE_EDITORS, SUPERVISION, requires
 from console.extensions import database, hub
 from console.hub import SUPERVISORS
-from console.streams import event_stream
-from console.supervisor import bp
+from console.streams import event_stream, polled_stream
+from console.supervisor import alerts, bp, floor
 from console.worker_control import WorkerUnreachable, live_calls
 from store.models import Account, Agent, Credit, Worker
 
@@ -68,6 +69,7 @@ def live() -> ResponseReturnValue:
         calls=worker_calls(),
         ringing=ringing,
         credits=flagged_credits(),
+        service_level_seconds=floor.SERVICE_LEVEL_SECONDS,
     )
 
 
@@ -81,3 +83,69 @@ def calls_api() -> ResponseReturnValue:
 @requires(*SUPERVISION)
 def events() -> Response:
     return event_stream(SUPERVISORS)
+
+
+def _floor() -> dict[str, Any]:
+    with database().session() as session:
+        return floor.snapshot(session)
+
+
+@bp.get("/api/floor")
+@requires(*SUPERVISION)
+def floor_api() -> ResponseReturnValue:
+    return jsonify(_floor())
+
+
+@bp.get("/floor/stream")
+@requires(*SUPERVISION)
+def floor_stream() -> Response:
+    db = database()
+
+    def build() -> dict[str, Any]:
+        with db.session() as session:
+            return floor.snapshot(session)
+
+    return polled_stream("floor", build, float(current_app.config["FLOOR_POLL_SECONDS"]))
+
+
+@bp.post("/api/alerts/<int:alert_id>/ack")
+@requires(*SUPERVISION)
+def acknowledge(alert_id: int) -> ResponseReturnValue:
+    if not alerts.acknowledge(database(), alert_id, g.agent.id):
+        return jsonify(error="no such alert, or it was acknowledged"), 404
+    return jsonify(ok=True)
+
+
+@bp.get("/phrases")
+@requires(*PHRASE_EDITORS)
+def phrases_page() -> ResponseReturnValue:
+    return render_template("supervisor/phrases.html", phrases=alerts.phrases(database()))
+
+
+@bp.get("/api/phrases")
+@requires(*PHRASE_EDITORS)
+def phrases_api() -> ResponseReturnValue:
+    return jsonify(phrases=alerts.phrases(database()))
+
+
+@bp.post("/api/phrases")
+@requires(*PHRASE_EDITORS)
+def add_phrase() -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    locale, phrase = body.get("locale"), body.get("phrase")
+    if not isinstance(locale, str) or not isinstance(phrase, str):
+        return jsonify(error="give a locale and a phrase"), 400
+    try:
+        phrase_id = alerts.add_phrase(database(), locale, phrase, g.agent.id)
+    except alerts.BadPhrase as error:
+        return jsonify(error=str(error)), 400
+    return jsonify(id=phrase_id), 201
+
+
+@bp.post("/api/phrases/<int:phrase_id>/delete")
+@requires(*PHRASE_EDITORS)
+def remove_phrase(phrase_id: int) -> ResponseReturnValue:
+    if not alerts.remove_phrase(database(), phrase_id):
+        return jsonify(error="no such phrase"), 404
+    return jsonify(ok=True)
