@@ -20,7 +20,11 @@ SUPERVISOR_GETS = [
     "/supervisor/events",
     "/supervisor/api/calls",
 ]
-SUPERVISOR_POSTS = ["/supervisor/api/alerts/1/ack"]
+SUPERVISOR_POSTS = [
+    "/supervisor/api/alerts/1/ack",
+    "/supervisor/api/phrases",
+    "/supervisor/api/phrases/1/delete",
+]
 EDITOR_PATHS = ["/supervisor/phrases", "/supervisor/api/phrases"]
 
 
@@ -71,15 +75,31 @@ def live_call(deployment: Deployment, call_id: str = "c-1", caller: str = "+3902
                 )
             )
         session.add(
-            AlertRow(call_id=call_id, queue="support", kind="topic", reason="caller said “cancel”",
-                     words=["cancel"], detail={}, agent_id=alice.id)
+            AlertRow(
+                call_id=call_id,
+                queue="support",
+                kind="topic",
+                reason="caller said “cancel”",
+                words=["cancel"],
+                detail={},
+                agent_id=alice.id,
+            )
         )
-        for minutes, state, waited in [(50, "connected", 5), (40, "connected", 60),
-                                       (30, "abandoned", 30), (1, "waiting", 0)]:
+        for minutes, state, waited in [
+            (50, "connected", 5),
+            (40, "connected", 60),
+            (30, "abandoned", 30),
+            (1, "waiting", 0),
+        ]:
             enqueued = now - timedelta(minutes=minutes)
             session.add(
-                QueueEntry(call_id=f"q-{minutes}", queue="support", state=state,
-                           enqueued_at=enqueued, updated_at=enqueued + timedelta(seconds=waited))
+                QueueEntry(
+                    call_id=f"q-{minutes}",
+                    queue="support",
+                    state=state,
+                    enqueued_at=enqueued,
+                    updated_at=enqueued + timedelta(seconds=waited),
+                )
             )
         session.add(QueueEntry(call_id="cb", queue="support", kind="callback", state="waiting"))
 
@@ -101,7 +121,9 @@ def test_the_snapshot_reads_queues_agents_calls_and_alerts_from_the_store(
     assert call["caller"] == "+3902" and call["queue"] == "support" and call["customer"]
     assert call["mood"] == "upset" and 74 <= call["duration_seconds"] <= 80
     assert [line["text"] for line in call["lines"]] == [
-        "how can I help", "I want to cancel", "this is terrible"
+        "how can I help",
+        "I want to cancel",
+        "this is terrible",
     ]
     assert [(a["kind"], a["words"], a["acknowledged"]) for a in shot["alerts"]] == [
         ("topic", ["cancel"], False)
@@ -130,15 +152,24 @@ def test_supervisors_and_admins_edit_the_watched_phrases(
 ) -> None:
     client = deployment.app.test_client()
     headers = {"X-CSRFToken": sign_in(client, deployment, username)}
-    assert "해지" in [p["phrase"] for p in client.get("/supervisor/api/phrases").json["phrases"]["ko"]]
-    made = client.post("/supervisor/api/phrases", json={"locale": "en", "phrase": "  my  manager "},
-                       headers=headers)
+    assert "해지" in [
+        p["phrase"] for p in client.get("/supervisor/api/phrases").json["phrases"]["ko"]
+    ]
+    made = client.post(
+        "/supervisor/api/phrases",
+        json={"locale": "en", "phrase": "  my  manager "},
+        headers=headers,
+    )
     assert made.status_code == 201
     with deployment.db.session() as session:
         row = session.get(WatchedPhrase, made.json["id"])
         assert row is not None and (row.locale, row.phrase) == ("en", "my manager")
-    for bad in [{"locale": "english", "phrase": "x"}, {"locale": "en", "phrase": " "},
-                {"locale": "en", "phrase": "x" * 121}, {"locale": "en"}]:
+    for bad in [
+        {"locale": "english", "phrase": "x"},
+        {"locale": "en", "phrase": " "},
+        {"locale": "en", "phrase": "x" * 121},
+        {"locale": "en"},
+    ]:
         assert client.post("/supervisor/api/phrases", json=bad, headers=headers).status_code == 400
     page = client.get("/supervisor/phrases")
     assert page.status_code == 200 and "my manager" in page.text
@@ -155,8 +186,11 @@ def test_an_agent_gets_403_on_every_supervisor_page_stream_and_action(
     headers = {"X-CSRFToken": sign_in(client, deployment, "alice")}
     for path in SUPERVISOR_GETS + EDITOR_PATHS:
         assert client.get(path).status_code == 403, path
-    for path in SUPERVISOR_POSTS + ["/supervisor/api/phrases", "/supervisor/api/phrases/1/delete"]:
-        assert client.post(path, json={"locale": "en", "phrase": "x"}, headers=headers).status_code == 403, path
+    for path in SUPERVISOR_POSTS:
+        assert (
+            client.post(path, json={"locale": "en", "phrase": "x"}, headers=headers).status_code
+            == 403
+        ), path
     admin = deployment.app.test_client()
     sign_in(admin, deployment, "admin")
     for path in SUPERVISOR_GETS:  # admins edit phrases but do not watch the floor
@@ -169,8 +203,9 @@ def test_an_agent_raises_a_hand_and_the_floor_shows_it(deployment: Deployment) -
     live_call(deployment)
     agent = deployment.app.test_client()
     headers = {"X-CSRFToken": sign_in(agent, deployment, "alice")}
-    raised = agent.post("/agent/api/raise-hand", json={"call_id": "c-1", "note": "refund?"},
-                        headers=headers)
+    raised = agent.post(
+        "/agent/api/raise-hand", json={"call_id": "c-1", "note": "refund?"}, headers=headers
+    )
     assert raised.status_code == 201
     supervisor = deployment.app.test_client()
     sign_in(supervisor, deployment, "sara")

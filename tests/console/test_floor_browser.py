@@ -36,8 +36,16 @@ def test_a_call_and_its_alert_reach_the_floor_without_a_reload(
     page.wait_for_selector("#floor-calls tr[data-call-id='c-9']")
     with db.session() as session:
         session.add(TranscriptLine(call_id="c-9", speaker="caller", text=XSS, mood="upset"))
-        session.add(AlertRow(call_id="c-9", queue="support", kind="topic",
-                             reason="caller said “해지”", words=["해지하고"], detail={}))
+        session.add(
+            AlertRow(
+                call_id="c-9",
+                queue="support",
+                kind="topic",
+                reason="caller said “해지”",
+                words=["해지하고"],
+                detail={},
+            )
+        )
     page.wait_for_selector("#alerts li[data-kind=topic].open")
     assert "해지하고" in page.text_content("#alerts li[data-kind=topic] q")
     assert page.get_attribute("#alerts li[data-kind=topic] a", "href") == "#call-c-9"
@@ -62,8 +70,16 @@ def test_a_call_and_its_alert_reach_the_floor_without_a_reload(
 def test_alerts_survive_a_console_restart(page: Any, live_console: LiveConsole) -> None:
     live = live_console
     with live.deployment.db.session() as session:
-        session.add(AlertRow(call_id="c-7", queue="support", kind="upset",
-                             reason="caller sounds upset", words=["terrible"], detail={}))
+        session.add(
+            AlertRow(
+                call_id="c-7",
+                queue="support",
+                kind="upset",
+                reason="caller sounds upset",
+                words=["terrible"],
+                detail={},
+            )
+        )
     app = console_app(live.deployment.db)  # another console process on the same database
     server, url = serve_threaded(app)
     try:
