@@ -12,6 +12,7 @@ word of its own in the recogniser's output. What is proved is the path: what the
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,22 @@ from sqlalchemy import select
 from console.supervisor import floor
 from store.supervision import AlertRow, WatchedPhrase
 from telephony.testing.workers import wait_until
-from tests.telephony.test_ivr_calls import Scene, calls_end, scene  # noqa: F401  (fixtures)
+from tests.telephony.test_ivr_calls import Scene, end_calls, ivr_scene
 
 pytestmark = [pytest.mark.e2e]
 WATCHED = "니다"
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    with ivr_scene(tmp_path_factory.mktemp("floor-calls")) as built:
+        yield built
+
+
+@pytest.fixture(autouse=True)
+def calls_end(scene: Scene) -> Iterator[None]:
+    yield
+    end_calls(scene)
 
 
 def on_floor(scene: Scene, call_id: str) -> dict | None:
