@@ -127,3 +127,21 @@
 
   listen();
 })();
+
+// Reviews of flagged credits: approve, or reverse (a counter-entry in the ledger).
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  document.querySelectorAll("td.review button[data-outcome]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const cell = button.closest("td");
+      const response = await fetch("/supervisor/api/credits/" + cell.dataset.creditId + "/review", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ outcome: button.dataset.outcome }),
+      });
+      const answer = await response.json().catch(() => ({}));
+      cell.textContent = response.ok ? button.dataset.outcome : (answer.error || "refused");
+    });
+  });
+})();

@@ -13,9 +13,10 @@ from console.auth.roles import PHRASE_EDITORS, SUPERVISION, requires
 from console.extensions import database, hub
 from console.hub import SUPERVISORS
 from console.streams import event_stream, polled_stream
-from console.supervisor import alerts, bp, floor
+from console.supervisor import alerts, bp, floor, reviews
 from console.worker_control import WorkerUnreachable, live_calls
 from store.models import Account, Agent, Credit, Worker
+from store.supervision import CreditReview
 
 
 def worker_calls() -> list[dict[str, Any]]:
@@ -38,15 +39,18 @@ def worker_calls() -> list[dict[str, Any]]:
 def flagged_credits() -> list[dict[str, Any]]:
     with database().session() as session:
         rows = session.execute(
-            select(Credit, Agent.name, Account.number)
+            select(Credit, Agent.name, Account.number, CreditReview.outcome)
             .join(Agent, Credit.agent_id == Agent.id)
             .join(Account, Credit.account_id == Account.id)
+            .outerjoin(CreditReview, CreditReview.credit_id == Credit.id)
             .where(Credit.flagged_for_review.is_(True))
             .order_by(Credit.at.desc())
             .limit(100)
         ).all()
     return [
         {
+            "id": credit.id,
+            "review": outcome,
             "at": f"{credit.at:%Y-%m-%d %H:%M}",
             "agent": agent,
             "account": account,
@@ -56,7 +60,7 @@ def flagged_credits() -> list[dict[str, Any]]:
             "flag_reason": credit.flag_reason,
             "call_id": credit.call_id,
         }
-        for credit, agent, account in rows
+        for credit, agent, account, outcome in rows
     ]
 
 
@@ -149,3 +153,23 @@ def remove_phrase(phrase_id: int) -> ResponseReturnValue:
     if not alerts.remove_phrase(database(), phrase_id):
         return jsonify(error="no such phrase"), 404
     return jsonify(ok=True)
+
+
+
+@bp.post("/api/credits/<int:credit_id>/review")
+@requires(*SUPERVISION)
+def review_credit(credit_id: int) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    outcome, note = body.get("outcome"), body.get("note")
+    try:
+        review_id = reviews.review(
+            database(),
+            credit_id,
+            g.agent.id,
+            outcome if isinstance(outcome, str) else "",
+            note if isinstance(note, str) else "",
+        )
+    except reviews.ReviewRefused as refused:
+        return jsonify(error=str(refused)), refused.status
+    return jsonify(id=review_id), 201
