@@ -38,6 +38,20 @@
     });
   }
 
+  async function monitor(callId, mode) {
+    const status = document.getElementById("monitor-status");
+    const response = await fetch("/supervisor/api/calls/" + encodeURIComponent(callId) + "/monitor", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ mode }),
+    });
+    const answer = await response.json().catch(() => ({}));
+    status.textContent = response.ok ? (mode === "leave" ? "You left the call." : "Your phone: " + mode)
+      : (answer.error || "refused (" + response.status + ")");
+    status.dataset.status = String(response.status);
+  }
+
   function alerts(list) {
     const box = document.getElementById("alerts");
     box.replaceChildren();
@@ -104,6 +118,16 @@
         const p = document.createElement("div");
         p.textContent = line.speaker + ": " + line.text;
         said.appendChild(p);
+      }
+      const modes = cell(row, c.monitor ? "you: " + c.monitor.mode + " " : "");
+      modes.className = "monitor";
+      for (const mode of ["listen", "whisper", "barge", "leave"]) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.dataset.mode = mode;
+        button.textContent = mode;
+        button.addEventListener("click", () => monitor(c.id, mode));
+        modes.appendChild(button);
       }
     });
     document.dispatchEvent(new CustomEvent("floor", { detail: floor }));

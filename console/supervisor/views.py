@@ -14,8 +14,8 @@ from console.extensions import database, hub
 from console.hub import SUPERVISORS
 from console.streams import event_stream, polled_stream
 from console.supervisor import alerts, bp, floor, reviews
-from console.worker_control import WorkerUnreachable, live_calls
-from store.models import Account, Agent, Credit, Worker
+from console.worker_control import WorkerUnreachable, live_calls, send_call_action
+from store.models import Account, Agent, Call, Credit, Device, Worker
 from store.supervision import CreditReview
 
 
@@ -173,3 +173,43 @@ def review_credit(credit_id: int) -> ResponseReturnValue:
     except reviews.ReviewRefused as refused:
         return jsonify(error=str(refused)), refused.status
     return jsonify(id=review_id), 201
+
+
+MONITOR_MODES = ("listen", "whisper", "barge", "leave")
+
+
+@bp.post("/api/calls/<call_id>/monitor")
+@requires(*SUPERVISION)
+def monitor(call_id: str) -> ResponseReturnValue:
+    """Listen, whisper, barge or leave: the worker that owns the call rings this supervisor's
+    device (their bound extension) and wires its conference bridge."""
+    body = request.get_json(silent=True)
+    mode = body.get("mode") if isinstance(body, dict) else None
+    if mode not in MONITOR_MODES:
+        return jsonify(error="the mode is listen, whisper, barge or leave"), 400
+    with database().session() as session:
+        call = session.get(Call, call_id[:64])
+        worker = session.get(Worker, call.worker_id) if call and call.worker_id else None
+        me = session.get(Agent, g.agent.id)
+        device = session.get(Device, me.device_id) if me and me.device_id else None
+        url = worker.api_url if worker is not None and worker.alive else None
+        extension = device.extension if device is not None else None
+    if url is None:
+        return jsonify(error="no live call with that id on a live worker"), 404
+    if extension is None and mode != "leave":
+        return jsonify(error="bind your device on the desk first: it is the phone that rings"), 409
+    config = current_app.config
+    try:
+        status, answer = send_call_action(
+            url,
+            call_id,
+            "monitor",
+            {"mode": mode, "extension": extension, "supervisor_id": g.agent.id},
+            float(config["WORKER_TIMEOUT_SECONDS"]),
+            config["WORKER_TOKEN"],
+        )
+    except WorkerUnreachable:
+        return jsonify(error="the call's worker does not answer"), 502
+    if status == 503:
+        answer = {"error": "the call's worker has no room for another leg right now"}
+    return jsonify(answer), status
