@@ -78,8 +78,9 @@ def tone_dbfs(
     blocks in a row above ``STEADY_DBFS``; its onset block is skipped): e.g. from the other
     party's tone on, the bridged part of a call, not its prompts. Everything after, a leak
     included, is measured (the last block, the hang-up, is left out). With *share* below 1,
-    the level at the *share* quantile (0.7: 70 % of blocks are at or below it), so a glitch of a few blocks
-    (a late burst of packets on a loaded machine) does not count, a steady leak does."""
+    the level at the *share* quantile (0.7: 70 % of blocks are at or below it), so a glitch of
+    a few blocks (a late burst of packets on a loaded machine) does not count, a steady leak
+    does."""
     starts = list(range(0, len(samples) - block, block))
     levels = [goertzel_power(samples[s : s + block], freq, rate) * 4.0 / block for s in starts]
     first = 0
