@@ -215,3 +215,38 @@ def test_an_agent_raises_a_hand_and_the_floor_shows_it(deployment: Deployment) -
     other = agent.post("/agent/api/raise-hand", json={"call_id": "not-mine"}, headers=headers)
     assert other.status_code == 201
     assert supervisor.get("/supervisor/api/floor").json["alerts"][0]["call_id"] == ""
+
+
+def test_listen_from_the_floor_reaches_the_calls_worker_with_the_supervisors_device(
+    deployment: Deployment,
+) -> None:
+    from console.testing.fake_worker import FakeWorker
+    from store.models import Device, Worker
+
+    live_call(deployment)
+    worker = FakeWorker().start()
+    try:
+        worker.register(deployment.db)
+        with deployment.db.session() as session:
+            row = session.scalars(select(Worker).where(Worker.name == "fake-1")).one()
+            session.query(Call).filter_by(id="c-1").update({"worker_id": row.id})
+            sara = session.scalars(select(Agent).where(Agent.username == "sara")).one()
+            device = session.get(Device, sara.device_id)
+            assert device is not None
+            sara_id, extension = sara.id, device.extension
+        client = deployment.app.test_client()
+        headers = {"X-CSRFToken": sign_in(client, deployment, "sara")}
+        url = "/supervisor/api/calls/c-1/monitor"
+        assert client.post(url, json={"mode": "shout"}, headers=headers).status_code == 400
+        assert client.post(url, json={"mode": "listen"}, headers=headers).status_code == 200
+        assert worker.actions == [
+            ("c-1", "monitor", {"mode": "listen", "extension": extension, "supervisor_id": sara_id})
+        ]
+        gone = "/supervisor/api/calls/nope/monitor"
+        assert client.post(gone, json={"mode": "listen"}, headers=headers).status_code == 404
+        agent = deployment.app.test_client()
+        agent_headers = {"X-CSRFToken": sign_in(agent, deployment, "alice")}
+        assert agent.post(url, json={"mode": "listen"}, headers=agent_headers).status_code == 403
+        assert len(worker.actions) == 1
+    finally:
+        worker.stop()
