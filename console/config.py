@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "SSE_STREAMS_PER_SESSION": 4,  # a newer stream closes the session's oldest
     "SSE_MAX_STREAMS": 256,  # per console process; beyond, 503 with Retry-After
     "SSE_FULL_RETRY_SECONDS": 15,
+    "FLOOR_POLL_SECONDS": 0.5,  # how often a floor stream re-reads the database
     "REQUEST_THREADS": 16,  # server threads for pages and APIs, besides the streams'
     "CHANNEL_TIMEOUT_SECONDS": 120,  # idle HTTP connections are closed after this
     "LOGIN_MAX_FAILURES": 5,  # wrong passwords per user and address ...

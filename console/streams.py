@@ -17,7 +17,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,4 +163,67 @@ def event_stream(topic: str) -> Response:
         slots.release(stream)
 
     response.call_on_close(closed)
+    return response
+
+
+def polled_stream(name: str, build: Callable[[], Any], interval: float) -> Response:
+    """Stream *build()* as event *name* whenever it changes (checked every *interval* s),
+    within the same limits as `event_stream`: for views built from the database, which every
+    console process sees alike. *build* runs outside the request: give it what it reads."""
+    config = current_app.config
+    keepalive = float(config["SSE_KEEPALIVE_SECONDS"])
+    max_seconds = float(config["SSE_MAX_SECONDS"]) * random.uniform(0.9, 1.0)
+    retry_ms = int(config["SSE_RETRY_MS"] * random.uniform(1.0, 1.5))
+    inbox: Inbox = queue.Queue(4)
+    stream = gate().admit(
+        str(session.get("sid")),
+        g.agent.id,
+        inbox,
+        per_session=int(config["SSE_STREAMS_PER_SESSION"]),
+        max_streams=int(config["SSE_MAX_STREAMS"]),
+    )
+    if stream is None:
+        response = jsonify(error="this console has as many live streams as it serves; retry")
+        response.status_code = 503
+        response.headers["Retry-After"] = str(int(config["SSE_FULL_RETRY_SECONDS"]))
+        return response
+    check = SessionCheck.of_current(config)
+    db = database()
+    slots = gate()
+
+    def frames() -> Iterator[str]:
+        started = last_check = time.monotonic()
+        sent: str | None = None
+        try:
+            yield f"retry: {retry_ms}\n\n"
+            while time.monotonic() - started < max_seconds:
+                if stream.closed_because is not None:
+                    yield _frame("closed", {"reason": stream.closed_because})
+                    return
+                if time.monotonic() - last_check >= keepalive:
+                    last_check = time.monotonic()
+                    if not still_valid(db, check):
+                        yield _frame("closed", {"reason": "signed_out"})
+                        return
+                    yield ": keepalive\n\n"
+                data = json.dumps(build(), separators=(",", ":"), sort_keys=True)
+                if data != sent:
+                    sent = data
+                    yield f"event: {name}\ndata: {data}\n\n"
+                try:
+                    closing, reason = inbox.get(timeout=interval)
+                except queue.Empty:
+                    continue
+                if closing is _CLOSE:
+                    yield _frame("closed", {"reason": reason})
+                    return
+        finally:
+            slots.release(stream)
+
+    response = Response(
+        frames(),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    response.call_on_close(lambda: slots.release(stream))
     return response

@@ -22,6 +22,7 @@ ACTIONS = {
     "transfer": "transfer",
     "complete-transfer": "transfer/complete",
     "cancel-transfer": "transfer/cancel",
+    "monitor": "monitor",  # a supervisor's listen / whisper / barge / leave
 }
 TOKEN_REFUSED = (
     "worker at %s refused the deployment token (401): the console and the workers must share "

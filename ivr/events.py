@@ -37,6 +37,8 @@ class SpeechEnded(Event):
     """VAD heard the end of an utterance; ``prosody`` as `ivr.mood` documents, when measured."""
 
     prosody: Mapping[str, float] | None = None
+    #: The utterance's own features (`dsp.prosody.UtteranceProsody` as a mapping), when measured.
+    utterance: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,10 @@ class CallerListener:
             self._talking = False
             report = self.prosody.end_utterance()
             change = report.change if report is not None else None
-            self.on_event(SpeechEnded(dataclasses.asdict(change) if change is not None else None))
+            utterance = dataclasses.asdict(report.utterance) if report is not None else None
+            self.on_event(
+                SpeechEnded(dataclasses.asdict(change) if change is not None else None, utterance)
+            )
 
     # --- recognition: results arrive on the speech client's thread -------------------------------
 

@@ -541,3 +541,6 @@ class PhoneCommand(Base):
 
 
 __all__ += ["PhoneCommand"]
+
+
+from store import supervision as _supervision  # noqa: E402,F401  (its tables join the metadata)

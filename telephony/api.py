@@ -54,6 +54,8 @@ class ControlledCall(Protocol):
 
     def end(self, reason: str) -> None: ...
 
+    def monitor_request(self, data: Mapping[str, Any]) -> dict[str, Any]: ...
+
 
 class ControlledSwitch(Protocol):
     """What the API needs from a switch worker: its calls, originate, the loop, figures, events."""
@@ -169,6 +171,14 @@ def create_app(worker: ControlledSwitch, guard: ControlGuard) -> Flask:
         if method not in ("rfc4733", "info"):
             raise ApiError(400, '"method" must be "rfc4733" or "info"')
         return on_call(call_id, lambda c: c.send_dtmf(digits, method, data.get("leg", "customer")))
+
+    @app.post("/calls/<call_id>/monitor")
+    def monitor(call_id: str) -> Response:
+        data = body()
+        try:
+            return on_call(call_id, lambda c: c.monitor_request(data))
+        except RuntimeError as error:  # no room for the supervisor's leg
+            raise ApiError(503, str(error)) from error
 
     @app.post("/calls/<call_id>/hangup")
     def hangup(call_id: str) -> Response:

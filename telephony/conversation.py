@@ -12,7 +12,7 @@ it runs on the worker's loop thread, except the `CallControl` actions, which pos
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +26,8 @@ from telephony.call_record import CallRecord
 from telephony.callflow.base import CallFlow, FlowContext, FlowFactory
 from telephony.events import EventBus
 from telephony.intercom import IntercomHints
-from telephony.leg import AGENT, CUSTOMER, Leg, QuietOwner
+from telephony.leg import AGENT, CUSTOMER, MONITOR, Leg, QuietOwner
+from telephony.monitor import Monitor, request
 from telephony.offer import Offering
 from telephony.playback import PromptPlayer
 from telephony.queueing import RINGING
@@ -105,6 +106,7 @@ class Conversation:
         self.end_reason = ""
         self.offering = Offering(self)  # the agent side: the line, the offer, the ring
         self.transfers = Transfers(self)  # hold, blind and attended transfers, REFER
+        self.monitor: Monitor | None = None  # a supervisor listening, whispering or barging
 
     # -- bookkeeping -----------------------------------------------------------------------
     def publish(self, kind: str, leg: Leg | None = None, /, **data: Any) -> None:
@@ -171,6 +173,10 @@ class Conversation:
             raise
         return leg
 
+    def monitor_request(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A supervisor's listen / whisper / barge / leave (`telephony.monitor`)."""
+        return request(self, data)
+
     # -- leg events (LegOwner) ---------------------------------------------------------------
     def on_leg_state(self, leg: Leg, state: str, code: int, reason: str) -> None:
         if state in ("early", "calling") and leg.role != CUSTOMER and code in (180, 183):
@@ -196,6 +202,8 @@ class Conversation:
         for bridge in (self.bridge, self.consult_bridge):
             if bridge is not None and leg in bridge.legs():
                 bridge.refresh()
+        if self.monitor is not None:
+            self.monitor.on_media(leg)
 
     def on_leg_dtmf(self, leg: Leg, digit: str, method: str) -> None:
         self.publish("dtmf", leg, digit=digit, method=method, role=leg.role)
@@ -316,7 +324,9 @@ class Conversation:
     def _leg_gone(self, leg: Leg, code: int, reason: str) -> None:
         self.record.leg_ended(leg.id, f"{code} {reason}")
         leg.drop_taps()
-        if leg.released or self.ended:
+        if self.monitor is not None:
+            self.monitor.on_gone(leg)  # the supervisor leaving never touches the call
+        if leg.released or self.ended or leg.role == MONITOR:
             pass
         elif leg is self.customer and self.offering.customer_gone(code, reason):
             self.end("callback not reached")

@@ -34,7 +34,7 @@ STATE_NAMES = {
 DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SIP_INFO: "info"}
 SEND_DTMF_METHODS = {name: value for value, name in DTMF_METHODS.items()}
 
-CUSTOMER, AGENT, CONSULT = "customer", "agent", "consult"
+CUSTOMER, AGENT, CONSULT, MONITOR = "customer", "agent", "consult", "monitor"
 
 
 class LegOwner(Protocol):

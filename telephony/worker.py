@@ -41,6 +41,7 @@ from telephony.capacity import REQUESTED_MAX_CALLS, probe_max_calls
 from telephony.conversation import Conversation
 from telephony.endpoint import Endpoint, start_endpoint, stop_endpoint
 from telephony.events import EventBus
+from telephony.floorwatch import FloorWatch
 from telephony.intercom import IntercomHints
 from telephony.leg import CUSTOMER, Leg, QuietOwner
 from telephony.loop import Loop
@@ -103,6 +104,8 @@ class Worker:
         self.account: pj.Account | None = None
         self._api: Any = None
         self.callbacks = Callbacks(self, self.call_back)
+        self.floor = FloorWatch(self.db, self.events)  # alerts and live lines for supervisors
+        self.frame_sinks.append(self.floor.frame)
 
     def frame_sink(self, frame: TapFrame) -> None:
         for sink in self.frame_sinks:
@@ -145,6 +148,7 @@ class Worker:
             self._stopping,
         ).start()
         self.callbacks.start()
+        self.floor.start()
         self._api.start()
         greeting = GREETING.format(company=self.settings.company_name)
         threading.Thread(  # not on the store thread: espeak-ng must not delay CDR writes
@@ -320,6 +324,7 @@ class Worker:
                 lambda: heartbeat.unregister_worker(self.db, worker_id, self.address, sip_port)
             )
         self.loop.finish_store()
+        self.floor.stop()
         self.taps.stop()
         self.endpoint.lib.audDevManager().setNoDev()  # stop the conference clock: no more
         self.taps.destroy_taps()  # frame callbacks, so the tap ports can go safely

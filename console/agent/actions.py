@@ -17,6 +17,7 @@ from console.extensions import database, hub
 from console.hub import LiveCall, agent_topic
 from console.profile_access import grant
 from console.screenpop import customer_profile
+from console.supervisor.alerts import raise_hand as raise_hand_alert
 from console.worker_control import WorkerUnreachable, send_call_action
 from store import agents
 from store.models import (
@@ -293,3 +294,18 @@ def link_customer() -> ResponseReturnValue:
     if customer_id is None:
         return _refuse("no account with that number", 404)
     return jsonify(customer=_attach_customer(call, customer_id))
+
+
+@bp.post("/api/raise-hand")
+@requires(*AGENT_DESK)
+def raise_hand() -> ResponseReturnValue:
+    """Ask a supervisor for help: an alert on the floor naming the agent (and their call)."""
+    body = _body()
+    call_id = _text(body, "call_id", 64) or None
+    if call_id is not None:
+        with database().session() as session:
+            row = session.get(Call, call_id)
+            if row is None or row.agent_id != g.agent.id:
+                call_id = None  # only the agent's own call is named
+    alert_id = raise_hand_alert(database(), g.agent, call_id, _text(body, "note", 200))
+    return jsonify(id=alert_id), 201

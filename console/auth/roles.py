@@ -18,6 +18,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 AGENT_DESK = (Role.AGENT, Role.SUPERVISOR)  # supervisors take calls too
 SUPERVISION = (Role.SUPERVISOR,)
 ADMINISTRATION = (Role.ADMIN,)
+PHRASE_EDITORS = (Role.SUPERVISOR, Role.ADMIN)  # the watched phrase lists of alerts
 
 
 def wants_json() -> bool:

@@ -220,6 +220,14 @@
         } catch (error) { showError(error.message); }
       });
     }
+    $("raise-hand").addEventListener("click", async () => {
+      try {
+        await post("/agent/api/raise-hand", { call_id: current ? current.call_id : null });
+        $("desk-notice").textContent = "A supervisor has been asked to help.";
+        $("desk-notice").hidden = false;
+        showError("");
+      } catch (error) { showError(error.message); }
+    });
     for (const button of document.querySelectorAll("#controls button[data-action], #transfer-form button[data-action]")) {
       button.addEventListener("click", async () => {
         if (!current) return;

@@ -324,12 +324,16 @@ class IvrCall:
             if isinstance(event, SpeechStarted | SpeechEnded):
                 state = "started" if isinstance(event, SpeechStarted) else "ended"
                 listener = self.listener
-                levels = {}
+                levels: dict[str, Any] = {}
                 if listener is not None:  # how loud the caller was against what we played
                     levels = {
                         "level_dbfs": round(listener.level_dbfs, 1),
                         "played_dbfs": round(listener.played_dbfs, 1),
                         "echo_delay_ms": round(listener.echo.delay_ms),
+                    }
+                if isinstance(event, SpeechEnded) and event.utterance is not None:
+                    levels["utterance"] = {  # the floor's watch compares it with the first
+                        key: round(float(value), 3) for key, value in event.utterance.items()
                     }
                 call.publish("ivr.voice", state=state, **levels)
             elif isinstance(event, DtmfDigit) and event.method == "inband":

