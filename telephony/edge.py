@@ -38,6 +38,7 @@ from telephony.edge_data import (
     public_numbers,
     sync_trunk_registrations,
 )
+from telephony.edge_dialogs import DeadWorkerHangups
 from telephony.edge_numbers import loaded_numbers, push_numbers, write_numbers
 
 __all__ = ["Edge", "EdgeError", "EdgeTuning", "render_config", "sync_trunk_registrations"]
@@ -195,9 +196,12 @@ class Edge:
 
     def keep_workers_in_sync(self, db: Database, interval: float | None = None) -> None:
         """Follow the live workers (fresh heartbeats) and the public numbers in a background
-        thread until stop()."""
+        thread until stop(), and hang up the phones still on the calls of a worker known dead
+        (`telephony.edge_dialogs`; staleness alone is not death here, the reapers decide)."""
         every = interval or self.settings.heartbeat_seconds
         self._db = self._db or db
+
+        hangups = DeadWorkerHangups(self.rpc)
 
         def follow() -> None:
             while not self._stopping.wait(every):
@@ -206,11 +210,14 @@ class Edge:
                     self.set_workers(
                         live_worker_destinations(db, self.settings.stale_after_seconds)
                     )
+                    if self.running:  # the phones still on a dead worker's calls hear a BYE
+                        hangups.follow(db)
                 except Exception:  # a busy database or a restarting Kamailio: try again
                     log.exception("could not refresh the switch workers or public numbers")
 
         self.sync_numbers(db)
         self.set_workers(live_worker_destinations(db, self.settings.stale_after_seconds))
+        hangups.follow(db)
         self._keeper = threading.Thread(target=follow, name="edge-workers", daemon=True)
         self._keeper.start()
 

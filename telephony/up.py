@@ -26,6 +26,7 @@ from store.private_files import make_var_dir, tighten, write_private
 from store.settings import Settings
 from store.tokens import deployment_token, token_path
 from telephony.edge import Edge, sync_trunk_registrations
+from telephony.reaper import bury_exited_worker
 
 log = logging.getLogger("centralino.up")
 
@@ -109,9 +110,24 @@ class Launcher:
         for index, process in enumerate(self.workers):
             if process.exitcode is not None:
                 log.error("%s died (exit %s): starting a new one", process.name, process.exitcode)
+                self._bury(f"switch-{index}", process.pid)
                 self.workers[index] = self._fork_worker(index)
                 restarted.append(process.name)
         return restarted
+
+    def _bury(self, name: str, pid: int | None) -> None:
+        """Close the dead worker's calls now (its phones hear the edge's BYE), not after its
+        heartbeat goes stale; the edge stops routing to it at its next look."""
+        if pid is None:
+            return
+        db = Database.from_settings(self.settings)
+        try:
+            if bury_exited_worker(db, name, pid):
+                log.warning("closed the open calls of %s (pid %d)", name, pid)
+        except Exception:  # the store is busy: its heartbeat goes stale and a reaper comes
+            log.exception("could not close the calls of %s", name)
+        finally:
+            db.dispose()
 
     def _spawn(self, name: str, args: list[str]) -> None:
         command = [sys.executable, "-m", "telephony.cli", *args]

@@ -175,4 +175,4 @@ def test_killed_worker_calls_are_closed_as_failed_and_new_calls_go_to_the_surviv
     caller.wait_for("state", call=again, state="confirmed")
     streams[survivor.name].wait_for("answered")
     caller.hangup(again)
-    caller.hangup(call)
+    caller.wait_for("state", call=call, state="disconnected")  # the edge hung the dead call up
