@@ -27,6 +27,7 @@ from store.settings import Settings
 from store.tokens import deployment_token, token_path
 from telephony.edge import Edge, sync_trunk_registrations
 from telephony.reaper import bury_exited_worker
+from telephony.sizing import worker_count
 
 log = logging.getLogger("centralino.up")
 
@@ -78,6 +79,7 @@ class Launcher:
     workers: list[multiprocessing.process.BaseProcess] = field(default_factory=list)
     services: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
+    worker_count: int = 0  # settings.workers, or the machine's default (`telephony.sizing`)
 
     def start(self) -> None:
         settings = self.settings
@@ -85,7 +87,12 @@ class Launcher:
         import numpy  # noqa: F401
 
         gc.freeze()  # keep the parent's objects out of the children's collections: fewer COW copies
-        for index in range(settings.workers):
+        sizing = Database.from_settings(settings)
+        try:
+            self.worker_count = worker_count(settings, sizing)
+        finally:
+            sizing.dispose()  # no pooled connection may cross the fork
+        for index in range(self.worker_count):
             self.workers.append(self._fork_worker(index))
         db = Database.from_settings(settings)
         sync_trunk_registrations(db, settings)
@@ -165,7 +172,10 @@ class Launcher:
 
 
 def print_banner(
-    settings: Settings, running: bool = True, fresh: DemoCredentials | None = None
+    settings: Settings,
+    running: bool = True,
+    fresh: DemoCredentials | None = None,
+    workers: int | None = None,
 ) -> None:
     """Where to look; the demo passwords only when this run made them (*fresh*), else the
     file that keeps them."""
@@ -176,7 +186,7 @@ def print_banner(
         f"(domain {settings.sip_domain}, UDP and TCP)",
         f"  Console:       http://{settings.console_address}:{settings.console_port}/",
         f"  Speech:        ws://{settings.speech_address}:{settings.speech_port}/",
-        f"  Switch workers: {settings.workers}, control APIs from "
+        f"  Switch workers: {_worker_words(settings, workers)}, control APIs from "
         f"http://{settings.control_address}:{settings.worker_api_base_port}/ "
         f"(token in {token_path(settings)})",
         f"  Database:      {settings.database_url}",
@@ -194,6 +204,15 @@ def print_banner(
     print("\n".join(out), flush=True)
 
 
+def _worker_words(settings: Settings, started: int | None) -> str:
+    """How many workers run (each holds one bridged call), or how many `up` will choose."""
+    if started is not None:
+        return f"{started} ({started} bridged calls; `centralino status` shows how full)"
+    if settings.workers > 0:
+        return str(settings.workers)
+    return "one per agent, as cores and memory allow (workers = 0)"
+
+
 def run_up(
     settings: Settings, config_path: str | None, with_speech: bool, with_console: bool
 ) -> int:
@@ -208,7 +227,7 @@ def run_up(
     signal.signal(signal.SIGTERM, request_stop)
     try:
         launcher.start()
-        print_banner(settings, fresh=fresh)
+        print_banner(settings, fresh=fresh, workers=launcher.worker_count)
         while not stop_requested.wait(1.0):
             launcher.restart_dead_workers()
             dead = launcher.dead_services()
