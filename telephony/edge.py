@@ -9,6 +9,7 @@ derived from the store by `telephony.edge_data` and kept in sync by this module'
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -285,6 +286,27 @@ class Edge:
             self.settings.edge_switch_address,
             self.settings.edge_switch_port,
         )
+
+    def restart(self) -> None:
+        """Start Kamailio again after it died (``centralino up`` does it): the contacts come
+        back from the ``location`` table, the workers and numbers from the edge's files, and the
+        keeper thread goes on. Dialogs of calls in progress are not remembered: their in-dialog
+        requests are refused, so those calls end when a phone hangs up or times out. Kamailio's
+        children outlive a ``kill -9`` of its main process (holding the SIP ports): they are
+        killed first, by their process group."""
+        old = self.process
+        if old is not None and old.poll() is None:
+            return
+        if old is not None:  # its children outlive a killed main process and hold the ports
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(old.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while _is_listening(self.settings.sip_address, self.settings.sip_port):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)  # the kernel frees the ports as the children die
+        self.process = None
+        self.start()
 
     def _pump_log(self) -> None:
         assert self.process is not None and self.process.stderr is not None

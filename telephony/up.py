@@ -100,9 +100,9 @@ class Launcher:
         self.edge.start()
         self.edge.keep_workers_in_sync(db)
         if self.with_speech:
-            self._spawn("speech", ["speech"])
+            self._spawn("speech")
         if self.with_console:
-            self._spawn("console", ["console"])
+            self._spawn("console")
 
     def _fork_worker(self, index: int) -> multiprocessing.process.BaseProcess:
         process = multiprocessing.get_context("fork").Process(
@@ -136,11 +136,29 @@ class Launcher:
         finally:
             db.dispose()
 
-    def _spawn(self, name: str, args: list[str]) -> None:
-        command = [sys.executable, "-m", "telephony.cli", *args]
+    def _spawn(self, name: str) -> None:
+        self.services.append((name, self._popen(name)))
+
+    def _popen(self, name: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "telephony.cli", name]
         if self.config_path:
             command += ["--config", self.config_path]
-        self.services.append((name, subprocess.Popen(command, start_new_session=True)))
+        return subprocess.Popen(command, start_new_session=True)
+
+    def restart_dead_services(self) -> list[str]:
+        """Start again the speech service, the console or Kamailio when one has exited (calls
+        on the workers go on meanwhile); the names restarted."""
+        restarted = []
+        for index, (name, proc) in enumerate(self.services):
+            if proc.poll() is not None:
+                log.error("%s exited (%s): starting it again", name, proc.returncode)
+                self.services[index] = (name, self._popen(name))
+                restarted.append(name)
+        if self.edge and self.edge.process and self.edge.process.poll() is not None:
+            log.error("kamailio exited (%s): starting it again", self.edge.process.returncode)
+            self.edge.restart()
+            restarted.append("kamailio")
+        return restarted
 
     def dead_services(self) -> list[str]:
         dead = [name for name, proc in self.services if proc.poll() is not None]
@@ -228,15 +246,15 @@ def run_up(
     try:
         launcher.start()
         print_banner(settings, fresh=fresh, workers=launcher.worker_count)
+        return_code = 0
         while not stop_requested.wait(1.0):
             launcher.restart_dead_workers()
-            dead = launcher.dead_services()
-            if dead:
-                log.error("stopping: %s exited unexpectedly", ", ".join(dead))
+            try:
+                launcher.restart_dead_services()
+            except Exception:  # e.g. its port is taken by someone else: nothing to run on
+                log.exception("stopping: a service cannot be started again")
                 return_code = 1
                 break
-        else:
-            return_code = 0
     finally:
         log.info("stopping every child")
         launcher.stop()
