@@ -26,7 +26,7 @@ class Settings:
     # request as a worker's because it arrived on it. Keep it off the public network.
     edge_switch_address: str = "127.0.0.1"
     edge_switch_port: int = 5070
-    workers: int = 2
+    workers: int = 0  # 0: one per agent, as the machine allows (telephony.sizing)
     worker_sip_base_port: int = 5080
     worker_rtp_base_port: int = 20000
     worker_api_base_port: int = 8790

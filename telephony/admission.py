@@ -51,6 +51,10 @@ class Admission(QuietOwner):
     def has_room(self, legs: int = 1) -> bool:
         return self.count() + legs <= self.capacity
 
+    def has_spare(self) -> bool:
+        """Whether the spare slot is free (for the edge's overflow call: all lines busy)."""
+        return self.count() + 1 <= self.library_max_calls
+
     def reject(self, account: pj.Account, pjsua_call_id: int) -> None:
         """Answer a new INVITE 503 Worker Full (the edge tries the next worker)."""
         leg_id = f"rejected/{next(self._ids)}"

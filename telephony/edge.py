@@ -9,6 +9,7 @@ derived from the store by `telephony.edge_data` and kept in sync by this module'
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -39,6 +40,7 @@ from telephony.edge_data import (
     sync_trunk_registrations,
 )
 from telephony.edge_devices import DisabledDevices
+from telephony.edge_dialogs import DeadWorkerHangups
 from telephony.edge_numbers import loaded_numbers, push_numbers, write_numbers
 
 __all__ = ["Edge", "EdgeError", "EdgeTuning", "render_config", "sync_trunk_registrations"]
@@ -200,9 +202,12 @@ class Edge:
 
     def keep_workers_in_sync(self, db: Database, interval: float | None = None) -> None:
         """Follow the live workers (fresh heartbeats) and the public numbers in a background
-        thread until stop()."""
+        thread until stop(), and hang up the phones still on the calls of a worker known dead
+        (`telephony.edge_dialogs`; staleness alone is not death here, the reapers decide)."""
         every = interval or self.settings.heartbeat_seconds
         self._db = self._db or db
+
+        hangups = DeadWorkerHangups(self.rpc)
 
         def follow() -> None:
             while not self._stopping.wait(every):
@@ -212,12 +217,15 @@ class Edge:
                     self.set_workers(
                         live_worker_destinations(db, self.settings.stale_after_seconds)
                     )
+                    if self.running:  # the phones still on a dead worker's calls hear a BYE
+                        hangups.follow(db)
                 except Exception:  # a busy database or a restarting Kamailio: try again
                     log.exception("could not refresh the switch workers or public numbers")
 
         self.sync_numbers(db)
         self.disabled_devices.sync(db, self.rpc)
         self.set_workers(live_worker_destinations(db, self.settings.stale_after_seconds))
+        hangups.follow(db)
         self._keeper = threading.Thread(target=follow, name="edge-workers", daemon=True)
         self._keeper.start()
         self.drive_phones(db, every)
@@ -294,6 +302,27 @@ class Edge:
             self.settings.edge_switch_address,
             self.settings.edge_switch_port,
         )
+
+    def restart(self) -> None:
+        """Start Kamailio again after it died (``centralino up`` does it): the contacts come
+        back from the ``location`` table, the workers and numbers from the edge's files, and the
+        keeper thread goes on. Dialogs of calls in progress are not remembered: their in-dialog
+        requests are refused, so those calls end when a phone hangs up or times out. Kamailio's
+        children outlive a ``kill -9`` of its main process (holding the SIP ports): they are
+        killed first, by their process group."""
+        old = self.process
+        if old is not None and old.poll() is None:
+            return
+        if old is not None:  # its children outlive a killed main process and hold the ports
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(old.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while _is_listening(self.settings.sip_address, self.settings.sip_port):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)  # the kernel frees the ports as the children die
+        self.process = None
+        self.start()
 
     def _pump_log(self) -> None:
         assert self.process is not None and self.process.stderr is not None

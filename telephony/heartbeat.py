@@ -19,7 +19,7 @@ from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.models import Worker, utcnow
 from store.settings import Settings
-from telephony.cdr import reap_stale_workers
+from telephony.reaper import bury, reap_stale_workers
 
 log = logging.getLogger("centralino.switch")
 
@@ -34,7 +34,10 @@ def destination(host: str, sip_port: int) -> str:
 def register_worker(
     db: Database, name: str, host: str, pid: int, sip_port: int, api_url: str, capacity: int
 ) -> int:
-    """Insert or refresh this worker's row (names are stable across restarts) and dispatcher row."""
+    """Insert or refresh this worker's row (names are stable across restarts) and dispatcher row.
+
+    A fresh process has no calls: whatever a previous life under this name left open is closed
+    first (`telephony.reaper.bury`), even when it was restarted before its heartbeat went stale."""
     now = utcnow()
     values = {
         "host": host,
@@ -49,6 +52,8 @@ def register_worker(
     }
     with db.session() as session:
         worker = session.scalar(select(Worker).where(Worker.name == name))
+        if worker is not None:  # a previous life of this worker (it may have died unnoticed)
+            bury(session, worker, now)
         if worker is None:
             worker = Worker(name=name, **values)
             session.add(worker)
@@ -95,7 +100,7 @@ def unregister_worker(db: Database, worker_id: int, host: str, sip_port: int) ->
 class Heartbeat:
     """The worker's heartbeat thread: every ``heartbeat_seconds`` this worker's `beat`, then the
     chores any live worker does for all of them: wrap-ups that are due end
-    (`store.agents.end_due_wrap_ups`), dead workers' calls are closed (`cdr.reap_stale_workers`),
+    (`store.agents.end_due_wrap_ups`), dead workers' calls are closed (`reaper.reap_stale_workers`),
     and *on_beat* runs (the worker rereads its support numbers). It ends with *stopping*."""
 
     db: Database

@@ -12,6 +12,7 @@ from store.db import Database
 from store.kamailio_tables import location
 from store.models import Call, CallState, Worker, utcnow
 from store.settings import Settings
+from telephony.sizing import live_capacity
 
 
 def _listening(host: str, port: int, kind: int = socket.SOCK_STREAM) -> bool:
@@ -65,6 +66,7 @@ def status_report(settings: Settings) -> str:
                     f"sip:{worker.host}:{worker.sip_port} api {worker.api_url} "
                     f"load {worker.load}/{worker.capacity} pid {worker.pid}"
                 )
+            lines.append(live_capacity(db, fresh_since).describe())
             contacts = session.execute(
                 select(location.c.username, location.c.contact, location.c.user_agent).order_by(
                     location.c.username

@@ -26,6 +26,8 @@ from store.private_files import make_var_dir, tighten, write_private
 from store.settings import Settings
 from store.tokens import deployment_token, token_path
 from telephony.edge import Edge, sync_trunk_registrations
+from telephony.reaper import bury_exited_worker
+from telephony.sizing import worker_count
 
 log = logging.getLogger("centralino.up")
 
@@ -81,6 +83,7 @@ class Launcher:
     workers: list[multiprocessing.process.BaseProcess] = field(default_factory=list)
     services: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
+    worker_count: int = 0  # settings.workers, or the machine's default (`telephony.sizing`)
 
     def start(self) -> None:
         settings = self.settings
@@ -88,7 +91,12 @@ class Launcher:
         import numpy  # noqa: F401
 
         gc.freeze()  # keep the parent's objects out of the children's collections: fewer COW copies
-        for index in range(settings.workers):
+        sizing = Database.from_settings(settings)
+        try:
+            self.worker_count = worker_count(settings, sizing)
+        finally:
+            sizing.dispose()  # no pooled connection may cross the fork
+        for index in range(self.worker_count):
             self.workers.append(self._fork_worker(index))
         db = Database.from_settings(settings)
         sync_trunk_registrations(db, settings)
@@ -96,9 +104,9 @@ class Launcher:
         self.edge.start()
         self.edge.keep_workers_in_sync(db)
         if self.with_speech:
-            self._spawn("speech", ["speech"])
+            self._spawn("speech")
         if self.with_console:
-            self._spawn("console", ["console"])
+            self._spawn("console")
 
     def _fork_worker(self, index: int) -> multiprocessing.process.BaseProcess:
         process = multiprocessing.get_context("fork").Process(
@@ -113,15 +121,48 @@ class Launcher:
         for index, process in enumerate(self.workers):
             if process.exitcode is not None:
                 log.error("%s died (exit %s): starting a new one", process.name, process.exitcode)
+                self._bury(f"switch-{index}", process.pid)
                 self.workers[index] = self._fork_worker(index)
                 restarted.append(process.name)
         return restarted
 
-    def _spawn(self, name: str, args: list[str]) -> None:
-        command = [sys.executable, "-m", "telephony.cli", *args]
+    def _bury(self, name: str, pid: int | None) -> None:
+        """Close the dead worker's calls now (its phones hear the edge's BYE), not after its
+        heartbeat goes stale; the edge stops routing to it at its next look."""
+        if pid is None:
+            return
+        db = Database.from_settings(self.settings)
+        try:
+            if bury_exited_worker(db, name, pid):
+                log.warning("closed the open calls of %s (pid %d)", name, pid)
+        except Exception:  # the store is busy: its heartbeat goes stale and a reaper comes
+            log.exception("could not close the calls of %s", name)
+        finally:
+            db.dispose()
+
+    def _spawn(self, name: str) -> None:
+        self.services.append((name, self._popen(name)))
+
+    def _popen(self, name: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "telephony.cli", name]
         if self.config_path:
             command += ["--config", self.config_path]
-        self.services.append((name, subprocess.Popen(command, start_new_session=True)))
+        return subprocess.Popen(command, start_new_session=True)
+
+    def restart_dead_services(self) -> list[str]:
+        """Start again the speech service, the console or Kamailio when one has exited (calls
+        on the workers go on meanwhile); the names restarted."""
+        restarted = []
+        for index, (name, proc) in enumerate(self.services):
+            if proc.poll() is not None:
+                log.error("%s exited (%s): starting it again", name, proc.returncode)
+                self.services[index] = (name, self._popen(name))
+                restarted.append(name)
+        if self.edge and self.edge.process and self.edge.process.poll() is not None:
+            log.error("kamailio exited (%s): starting it again", self.edge.process.returncode)
+            self.edge.restart()
+            restarted.append("kamailio")
+        return restarted
 
     def dead_services(self) -> list[str]:
         dead = [name for name, proc in self.services if proc.poll() is not None]
@@ -153,7 +194,10 @@ class Launcher:
 
 
 def print_banner(
-    settings: Settings, running: bool = True, fresh: DemoCredentials | None = None
+    settings: Settings,
+    running: bool = True,
+    fresh: DemoCredentials | None = None,
+    workers: int | None = None,
 ) -> None:
     """Where to look; the demo passwords only when this run made them (*fresh*), else the
     file that keeps them."""
@@ -164,7 +208,7 @@ def print_banner(
         f"(domain {settings.sip_domain}, UDP and TCP)",
         f"  Console:       http://{settings.console_address}:{settings.console_port}/",
         f"  Speech:        ws://{settings.speech_address}:{settings.speech_port}/",
-        f"  Switch workers: {settings.workers}, control APIs from "
+        f"  Switch workers: {_worker_words(settings, workers)}, control APIs from "
         f"http://{settings.control_address}:{settings.worker_api_base_port}/ "
         f"(token in {token_path(settings)})",
         f"  Database:      {settings.database_url}",
@@ -185,6 +229,15 @@ def print_banner(
     print("\n".join(out), flush=True)
 
 
+def _worker_words(settings: Settings, started: int | None) -> str:
+    """How many workers run (each holds one bridged call), or how many `up` will choose."""
+    if started is not None:
+        return f"{started} ({started} bridged calls; `centralino status` shows how full)"
+    if settings.workers > 0:
+        return str(settings.workers)
+    return "one per agent, as cores and memory allow (workers = 0)"
+
+
 def run_up(
     settings: Settings, config_path: str | None, with_speech: bool, with_console: bool
 ) -> int:
@@ -199,16 +252,16 @@ def run_up(
     signal.signal(signal.SIGTERM, request_stop)
     try:
         launcher.start()
-        print_banner(settings, fresh=fresh)
+        print_banner(settings, fresh=fresh, workers=launcher.worker_count)
+        return_code = 0
         while not stop_requested.wait(1.0):
             launcher.restart_dead_workers()
-            dead = launcher.dead_services()
-            if dead:
-                log.error("stopping: %s exited unexpectedly", ", ".join(dead))
+            try:
+                launcher.restart_dead_services()
+            except Exception:  # e.g. its port is taken by someone else: nothing to run on
+                log.exception("stopping: a service cannot be started again")
                 return_code = 1
                 break
-        else:
-            return_code = 0
     finally:
         log.info("stopping every child")
         launcher.stop()

@@ -33,7 +33,7 @@ from store.tokens import deployment_token
 from telephony import heartbeat
 from telephony.admission import Admission
 from telephony.api_guard import ControlGuard, advertised_url, control_names
-from telephony.callflow import load_flow_factory
+from telephony.callflow import busy, load_flow_factory
 from telephony.callflow.base import FlowContext, FlowFactory
 from telephony.callflow.feature_codes import FEATURE_CODES, feature_code_flow
 from telephony.callflow.greeting import GREETING, greeting_then_agent
@@ -61,7 +61,9 @@ class WorkerAccount(pj.Account):
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         message = prm.rdata.wholeMsg
-        self.worker.incoming(prm.callId, _request_user(message), _device_of(message))
+        self.worker.incoming(
+            prm.callId, _request_user(message), _device_of(message), busy.has_overflow_hint(message)
+        )
 
 
 class Worker:
@@ -154,6 +156,9 @@ class Worker:
         threading.Thread(  # not on the store thread: espeak-ng must not delay CDR writes
             target=render_prompt, args=(greeting, "en", self.prompt_dir), daemon=True
         ).start()
+        threading.Thread(
+            target=busy.prepare, args=(self.settings.company_name, self.prompt_dir), daemon=True
+        ).start()
         log.info(
             "%s ready: sip %s:%d, api %s, capacity %d legs (library %d)",
             self.name,
@@ -225,28 +230,38 @@ class Worker:
         settings = self.settings
         return f"sip:{target}@{settings.edge_switch_address}:{settings.edge_switch_port}"
 
-    def incoming(self, pjsua_call_id: int, request_user: str = "", device: str = "") -> None:
+    def incoming(
+        self, pjsua_call_id: int, request_user: str = "", device: str = "", overflow: bool = False
+    ) -> None:
         """A new INVITE; *request_user* is the Request-URI's user, which the edge rewrites (a
-        carrier's DID becomes its support number), so it wins over the To header."""
+        carrier's DID becomes its support number), so it wins over the To header. Without room,
+        503 (the edge tries the next worker); when the edge says every worker is full
+        (*overflow*), the spare slot answers with "all our lines are busy" (`callflow.busy`)."""
         assert self.account is not None
+        flow_factory = self.flow_factory
         if not self.has_room():
-            self.admission.reject(self.account, pjsua_call_id)
-            return
+            if not (overflow and self.admission.has_spare()):
+                self.admission.reject(self.account, pjsua_call_id)
+                return
+            flow_factory = busy.all_lines_busy
         call_id = str(uuid.uuid4())
         leg = Leg(self.account, self.post, _UNOWNED, f"{call_id}/1", CUSTOMER, "", pjsua_call_id)
         info = leg.getInfo()
         leg.peer = info.remoteUri
         dialled = request_user or _user_of(info.localUri)
-        factory = None
-        if device and dialled in FEATURE_CODES:  # the edge names the authenticated device
-            factory = feature_code_flow(self.db, device)
-        conversation = self._conversation(call_id, info.remoteUri, dialled, "inbound", factory)
+        if device and dialled in FEATURE_CODES and flow_factory is not busy.all_lines_busy:
+            flow_factory = feature_code_flow(self.db, device)  # the edge names the device
+        conversation = self._conversation(call_id, info.remoteUri, dialled, "inbound", flow_factory)
         leg.owner = conversation
-        conversation.accept(leg, self.auto_answer)
+        conversation.accept(leg, self.auto_answer or flow_factory is busy.all_lines_busy)
         self.admission.count()
 
     def _conversation(
-        self, call_id: str, caller: str, dialled: str, direction: str,
+        self,
+        call_id: str,
+        caller: str,
+        dialled: str,
+        direction: str,
         flow_factory: FlowFactory | None = None,
     ) -> Conversation:
         locale, queue_name = self.support_numbers.get(dialled, ("en", "support"))

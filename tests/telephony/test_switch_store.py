@@ -13,7 +13,7 @@ from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.migrate import upgrade
 from store.models import Agent, AgentState, Call, Worker, utcnow
-from telephony import cdr, heartbeat
+from telephony import cdr, heartbeat, reaper
 
 
 @pytest.fixture
@@ -65,8 +65,8 @@ def test_a_stale_worker_has_its_open_calls_failed_and_its_agent_freed(db: Databa
             .values(heartbeat_at=utcnow() - timedelta(seconds=30))
         )
 
-    assert cdr.reap_stale_workers(db, stale_after_seconds=5) == ["dead"]
-    assert cdr.reap_stale_workers(db, stale_after_seconds=5) == []  # once only
+    assert reaper.reap_stale_workers(db, stale_after_seconds=5) == ["dead"]
+    assert reaper.reap_stale_workers(db, stale_after_seconds=5) == []  # once only
 
     with db.session() as session:
         failed = session.get(Call, "c-dead")
