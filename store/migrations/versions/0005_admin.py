@@ -116,6 +116,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Plain DROP COLUMN (SQLite >= 3.35 has it): a batch rebuild of devices would drop the
+    # table that later revisions' rows (device_provisioning, phone_commands) point at.
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS admin_audit_no_update")
@@ -124,12 +126,9 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS admin_audit_no_change ON admin_audit")
         op.execute("DROP FUNCTION IF EXISTS admin_audit_append_only()")
     op.drop_table("flow_versions")
-    with op.batch_alter_table("support_numbers") as batch_op:
-        batch_op.drop_column("flow_version")
+    op.drop_column("support_numbers", "flow_version")
     op.drop_table("password_links")
     op.drop_table("admin_api_tokens")
     op.drop_table("admin_audit")
-    with op.batch_alter_table("devices") as batch_op:
-        batch_op.drop_column("disabled_at")
-    with op.batch_alter_table("agents") as batch_op:
-        batch_op.drop_column("disabled_at")
+    op.drop_column("devices", "disabled_at")
+    op.drop_column("agents", "disabled_at")
