@@ -38,6 +38,7 @@ class SpeechServiceProcess:
         self.args = args
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
+        self._new_line = threading.Condition()
         self.starts = 0
 
     def url(self, locale: str = "ko") -> str:
@@ -70,7 +71,9 @@ class SpeechServiceProcess:
             for line in proc.stderr:
                 log.write(line)
                 log.flush()
-                self.lines.append(line)
+                with self._new_line:
+                    self.lines.append(line)
+                    self._new_line.notify_all()
                 found = LISTENING.search(line)
                 if found:
                     self.port = int(found.group(1))
@@ -82,6 +85,14 @@ class SpeechServiceProcess:
         if not ready.wait(timeout) or proc.poll() is not None:
             self.stop()
             raise RuntimeError("speech service did not start:\n" + "".join(self.lines[-20:]))
+
+    def logged(self, text: str, times: int = 1, timeout: float = 10.0) -> bool:
+        """Whether the service has written *times* lines containing *text* within *timeout* (its
+        log is read by a thread, so a line about what a client just saw may be on its way)."""
+        with self._new_line:
+            return self._new_line.wait_for(
+                lambda: sum(text in line for line in self.lines) >= times, timeout
+            )
 
     def kill(self) -> None:
         """SIGKILL: the service dies without closing its streams."""

@@ -82,6 +82,7 @@ def test_the_handshake_wants_the_deployment_token(speech_service: SpeechServiceP
         urllib.request.urlopen(f"http://127.0.0.1:{speech_service.port}/health", timeout=5)
     assert health.value.code == 401
     assert health.value.headers["WWW-Authenticate"].startswith("Bearer")
+    assert speech_service.logged("status=401")
     logged = "".join(speech_service.lines)
     assert "event=stream.refused" in logged and "status=401" in logged
     assert TOKEN not in logged  # ?token= is never logged
@@ -135,6 +136,7 @@ def test_streams_over_the_limits_are_closed_with_1013(limited: SpeechServiceProc
     per_client, global_limit = run_in_own_loop(talk())
     assert per_client[0] == 1013 and "per client" in per_client[1]
     assert global_limit[0] == 1013 and "at most 3" in global_limit[1]
+    assert limited.logged("event=stream.refused", times=2) and limited.logged("code=1013")
     logged = "".join(limited.lines)
     assert logged.count("event=stream.refused") >= 2 and "code=1013" in logged
 
@@ -147,7 +149,7 @@ def test_an_oversized_message_is_closed_with_1009(limited: SpeechServiceProcess)
 
     code, _ = run_in_own_loop(talk())
     assert code == 1009
-    assert any("message larger than 4096 bytes" in line for line in limited.lines)
+    assert limited.logged("message larger than 4096 bytes")
 
 
 def test_a_stream_longer_than_allowed_is_closed_with_its_reason(

@@ -145,7 +145,7 @@ def test_an_installed_model_is_used_by_the_next_call_without_restarting_workers(
     assert installed.returncode == 0, installed.stderr
     assert "100%" in installed.stderr
     assert "the speech service (pid" in installed.stdout and "serves en, ko" in installed.stdout
-    assert any("event=models.reloaded" in line for line in scene.speech.lines)
+    assert scene.speech.logged("event=models.reloaded")
 
     phone, call, call_id = scene.dial()
     scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished", timeout=25)
