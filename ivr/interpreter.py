@@ -11,24 +11,26 @@ retried at most ``retries`` times, then silence goes to a person, an unknown acc
 unidentified, an answer to a question that was heard but not understood goes on without it; the
 flow graph has no cycles and each call hears at most `MAX_PROMPTS` prompts, so every call ends
 at a person or a hang-up.
+
+This module owns the call's turns: steps, prompts, barge-in, timers, retries and routing. What an
+answer means (identification, menu choices, mood, operator words) is `ivr.answers.Answering`.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.accounts import AccountLookup, AccountMatch, keyed_digits, luhn_valid, spoken_digits
+from ivr.accounts import AccountLookup, AccountMatch, keyed_digits, spoken_digits
+from ivr.answers import ACCOUNT_KEYED, ACCOUNT_SPOKEN, CALLER_ID, KNOWN_GREETING, Answering
 from ivr.events import (
     Action,
     DtmfDigit,
     Event,
     Hangup,
     Listen,
-    MoodEstimated,
     PlayPrompt,
     PromptFinished,
     RouteToAgent,
@@ -40,7 +42,6 @@ from ivr.events import (
     Timeout,
 )
 from ivr.flow import Flow
-from ivr.mood import estimate_mood
 from ivr.steps import (
     AcknowledgeStep,
     AnnouncementStep,
@@ -53,27 +54,21 @@ from ivr.steps import (
     asking,
 )
 
-#: Words that ask for a person, per locale (flows may add more); Korean matches inside words.
-OPERATOR_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("agent", "operator", "person", "representative", "human"),
-    "it": ("operatore", "operatrice", "persona"),
-    "ko": ("상담원", "상담사"),
-}
-_INSIDE_WORDS = frozenset({"ko"})
 #: Seconds to wait for the final result after the end of an utterance.
 RESULT_WAIT = 2.0
 #: A call never hears more prompts than this, whatever the flow: then it goes to a person.
 MAX_PROMPTS = 16
 
-
-#: How the caller was identified, in the screen pop's words (how sure the agent may be).
-CALLER_ID, ACCOUNT_KEYED, ACCOUNT_SPOKEN = "caller ID", "account keyed", "account spoken"
-#: Said before the first prompt to a caller known by caller ID ({name}: the customer's name).
-KNOWN_GREETING = {
-    "en": "{name}, welcome back.",
-    "it": "{name}, bentornato.",
-    "ko": "{name}님, 반갑습니다.",
-}
+#: Names that other modules import from here (the identification labels live in ivr.answers).
+__all__ = [
+    "ACCOUNT_KEYED",
+    "ACCOUNT_SPOKEN",
+    "CALLER_ID",
+    "MAX_PROMPTS",
+    "CallContext",
+    "Interpreter",
+    "Phase",
+]
 
 
 def _no_account(_digits: str) -> AccountMatch | None:
@@ -102,7 +97,7 @@ class Phase(enum.Enum):
     DONE = "done"
 
 
-class Interpreter:
+class Interpreter(Answering):
     """Runs one call through one flow; not thread-safe (feed it from one loop)."""
 
     def __init__(self, flow: Flow) -> None:
@@ -402,20 +397,6 @@ class Interpreter:
         elif isinstance(self.step, MenuStep):
             self._choose(self.step, lambda option: self._says_any(text, option.words))
 
-    def _record_answer(self, text: str) -> None:
-        self.call_data["answers"][self.step.id] = text
-        if self.call_data["greeting_transcript"] or not text:
-            return
-        self.call_data["greeting_transcript"] = text
-        self.mood_wants_prosody = self.prosody is None
-        self._estimate_mood(text)
-
-    def _estimate_mood(self, text: str) -> None:
-        mood = estimate_mood(text, self.locale, self.prosody)
-        self.call_data["mood"], self.call_data["mood_score"] = mood.label, round(mood.score, 3)
-        self.call_data["mood_detail"] = mood.as_dict()
-        self._out.append(MoodEstimated(mood.as_dict()))
-
     def _identify_key(self, step: IdentifyStep, key: str) -> None:
         if key == "*":
             self.keys = ""
@@ -429,60 +410,3 @@ class Interpreter:
                 self._identify_digits(step, self.keys, keyed=self.keys)
                 return
         self._listen(self.flow.inter_digit_timeout if self.keys else step.timeout, Phase.WAITING)
-
-    def _identify_digits(self, step: IdentifyStep, digits: str, keyed: str) -> None:
-        self.keys = ""
-        if keyed == self.flow.operator_key:  # the operator key alone, not a spoken "zero"
-            self._route("operator")
-            return
-        self.call_data["answers"][step.id] = digits
-        if not step.min_digits <= len(digits) <= step.max_digits or (
-            step.checksum == "luhn" and not luhn_valid(digits)
-        ):
-            self._fail("invalid_account")
-            return
-        try:
-            match = self.context.lookup(digits)
-        except Exception as error:  # a failing lookup must not drop the caller
-            self.call_data["lookup_error"] = f"{type(error).__name__}: {error}"
-            match = None
-        if match is None:
-            self._fail("unknown_account")
-            return
-        self._identified(match, ACCOUNT_KEYED if keyed else ACCOUNT_SPOKEN)
-        self._advance()
-
-    def _identified(self, match: AccountMatch, by: str) -> None:
-        self.call_data |= {
-            "identified": True,
-            "identified_by": by,
-            "account_number": match.number,
-            "account_id": match.account_id,
-            "customer_id": match.customer_id,
-            "customer_name": match.customer_name,
-            "preferred_agent_id": match.preferred_agent_id,
-        }
-
-    def _choose(self, step: MenuStep, picks: Callable[[Any], bool]) -> None:
-        for option in step.options:
-            if picks(option):
-                self.call_data["answers"][step.id] = option.key
-                self._advance(to=option.next)
-                return
-        self._fail("no_match")
-
-    # --- words -----------------------------------------------------------------------------------
-
-    def _asks_for_person(self, text: str) -> bool:
-        words = OPERATOR_WORDS.get(self.locale, ()) + self.flow.operator_words.get(self.locale, ())
-        return self._says_any(text, {self.locale: words})
-
-    def _says_any(self, text: str, words: Mapping[str, tuple[str, ...]]) -> bool:
-        lowered = text.lower()
-        for word in words.get(self.locale, ()):
-            if self.locale in _INSIDE_WORDS:
-                if word in lowered:
-                    return True
-            elif re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lowered):
-                return True
-        return False
