@@ -156,7 +156,7 @@ class FloorWatch:
             if event.get("state") == "started":
                 watched.watch.voice("caller", True, now)
             else:
-                watched.watch.utterance(event.get("utterance"), now)
+                self._voiced(call_id, watched, event.get("utterance"), now)
         elif kind == "transcript.final":
             self._heard(call_id, watched, event, now)
         elif kind == "ended":
@@ -225,6 +225,21 @@ class FloorWatch:
                 )
             )
         self._raise(call_id, watched, alerts, event.get("spoken_at"))
+
+    def _voiced(self, call_id: str, watched: Watched, features: Any, now: float) -> None:
+        """An utterance's end: when its final line came first, that line's mood is restated."""
+        mood, alerts = watched.watch.utterance(features, now)
+        if mood is not None:
+            with self.db.session() as session:
+                line = session.scalars(
+                    select(TranscriptLine)
+                    .where(TranscriptLine.call_id == call_id, TranscriptLine.speaker == "caller")
+                    .order_by(TranscriptLine.id.desc())
+                    .limit(1)
+                ).first()
+                if line is not None:
+                    line.mood, line.mood_score = mood.label, round(mood.score, 3)
+        self._raise(call_id, watched, alerts)
 
     def _raise(
         self, call_id: str, watched: Watched, alerts: list[Alert], spoken_at: Any = None

@@ -68,6 +68,9 @@ class Rule:
 
     name: ClassVar[str]
     defaults: ClassVar[Mapping[str, float]] = {}
+    #: Whether it judges a line by its voice too: such a rule hears a line again once the
+    #: prosody of its utterance arrives after it (the final can come first, at the pause).
+    uses_prosody: ClassVar[bool] = False
 
     def heard(self, line: Line, facts: CallFacts, params: Params) -> list[Alert]:
         return []

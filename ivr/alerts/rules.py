@@ -17,6 +17,7 @@ from ivr.alerts.phrases import found
 class Upset(Rule):
     name = "upset"
     defaults = {"score_below": -0.25, "cooldown_seconds": 60.0}
+    uses_prosody = True
 
     def heard(self, line: Line, facts: CallFacts, params: Params) -> list[Alert]:
         mood = line.mood

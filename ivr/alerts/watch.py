@@ -21,6 +21,8 @@ from ivr.mood import Mood, estimate_mood
 
 CALLER, AGENT = "caller", "agent"
 _PROSODY_FIELDS = tuple(UtteranceProsody.__dataclass_fields__)
+#: How long a caller's final may wait for its utterance's prosody (it arrives within a second).
+PAIRING_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class CallWatch:
         self.rules: dict[str, Rule] = {name: RULES[name]() for name in self.config.params}
         self.baseline: UtteranceProsody | None = None
         self._pending: Mapping[str, float] | None = None  # the last utterance's change
+        self._unpaired: tuple[str, float] | None = None  # a caller's final still without its voice
         self._lock = threading.Lock()
 
     def reconfigure(self, config: WatchConfig) -> None:
@@ -78,26 +81,43 @@ class CallWatch:
             self.facts.phrases = config.phrases
             self.rules = {name: RULES[name]() for name in config.params}
 
-    def utterance(self, features: Mapping[str, float] | None, at: float) -> None:
-        """The caller finished an utterance with these prosody features (`UtteranceProsody`)."""
+    def utterance(
+        self, features: Mapping[str, float] | None, at: float
+    ) -> tuple[Mood | None, list[Alert]]:
+        """The caller finished an utterance with these prosody features (`UtteranceProsody`).
+        Its final line usually follows; when it came first (finals arrive at the pause), that
+        line is judged again with its voice: its new mood and what the voice rules raise."""
         with self._lock:
             self._voice(CALLER, False, at)
             if not features or not all(key in features for key in _PROSODY_FIELDS):
-                return
+                return None, []
             measured = UtteranceProsody(**{key: float(features[key]) for key in _PROSODY_FIELDS})
             if measured.speech_seconds <= 0:
-                return
+                return None, []
             if self.baseline is None:
                 self.baseline = measured  # the greeting's answer: nothing to compare with yet
-                self._pending = None
-            else:
-                change = compare(measured, self.baseline)
-                self._pending = {
-                    "pitch_semitones": change.pitch_semitones,
-                    "level_db": change.level_db,
-                    "rate_ratio": change.rate_ratio,
-                    "spread_semitones": change.spread_semitones,
-                }
+                self._pending = self._unpaired = None
+                return None, []
+            change = compare(measured, self.baseline)
+            prosody = {
+                "pitch_semitones": change.pitch_semitones,
+                "level_db": change.level_db,
+                "rate_ratio": change.rate_ratio,
+                "spread_semitones": change.spread_semitones,
+            }
+            unpaired, self._unpaired = self._unpaired, None
+            if unpaired is None or at - unpaired[1] > PAIRING_SECONDS:
+                self._pending = prosody
+                return None, []
+            text, heard_at = unpaired
+            mood = estimate_mood(text, self.locale, prosody)
+            line = Line(CALLER, text, heard_at, prosody, mood)
+            return mood, [
+                alert
+                for name, rule in self.rules.items()
+                if rule.uses_prosody
+                for alert in rule.heard(line, self.facts, self.config.params[name])
+            ]
 
     def heard(self, speaker: str, text: str, at: float) -> tuple[Mood | None, list[Alert]]:
         """A final line: the caller's mood (None for the agent) and the alerts it raises."""
@@ -108,6 +128,7 @@ class CallWatch:
             prosody = None
             if speaker == CALLER:
                 prosody, self._pending = self._pending, None
+                self._unpaired = (text, at) if prosody is None else None
                 mood = estimate_mood(text, self.locale, prosody)
             line = Line(speaker, text, at, prosody, mood)
             alerts = [

@@ -91,6 +91,22 @@ def test_the_first_utterance_is_the_baseline_and_a_raised_voice_later_is_upset()
     assert kinds(calm.heard("caller", "네", 1080.1)[1]) == ["upset"]
 
 
+def test_a_final_that_arrives_before_its_utterance_is_judged_again_with_its_voice():
+    call = watch(locale="ko")
+    call.heard("caller", "네 안녕하세요", 1000.9)  # finals come at the pause, before the end
+    assert call.utterance(CALM, 1001.0) == (None, [])  # the baseline, whatever came first
+    mood, alerts = call.heard("caller", "네", 1009.9)
+    assert alerts == [] and mood is not None and mood.arousal is None  # its voice not yet known
+    mood, alerts = call.utterance(RAISED, 1010.0)
+    assert kinds(alerts) == ["upset"] and mood is not None and mood.label == "upset"
+    assert alerts[0].detail["text"] == "네"
+    late = watch(locale="ko")
+    late.utterance(CALM, 1001.0)
+    late.heard("caller", "네", 1001.1)
+    late.heard("caller", "네", 1010.0)
+    assert late.utterance(RAISED, 1020.0) == (None, [])  # too long after: not that line's voice
+
+
 def test_upset_words_alone_raise_an_alert_with_the_words():
     call = watch()
     _mood, alerts = call.heard("caller", "this is terrible, I am very angry", 1003.0)

@@ -117,13 +117,6 @@ def test_a_call_is_on_the_floor_from_the_ivr_to_the_agent_and_a_watched_phrase_a
     wait_until(lambda: on_floor(scene, call_id) is None, 10, "the call left the floor")
 
 
-@pytest.mark.xfail(
-    reason="known bug since finals come at the caller's pause (speech2 merge): the floor watch "
-    "pairs a final with the prosody of the utterance reported before it, and a final can now "
-    "arrive before its utterance's end, so the raised voice is judged on words alone; the watch "
-    "must pair them order-independently (docs/reliability.md, not yet guaranteed)",
-    strict=False,
-)
 def test_a_voice_raised_against_the_greeting_answer_is_an_upset_alert(scene: Scene) -> None:
     text = "네. 오늘 전화 드렸습니다."
     calm = voice(scene, "calm", text, pitch=35, gain_db=-14)

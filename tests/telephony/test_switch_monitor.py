@@ -78,16 +78,11 @@ class Floor:
         return self.worker.post(f"/calls/{call_id}/monitor", body)
 
     def join(self, call_id: str, mode: str) -> int:
+        rings = len(self.supervisor.seen("incoming"))  # counted before: the ring is quick
         answer = self.monitor(call_id, mode)
         assert answer.status_code == 200, answer.text
-        calls = len(self.supervisor.seen("incoming"))
-        wait_until(
-            lambda: (
-                len(self.supervisor.seen("incoming")) > calls - 1
-                and self.supervisor.seen("incoming")
-            ),
-            10,
-            "the supervisor's phone rings",
+        wait_until(  # a new ring, not the previous session's
+            lambda: len(self.supervisor.seen("incoming")) > rings, 10, "the supervisor rings"
         )
         sup_call = self.supervisor.seen("incoming")[-1]["call"]
         self.supervisor.wait_for("state", call=sup_call, state="confirmed")
