@@ -157,6 +157,9 @@ DISABLED_HA1 = "disabled:"
 
 
 class Trunk(Base):
+    """A carrier account we register to; ``secret`` holds the plaintext only when no realm is
+    known to make ``secret_ha1`` (MD5 of username:realm:secret) from, see docs/security.md."""
+
     __tablename__ = "trunks"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -164,7 +167,9 @@ class Trunk(Base):
     proxy: Mapped[str | None] = mapped_column(String(255))
     realm: Mapped[str] = mapped_column(String(64), default="")
     username: Mapped[str] = mapped_column(String(64))
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(String(128), default="")
+    secret_ha1: Mapped[str] = mapped_column(String(64), default="")
+    transport: Mapped[str] = mapped_column(String(8), default="udp")
     expires: Mapped[int] = mapped_column(Integer, default=300)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     dids: Mapped[list[Did]] = relationship(back_populates="trunk")

@@ -42,6 +42,7 @@ from telephony.edge_data import (
 from telephony.edge_devices import DisabledDevices
 from telephony.edge_dialogs import DeadWorkerHangups
 from telephony.edge_numbers import loaded_numbers, push_numbers, write_numbers
+from telephony.edge_trunks import TrunkKeeper
 
 __all__ = ["Edge", "EdgeError", "EdgeTuning", "render_config", "sync_trunk_registrations"]
 
@@ -166,6 +167,7 @@ class Edge:
         self._phones: threading.Thread | None = None
         self._stopping = threading.Event()
         self.disabled_devices = DisabledDevices()
+        self.trunks = TrunkKeeper(settings)
 
     @property
     def ctl_socket(self) -> str:
@@ -214,6 +216,7 @@ class Edge:
                 try:  # numbers first: once a worker shows up, its numbers are served
                     self.sync_numbers(db)
                     self.disabled_devices.sync(db, self.rpc)
+                    self.trunks.report(db, self.rpc if self.running else None)
                     self.set_workers(
                         live_worker_destinations(db, self.settings.stale_after_seconds)
                     )
@@ -224,6 +227,7 @@ class Edge:
 
         self.sync_numbers(db)
         self.disabled_devices.sync(db, self.rpc)
+        self.trunks.report(db, self.rpc if self.running else None)
         self.set_workers(live_worker_destinations(db, self.settings.stale_after_seconds))
         hangups.follow(db)
         self._keeper = threading.Thread(target=follow, name="edge-workers", daemon=True)
@@ -331,7 +335,9 @@ class Edge:
             self.log_lines.append(line)
             del self.log_lines[:-2000]
             event = SECURITY_EVENT.search(line)
-            if event is not None:
+            if self.trunks.note_log_line(line):
+                log.info("kamailio: %s", line)
+            elif event is not None:
                 self._record_security_event(event.group(1))
             else:
                 log.debug("kamailio: %s", line)

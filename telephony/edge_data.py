@@ -66,24 +66,39 @@ def live_worker_destinations(db: Database, stale_after_seconds: float) -> list[s
     return fresh or [f"sip:{host}:{port}" for host, port, _ in rows]
 
 
-def sync_trunk_registrations(db: Database, settings: Settings) -> int:
-    """Rewrite ``uacreg`` from the enabled trunks; Kamailio's uac module reads it at start."""
+def trunk_rows(db: Database, settings: Settings) -> dict[str, dict[str, object]]:
+    """The ``uacreg`` rows the enabled trunks make, by ``l_uuid`` (``trunk-<name>``): the HA1
+    digest when the trunk has one (Kamailio 5.6 signs with ``auth_ha1`` and needs no
+    password), the plaintext secret only for a trunk stored without a realm."""
     with db.session() as session:
-        trunks = session.scalars(select(Trunk).where(Trunk.enabled)).all()
-        session.execute(delete(uacreg))
+        trunks = session.scalars(select(Trunk).where(Trunk.enabled).order_by(Trunk.name)).all()
+        rows: dict[str, dict[str, object]] = {}
         for trunk in trunks:
-            session.execute(
-                insert(uacreg).values(
-                    l_uuid=f"trunk-{trunk.name}",
-                    l_username=f"trunk-{trunk.name}",
-                    l_domain=settings.sip_domain,
-                    r_username=trunk.username,
-                    r_domain=trunk.registrar,
-                    realm=trunk.realm,
-                    auth_username=trunk.username,
-                    auth_password=trunk.secret,
-                    auth_proxy=f"sip:{trunk.proxy or trunk.registrar}",
-                    expires=trunk.expires,
-                )
-            )
-        return len(trunks)
+            proxy = f"sip:{trunk.proxy or trunk.registrar}"
+            if trunk.transport != "udp":
+                proxy += f";transport={trunk.transport}"
+            rows[f"trunk-{trunk.name}"] = {
+                "l_uuid": f"trunk-{trunk.name}",
+                "l_username": f"trunk-{trunk.name}",
+                "l_domain": settings.sip_domain,
+                "r_username": trunk.username,
+                "r_domain": trunk.registrar,
+                "realm": trunk.realm,
+                "auth_username": trunk.username,
+                "auth_password": "" if trunk.secret_ha1 else trunk.secret,
+                "auth_ha1": trunk.secret_ha1,
+                "auth_proxy": proxy,
+                "expires": trunk.expires,
+            }
+    return rows
+
+
+def sync_trunk_registrations(db: Database, settings: Settings) -> int:
+    """Rewrite ``uacreg`` from the enabled trunks (Kamailio's uac module reads it at start and
+    on ``uac.reg_refresh``); returns how many rows it holds."""
+    rows = trunk_rows(db, settings)
+    with db.session() as session:
+        session.execute(delete(uacreg))
+        for row in rows.values():
+            session.execute(insert(uacreg).values(**row))
+    return len(rows)

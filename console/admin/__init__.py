@@ -1,6 +1,6 @@
 """Administration: the overview (workers, credit audit settings) and one sub-blueprint per
-area (people, devices, numbers and DIDs, queues, IVR flows, API tokens, audit log), each over
-its module in `console.admin.services`.
+area (people, devices, trunks, numbers and DIDs, queues, IVR flows, API tokens, audit log),
+each over its module in `console.admin.services`.
 ``bp`` serves the pages under /admin (signed-in admins only); ``api_bp`` serves the same
 operations as JSON under /api/admin (admin API tokens only, see docs/admin-api.md)."""
 
@@ -22,13 +22,14 @@ from console.admin import (  # noqa: E402, F401
     people,
     queues,
     tokens,
+    trunks,
     views,
 )
 from console.admin.web import guard_api, guard_pages  # noqa: E402
 
 bp.before_request(guard_pages)
 api_bp.before_request(guard_api)
-for area in (people, devices, numbers, queues, flows, tokens, audit):
+for area in (people, devices, trunks, numbers, queues, flows, tokens, audit):
     bp.register_blueprint(area.pages)
     if hasattr(area, "api"):
         api_bp.register_blueprint(area.api)

@@ -62,3 +62,22 @@
     });
   });
 })();
+// Trunks: the registration cells follow the edge's reports every few seconds.
+(function () {
+  "use strict";
+  const table = document.querySelector("table[data-refresh]");
+  if (!table) return;
+  function refresh() {
+    fetch(table.dataset.refresh, { credentials: "same-origin" }).then(function (r) {
+      return r.ok ? r.text() : "";
+    }).then(function (html) {
+      if (!html) return;
+      const parsed = new DOMParser().parseFromString(html, "text/html");
+      parsed.querySelectorAll("[data-trunk-state]").forEach(function (fresh) {
+        const cell = table.querySelector("td[data-trunk-state='" + CSS.escape(fresh.dataset.trunkState) + "']");
+        if (cell) cell.innerHTML = fresh.innerHTML;
+      });
+    }).catch(function () {});
+  }
+  setInterval(refresh, 2000);
+})();

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from console.admin.devices import api
+from console.admin.devices.reprovision import reprovision
 from console.admin.services import devices
 from console.admin.services.base import Actor
 from console.admin.web import api_call, body, sip_domain
@@ -50,7 +51,7 @@ def update(device_id: int) -> ResponseReturnValue:
         devices.update(session, who, device_id, data)
         return _one(session, device_id)
 
-    return api_call(work)
+    return _reprovisioned(device_id, api_call(work))
 
 
 @api.post("/<int:device_id>/disable")
@@ -76,4 +77,11 @@ def credentials(device_id: int) -> ResponseReturnValue:
         return {**_one(session, device_id), "sip_password": made.password,
                 "sip_domain": made.domain}
 
-    return api_call(work)
+    return _reprovisioned(device_id, api_call(work))
+
+
+def _reprovisioned(device_id: int, answer: ResponseReturnValue) -> ResponseReturnValue:
+    """*answer*, after a desk phone's successful change was queued for re-provisioning."""
+    if isinstance(answer, tuple) and isinstance(answer[1], int) and answer[1] < 300:
+        reprovision(device_id)
+    return answer

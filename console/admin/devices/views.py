@@ -9,6 +9,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from flask.typing import ResponseReturnValue
 
 from console.admin.devices import pages
+from console.admin.devices.reprovision import reprovision
 from console.admin.services import devices
 from console.admin.services.base import AdminError, Invalid
 from console.admin.web import actor, service_session, sip_domain
@@ -70,6 +71,7 @@ def update(device_id: int) -> ResponseReturnValue:
     except Invalid as error:
         with service_session() as session:
             return _form(devices.get(session, device_id), values, error.errors, 422)
+    reprovision(device_id)
     flash(f"Device {extension} saved.")
     return redirect(url_for("admin.devices.index"))
 
@@ -98,4 +100,5 @@ def credentials(device_id: int) -> ResponseReturnValue:
     except AdminError as error:
         flash(str(error))
         return redirect(url_for("admin.devices.index"))
+    reprovision(device_id)  # a desk phone's file carries its SIP password
     return _credentials_page(fresh, fresh=False)

@@ -17,8 +17,9 @@ from store.passwords import sip_ha1
 from tests.console.conftest import Deployment, csrf_token, sign_in
 
 AREA_PAGES = ["/admin/people/", "/admin/devices/", "/admin/tokens/", "/admin/audit/",
-              "/admin/people/new", "/admin/devices/new"]
-AREA_APIS = ["/api/admin/people/", "/api/admin/devices/", "/api/admin/audit/"]
+              "/admin/people/new", "/admin/devices/new", "/admin/trunks/"]
+AREA_APIS = ["/api/admin/people/", "/api/admin/devices/", "/api/admin/audit/",
+             "/api/admin/trunks/"]
 
 
 def make_token(deployment: Deployment, client: Any = None) -> str:
