@@ -426,6 +426,4 @@ from store.hardware_tables import (  # noqa: E402  (its tables join the metadata
 from store.profile_tables import CustomerSearch, ProfileGrant, ProfileOpening  # noqa: E402
 
 __all__ += ["DeviceProvisioning", "HeadsetStateRow", "PhoneCommand", "ProvisioningFetch"]
-from store.analytics_tables import CallAnalytics, CallSummary  # noqa: E402  (0008: the analysis)
-
-__all__ += ["CallAnalytics", "CallSummary"]
+from store import analytics_tables as _analytics_tables  # noqa: E402,F401  (0008: the analysis)
