@@ -83,15 +83,24 @@ def speech(utterances: Sequence[Utterance]) -> list[Span]:
 
 
 def interruptions(utterances: Sequence[Utterance], phrases: LocalePhrases) -> list[Interruption]:
-    """Every line that starts while the other side is mid-line, back-channels excepted."""
+    """Every line that starts while the other side is mid-line, back-channels excepted.
+
+    One pass in order of start: a line interrupts when a line of another speaker that began
+    strictly before it has not ended yet."""
     found = []
-    for said in utterances:
-        if is_backchannel(said.text, phrases):
-            continue
-        for other in utterances:
-            if other.speaker != said.speaker and other.start < said.start < other.end:
-                found.append(Interruption(said.speaker, other.speaker, said.start, said.text))
-                break
+    latest_end: dict[str, float] = {}  # speaker -> the latest end of their lines begun so far
+    ordered = sorted(utterances, key=lambda said: said.start)
+    for _start, group in itertools.groupby(ordered, key=lambda said: said.start):
+        same_start = list(group)
+        for said in same_start:
+            if is_backchannel(said.text, phrases):
+                continue
+            over = next((speaker for speaker, end in latest_end.items()
+                         if speaker != said.speaker and end > said.start), None)
+            if over is not None:
+                found.append(Interruption(said.speaker, over, said.start, said.text))
+        for said in same_start:
+            latest_end[said.speaker] = max(latest_end.get(said.speaker, said.end), said.end)
     return found
 
 

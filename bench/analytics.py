@@ -108,14 +108,17 @@ def real_calls(calls: int) -> dict[str, Any]:
 
 def one_call(db: Database, caller: Any, agent: Any, worker: Any, events: Any,
              said: dict[str, Path]) -> tuple[float, float]:
+    """One call to its hang-up; (seconds from hang-up to both rows stored, analysis CPU s).
+    A call that fails mid-way is still hung up and waited for (its agent freed after)."""
     call = caller.call(f"sip:800@{worker.sip_uri_host}")
     call_id = events.wait_for("answered", timeout=15)["call_id"]
+    agent_call = None
     try:
         events.wait_for("ivr.prompt", timeout=30, call_id=call_id, prompt="greeting",
                         state="playing")
         caller.dtmf(call, "0")
         events.wait_for("bridged", timeout=30, call_id=call_id)
-        agent_call = agent.seen("incoming")[-1]["call"]
+        agent_call = agent.wait_for("incoming", timeout=10)["call"]
         agent.wait_for("state", call=agent_call, state="confirmed")
         caller.play(call, said["caller"])
         events.wait_for("transcript.final", timeout=30, call_id=call_id, speaker="caller")
@@ -124,6 +127,13 @@ def one_call(db: Database, caller: Any, agent: Any, worker: Any, events: Any,
     finally:
         hung_up = time.monotonic()
         caller.hangup(call)
+        waited = stored(db, call_id, hung_up)
+        if agent_call is not None:
+            agent.wait_for("state", call=agent_call, state="disconnected")
+    return waited
+
+
+def stored(db: Database, call_id: str, hung_up: float) -> tuple[float, float]:
     deadline = hung_up + 60
     while time.monotonic() < deadline:
         with db.session() as session:
