@@ -10,10 +10,13 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from analytics.phrases import LocalePhrases, is_backchannel
+from analytics.phrases import LocalePhrases, is_backchannel, words
 
 CALLER, AGENT = "caller", "agent"
 LONG_SILENCE_SECONDS = 3.0
+#: a line this short, of one or two words, is a listening noise even when the recogniser
+#: misheard it (espeak-ng "음 네" came back as "읍 네"): never an interruption
+SHORT_NOISE_SECONDS = 0.7
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def interruptions(utterances: Sequence[Utterance], phrases: LocalePhrases) -> li
     for _start, group in itertools.groupby(ordered, key=lambda said: said.start):
         same_start = list(group)
         for said in same_start:
-            if is_backchannel(said.text, phrases):
+            if listening(said, phrases):
                 continue
             over = next((speaker for speaker, end in latest_end.items()
                          if speaker != said.speaker and end > said.start), None)
@@ -102,6 +105,13 @@ def interruptions(utterances: Sequence[Utterance], phrases: LocalePhrases) -> li
         for said in same_start:
             latest_end[said.speaker] = max(latest_end.get(said.speaker, said.end), said.end)
     return found
+
+
+def listening(said: Utterance, phrases: LocalePhrases) -> bool:
+    """A back-channel: the locale's listening words, or a noise too short to take the turn."""
+    return is_backchannel(said.text, phrases) or (
+        said.seconds <= SHORT_NOISE_SECONDS and len(words(said.text)) <= 2
+    )
 
 
 def silences(

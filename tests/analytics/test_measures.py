@@ -60,6 +60,14 @@ def test_a_real_overtalk_by_the_agent_counts_for_the_agent() -> None:
     assert (got.caller_interruptions, got.agent_interruptions) == (0, 1)
 
 
+def test_a_short_misheard_noise_over_the_other_side_is_not_an_interruption() -> None:
+    script = [Utterance(AGENT, 10, 14, "let me look at your bill now"),
+              Utterance(CALLER, 11.2, 11.74, "읍 네"),  # the recogniser's "음 네"
+              Utterance(CALLER, 12.0, 13.5, "no wait")]  # two words, but 1.5 s: it is one
+    got = measure(facts(script, locale="ko"))
+    assert [cut["text"] for cut in got.detail["interruptions"]] == ["no wait"]
+
+
 def test_silences_over_three_seconds_are_counted_exactly() -> None:
     got = measure(facts(SCRIPT))
     # gaps: 14-14.5, 20-24 (4 s), 33-37.5 (4.5 s), 40-44 (4 s); exactly 3 s would not count

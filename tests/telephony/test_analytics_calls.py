@@ -33,6 +33,7 @@ FRAME = RATE // 50  # 20 ms
 #: nobody speaks for about 4 s, then short turns with gaps under 3 s.
 SCRIPT = [
     ("agent", 0.0, "안녕하세요 고객님 무엇을 도와드릴까요"),
+    ("caller", 1.2, "음 네"),  # a back-channel over the agent
     ("caller", 3.6, "요금이 너무 많이 나왔어요 확인해 주세요"),
     ("agent", 5.2, "잠시만요 제가 바로 확인하겠습니다"),
     ("caller", 12.5, "네 감사합니다 정말 고맙습니다"),
@@ -80,8 +81,8 @@ def test_a_real_calls_analytics_follow_the_script(scene: Scene) -> None:
     paths, truth = scripted_sides(scene.root)
     expected_agent = sum(s.seconds for s in truth["agent"])
     expected_caller = sum(s.seconds for s in truth["caller"])
-    # the script as written: the agent's second line starts inside the caller's first
-    assert truth["caller"][0].start < truth["agent"][1].start < truth["caller"][0].end
+    # the script as written: the agent's second line starts inside the caller's first line
+    assert truth["caller"][1].start < truth["agent"][1].start < truth["caller"][1].end
     phone, call, call_id = scene.dial()
     scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing")
     phone.dtmf(call, "0")
@@ -94,7 +95,7 @@ def test_a_real_calls_analytics_follow_the_script(scene: Scene) -> None:
         lambda: len([e for e in scene.seen("transcript.final", call_id)
                      if e["speaker"] == "agent"]) >= 3, 45, "the agent's three lines")
     wait_until(lambda: len([e for e in scene.seen("transcript.final", call_id)
-                            if e["speaker"] == "caller"]) >= 2, 20, "the caller's two lines")
+                            if e["speaker"] == "caller"]) >= 3, 20, "the caller's three lines")
     scene.hang_up(phone, call, call_id)
     hung_up = time.monotonic()
     row = wait_until(lambda: _stored(scene, call_id), 30, "the call's analytics stored")
@@ -105,9 +106,12 @@ def test_a_real_calls_analytics_follow_the_script(scene: Scene) -> None:
     expected_ratio = expected_agent / (expected_agent + expected_caller)
     assert row.agent_talk_ratio is not None, why
     assert abs(row.agent_talk_ratio - expected_ratio) <= 0.05, why
+    # the caller's back-channel over the agent's first line was heard, and is no interruption
+    heard = [text for speaker, _start, _end, text in lines if speaker == "caller"]
+    assert len(heard) == 3 and len(heard[0].split()) <= 2, why  # the back-channel, heard
     assert (row.agent_interruptions, row.caller_interruptions) == (1, 0), why
     assert row.long_silences == 1, why
-    gap = truth["caller"][1].start - truth["agent"][1].end
+    gap = truth["caller"][2].start - truth["agent"][1].end
     assert abs(row.longest_silence_seconds - gap) < 1.0, why
     assert row.seconds_to_human is not None and row.seconds_to_human > 0
     with scene.deployment.db.session() as session:
