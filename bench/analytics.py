@@ -110,6 +110,7 @@ def one_call(db: Database, caller: Any, agent: Any, worker: Any, events: Any,
              said: dict[str, Path]) -> tuple[float, float]:
     """One call to its hang-up; (seconds from hang-up to both rows stored, analysis CPU s).
     A call that fails mid-way is still hung up and waited for (its agent freed after)."""
+    answered_before = len(agent.seen("state", state="confirmed"))
     call = caller.call(f"sip:800@{worker.sip_uri_host}")
     call_id = events.wait_for("answered", timeout=15)["call_id"]
     agent_call = None
@@ -118,8 +119,12 @@ def one_call(db: Database, caller: Any, agent: Any, worker: Any, events: Any,
                         state="playing")
         caller.dtmf(call, "0")
         events.wait_for("bridged", timeout=30, call_id=call_id)
-        agent_call = agent.wait_for("incoming", timeout=10)["call"]
-        agent.wait_for("state", call=agent_call, state="confirmed")
+        deadline = time.monotonic() + 10  # the agent's phone's newest answered call
+        while len(agent.seen("state", state="confirmed")) <= answered_before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the agent's phone never answered")
+            time.sleep(0.02)
+        agent_call = agent.seen("state", state="confirmed")[-1]["call"]
         caller.play(call, said["caller"])
         events.wait_for("transcript.final", timeout=30, call_id=call_id, speaker="caller")
         agent.play(agent_call, said["agent"])
