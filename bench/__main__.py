@@ -44,6 +44,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "routing": Benchmark(
         "routing", "routing simulator: 10,000 calls on the real router in virtual time", True
     ),
+    "analytics": Benchmark(
+        "analytics", "hang-up to a call's analytics and summary stored; CPU per call", False
+    ),
     "console_streams": Benchmark(
         "console_streams", "console sign-in latency, memory, threads with N open streams", True
     ),

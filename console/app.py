@@ -83,6 +83,7 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     from console.auth import bp as auth_bp
     from console.inventory import bp as inventory_bp
     from console.provisioning import bp as provisioning_bp
+    from console.reports import bp as reports_bp
     from console.supervisor import bp as supervisor_bp
 
     app = Flask(__name__, static_folder="static", template_folder="templates")
@@ -116,7 +117,8 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.before_request(load_signed_in)
     app.after_request(_secure_headers)
     for blueprint in (
-        auth_bp, agent_bp, supervisor_bp, admin_bp, admin_api_bp, provisioning_bp, inventory_bp
+        auth_bp, agent_bp, supervisor_bp, admin_bp, admin_api_bp, provisioning_bp, inventory_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)
     for name, registered in app.blueprints.items():  # the admin API and its nested areas:

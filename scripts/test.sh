@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check . || { echo "ruff found problems"; exit 1; }
 # Type check (settings in pyproject.toml).
-.venv/bin/mypy -p dsp -p ivr -p store -p telephony -p console -p hardware -p bench -m loglines \
+.venv/bin/mypy -p analytics -p dsp -p ivr -p store -p telephony -p console -p hardware -p bench -m loglines \
     || { echo "mypy found problems"; exit 1; }
 # Required parts are required here: a missing one fails its tests (tests/harness/parts.py).
 export CI="${CI:-true}"

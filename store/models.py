@@ -431,3 +431,4 @@ from store.hardware_tables import (  # noqa: E402  (its tables join the metadata
 from store.profile_tables import CustomerSearch, ProfileGrant, ProfileOpening  # noqa: E402
 
 __all__ += ["DeviceProvisioning", "HeadsetStateRow", "PhoneCommand", "ProvisioningFetch"]
+from store import analytics_tables as _analytics_tables  # noqa: E402,F401  (0008: the analysis)

@@ -18,6 +18,7 @@ PASS_THROUGH = {
     "switch": ("telephony.worker", "run one switch worker (a pjsua2 B2BUA process)"),
     "speech": ("telephony.cli", "run the speech service (vosk-server WebSocket protocol)"),
     "console": ("console.app", "run the Flask console (agent, supervisor, admin)"),
+    "analytics": ("analytics.runner", "analyse ended calls the workers left (talk, mood, summary)"),
     "headset": ("hardware.headset.cli", "the agent's headset as their phone (PyAudio, HID)"),
 }
 

@@ -41,6 +41,7 @@ class Transfers:
         if call.bridge is not None:
             call.bridge.disconnect()
         call.customer.hold()
+        call.call_data.setdefault("holds", []).append({"held_at": utcnow().isoformat()})
         call.publish("hold", call.customer)
 
     def unhold(self) -> None:
@@ -48,6 +49,8 @@ class Transfers:
         if call.customer is None or not call.customer.on_hold:
             return
         call.customer.unhold()
+        holds = call.call_data.get("holds") or [{}]
+        holds[-1]["resumed_at"] = utcnow().isoformat()  # the analytics' hold time (docs)
         if call.bridge is not None:
             call.bridge.refresh()
         call.publish("unhold", call.customer)

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = {"dsp", "ivr", "telephony", "console", "hardware", "store", "loglines", "bench", "tests"}
+PROJECT = {
+    "analytics", "dsp", "ivr", "telephony", "console", "hardware", "store", "loglines", "bench",
+    "tests",
+}
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,13 @@ RULES = {
     "store": rule(third_party="sqlalchemy alembic"),
     "loglines": rule(third_party=""),
     # the switch reads vendors' check-sync events and auto-answer headers (pure modules)
-    "telephony": rule("dsp ivr store loglines hardware.provisioning"),
+    "telephony": rule("dsp ivr store loglines hardware.provisioning analytics"),
+    # the analysis of ended calls reads and writes the store only (pure ivr/dsp helpers allowed)
+    "analytics": rule("store ivr dsp", third_party="sqlalchemy", forbidden="pjsua2 numba"),
     # the flow editor validates with the IVR's own reader (ivr.flow, ivr.document: no numba)
     "console": rule(
-        "store loglines hardware.provisioning ivr.flow ivr.document", forbidden="pjsua2 numba"
+        "store loglines hardware.provisioning ivr.flow ivr.document analytics",
+        forbidden="pjsua2 numba",
     ),
     # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up and frame copy
     "hardware": rule("store dsp loglines telephony.endpoint telephony.media_frames"),
@@ -56,7 +62,7 @@ RULES = {
     "hardware.provisioning": rule(
         third_party="", forbidden="pjsua2", own="hardware.provisioning"
     ),
-    "bench": rule("dsp ivr store telephony console hardware loglines"),
+    "bench": rule("dsp ivr store telephony console hardware loglines analytics"),
 }
 
 

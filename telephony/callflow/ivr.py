@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from analytics.runner import analyse_after_hangup
 from dsp.clock import CLOCK_RATE
 from dsp.speech.client import SpeechClient, Transcript
 from dsp.speech.gate import SpeechGate
@@ -79,6 +80,8 @@ class IvrFlows:
         self.transcribe_agent = bool(settings.extra.get("transcribe_agent", False))
         # after the bridge, only voiced audio (padded) goes to the recognizer (docs/speech.md)
         self.gate_transcription = bool(settings.extra.get("gate_transcription", True))
+        # every call measured and summarised right after hang-up (docs/analytics.md)
+        self.analyse_calls = bool(settings.extra.get("analyse_calls", True))
         self.speech_enabled = bool(settings.extra.get("speech", True))
         self.speech_token = deployment_token(settings) if self.speech_enabled else None
         self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="ivr-prompts")
@@ -189,7 +192,10 @@ class IvrFlows:
         (pool or self.pool).submit(run)
 
     def store_transcript(self, call_id: str, entries: list[dict[str, Any]]) -> None:
+        """The call's transcript, then its analytics and summary (on the closing pool)."""
         cdr.update_call(self.db, call_id, transcript=entries)
+        if self.analyse_calls:
+            analyse_after_hangup(self.db, call_id)
 
     # --- prompts rendered before they are needed -------------------------------------------------
 
@@ -236,6 +242,7 @@ class IvrCall:
         self._prompt_turn = 0  # bumped by every play and stop: a late render is not played
         self._speech_down = False
         self._audio_origin: float | None = None  # wall clock of the first caller frame
+        self._agent_origin: float | None = None  # wall clock of the agent's first frame heard
 
     # --- the worker's events -------------------------------------------------------------------
 
@@ -291,6 +298,8 @@ class IvrCall:
             listener.hear(frame.samples)
         else:
             listener.sent(frame.samples)
+            if self.agent_speech is not None and self._agent_origin is None:
+                self._agent_origin = time.time()  # the agent stream's own second 0
             if self.agent_gate is not None and self.agent_voice is not None:
                 voiced = self.agent_voice.process(np.array(frame.samples, dtype=np.int16))
                 self.agent_gate.push(frame.samples, voiced.speech)
@@ -425,7 +434,9 @@ class IvrCall:
         call = self.call
         if call is None or not result.text:
             return
-        origin = self._audio_origin or time.time()
+        # each side's recogniser counts seconds of its own stream: place both on the wall clock
+        own = self._agent_origin if speaker == "agent" else self._audio_origin
+        origin = own or time.time()
         start = result.start if result.start is not None else result.audio_end
         entry = {
             "speaker": speaker,

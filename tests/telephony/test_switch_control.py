@@ -72,6 +72,9 @@ def test_dtmf_hold_blind_and_attended_transfer_on_the_event_stream(
     assert worker.post(f"/calls/{call_id}/unhold").ok
     events.wait_for("unhold", call_id=call_id)
     caller.wait_for("media", call=call, status=pj.PJSUA_CALL_MEDIA_ACTIVE)
+    live = next(c for c in worker.get("/calls") if c["id"] == call_id)
+    (held,) = live["call_data"]["holds"]  # the analytics' hold time (docs/analytics.md)
+    assert held["held_at"] <= held["resumed_at"]
 
     # Blind transfer to 1002: agent 1001 is let go, 1002 is bridged with the caller.
     response = worker.post(f"/calls/{call_id}/transfer", {"to": "1002", "mode": "blind"})

@@ -1,0 +1,1 @@
+"""Conversation analytics: every ended call measured and summarised from what the store holds."""
