@@ -75,7 +75,7 @@
       const parsed = new DOMParser().parseFromString(html, "text/html");
       parsed.querySelectorAll("[data-trunk-state]").forEach(function (fresh) {
         const cell = table.querySelector("td[data-trunk-state='" + CSS.escape(fresh.dataset.trunkState) + "']");
-        if (cell) cell.innerHTML = fresh.innerHTML;
+        if (cell) cell.replaceChildren.apply(cell, Array.from(fresh.childNodes, function (n) { return document.importNode(n, true); }));
       });
     }).catch(function () {});
   }

@@ -1,14 +1,14 @@
 """call analytics: every ended call's measures and its extractive summary
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
