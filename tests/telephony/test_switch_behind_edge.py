@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from telephony.callflow import busy
 from telephony.edge import EdgeError
 from telephony.testing.audio import recording, tone_share
 from telephony.testing.deployment import SUPPORT, Deployment
@@ -116,18 +117,32 @@ def test_five_simultaneous_callers_on_two_workers_are_all_answered(
         phone.wait_for("state", call=call, state="confirmed", timeout=15)
     loads = [w.get("/health")["load"] for w in workers]
     assert sum(loads) == 5 and max(loads) <= workers[0].get("/health")["capacity"], loads
-    # One more than both can take (when they are full) hears "all our lines are busy" from a
-    # worker's spare slot (`telephony.callflow.busy`), not a SIP error nor silence.
-    if sum(loads) == capacity:
-        extra = phones[1].call(support_uri(edge))
-        phones[1].wait_for("state", call=extra, state="confirmed")
-        phones[1].wait_for("state", call=extra, state="disconnected", timeout=20)
+    # Fill what is left, then one more than both can take hears "all our lines are busy" from a
+    # worker's spare slot (`telephony.callflow.busy`): a SIP 503 from the first worker tried,
+    # the message from the last, never silence. (Two workers hold 6: five alone never filled
+    # them, so this branch used to be dead.)
+    filler = deployment.phone("filler", record=False)
+    fills = [filler.call(support_uri(edge)) for _ in range(capacity - 5)]
+    for call in fills:
+        filler.wait_for("state", call=call, state="confirmed", timeout=15)
+    wait_until(lambda: sum(w.get("/health")["load"] for w in workers) == capacity, 5, "full")
+    extra = phones[1].call(support_uri(edge))
+    phones[1].wait_for("state", call=extra, state="confirmed", timeout=15)
+    phones[1].wait_for("state", call=extra, state="disconnected", timeout=20)
+    assert sum(w.get("/health")["rejected"] for w in workers) == 1
+    busy_cdrs = wait_until(
+        lambda: [c for c in deployment.calls() if c.outcome == busy.REASON], 5, "a busy CDR"
+    )
+    assert len(busy_cdrs) == 1
     for phone, call in calls:
         phone.hangup(call)
+    for call in fills:
+        filler.hangup(call)
     wait_until(
-        lambda: len([c for c in deployment.calls() if c.answered_at and c.ended_at]) == 5,
+        lambda: len([c for c in deployment.calls() if c.answered_at and c.ended_at])
+        == capacity + 1,
         5,
-        "five answered and closed CDRs",
+        "every answered CDR closed (the busy one too)",
     )
 
 
