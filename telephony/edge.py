@@ -406,6 +406,6 @@ def _kamailio_binary() -> str:
     if binary is None:
         raise EdgeError(
             "kamailio is not installed: run `apt-get install -y kamailio "
-            "kamailio-sqlite-modules kamailio-postgres-modules`"
+            "kamailio-sqlite-modules kamailio-postgres-modules kamailio-presence-modules`"
         )
     return binary
