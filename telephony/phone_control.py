@@ -4,7 +4,9 @@ carry them to devices, and each answer is written back.
 
 One `PhoneCommandKind` per command in `KINDS` (the ``Event:`` comes from the phone's vendor in
 `hardware.provisioning`); a check-sync or reboot for a phone that is on a live call (a dialog
-the edge relays) is held until the call ends. Run by the edge process (`PhoneControl.run`).
+the edge relays) is held until the call ends, but not for ever: after ``hold_seconds`` (a
+dialog whose BYE the edge never saw can stay open for hours) it is given up as ``expired``
+with the reason recorded. Run by the edge process (`PhoneControl.run`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 from hardware.provisioning import vendor
 from store.db import Database
-from store.desk_phones import FAILED, HELD, SENT, open_commands
+from store.desk_phones import EXPIRED, FAILED, HELD, SENT, open_commands
 from store.models import Device, PhoneCommand, utcnow
 from store.settings import Settings
 
@@ -84,11 +86,13 @@ class PhoneControl:
     """Sends what `store.desk_phones` has queued; *live_calls* names the users on a call."""
 
     def __init__(self, db: Database, settings: Settings,
-                 live_calls: Callable[[], set[str]], answer_timeout: float = 8.0) -> None:
+                 live_calls: Callable[[], set[str]], answer_timeout: float = 8.0,
+                 hold_seconds: float | None = None) -> None:
         self.db = db
         self.settings = settings
         self.live_calls = live_calls
         self.answer_timeout = answer_timeout
+        self.hold_seconds = settings.phone_hold_seconds if hold_seconds is None else hold_seconds
 
     def run_once(self) -> list[tuple[int, str]]:
         """One pass over the open commands; returns (command id, new state) for each."""
@@ -110,6 +114,17 @@ class PhoneControl:
             assert device is not None
             on_call = {device.extension, device.sip_username} & busy
             if kind.waits_for_calls and on_call:
+                waited = (utcnow() - command.created_at).total_seconds()
+                if waited >= self.hold_seconds:
+                    log.warning("event=phone.gave_up device=%s kind=%s waited_s=%.0f "
+                                "reason=still-in-a-dialog", device.extension, command.kind,
+                                waited)
+                    command.state = EXPIRED
+                    command.reason = (
+                        f"gave up after {self.hold_seconds:g} s: the phone was still in a "
+                        "dialog (a long call, or one whose end the edge never saw)"
+                    )
+                    return EXPIRED
                 if command.state != HELD:
                     log.info("event=phone.held device=%s kind=%s reason=on-a-call",
                              device.extension, command.kind)

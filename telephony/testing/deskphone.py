@@ -159,7 +159,11 @@ class DeskPhone:
         return f"Via: SIP/2.0/UDP {host}:{port};rport;branch=z9hG4bK{secrets.token_hex(8)}"
 
     def _send(self, text: str, to: tuple[str, int] | None = None) -> None:
-        self.sock.sendto(text.encode(), to or self.edge)
+        try:
+            self.sock.sendto(text.encode(), to or self.edge)
+        except OSError:
+            if not self._stop:  # a request that arrived as the phone was put away: dropped
+                raise
 
     def _request(self, headers: list[str], call_id: str, timeout: float) -> str:
         self._send("\r\n".join([*headers, "Content-Length: 0", "", ""]))
