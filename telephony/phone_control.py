@@ -65,6 +65,35 @@ KINDS: dict[str, PhoneCommandKind] = {
 class Answer:
     code: int  # 0: no answer
     reason: str
+    text: str = ""  # the whole final response
+
+
+def send_to_edge(settings: Settings, template: str, timeout: float) -> Answer:
+    """Send one request (``{via}`` is filled in with our socket) to the edge's switch socket
+    and wait for its final answer, retransmitting as RFC 3261 says for UDP."""
+    edge = (settings.edge_switch_address, settings.edge_switch_port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((settings.edge_switch_address, 0))
+        host, port = sock.getsockname()
+        data = template.replace("{via}", f"{host}:{port}").encode()
+        deadline = time.monotonic() + timeout
+        interval = T1
+        sock.sendto(data, edge)
+        next_send = time.monotonic() + interval
+        while (now := time.monotonic()) < deadline:
+            sock.settimeout(max(0.01, min(next_send, deadline) - now))
+            try:
+                reply = sock.recv(65535).decode(errors="replace")
+            except TimeoutError:
+                if time.monotonic() >= next_send:
+                    sock.sendto(data, edge)
+                    interval = min(interval * 2, 4.0)
+                    next_send = time.monotonic() + interval
+                continue
+            status = re.match(r"SIP/2\.0 (\d{3}) ?([^\r\n]*)", reply)
+            if status and int(status.group(1)) >= 200:
+                return Answer(int(status.group(1)), status.group(2), reply)
+    return Answer(0, "no answer")
 
 
 def live_call_users(dialog_dump: str) -> set[str]:
@@ -175,29 +204,7 @@ class PhoneControl:
 
     def send(self, template: str) -> Answer:
         """Send one request to the edge's switch socket and wait for its final answer."""
-        edge = (self.settings.edge_switch_address, self.settings.edge_switch_port)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind((self.settings.edge_switch_address, 0))
-            host, port = sock.getsockname()
-            data = template.replace("{via}", f"{host}:{port}").encode()
-            deadline = time.monotonic() + self.answer_timeout
-            interval = T1
-            sock.sendto(data, edge)
-            next_send = time.monotonic() + interval
-            while (now := time.monotonic()) < deadline:
-                sock.settimeout(max(0.01, min(next_send, deadline) - now))
-                try:
-                    reply = sock.recv(65535).decode(errors="replace")
-                except TimeoutError:
-                    if time.monotonic() >= next_send:
-                        sock.sendto(data, edge)
-                        interval = min(interval * 2, 4.0)
-                        next_send = time.monotonic() + interval
-                    continue
-                status = re.match(r"SIP/2\.0 (\d{3}) ?([^\r\n]*)", reply)
-                if status and int(status.group(1)) >= 200:
-                    return Answer(int(status.group(1)), status.group(2))
-        return Answer(0, "no answer")
+        return send_to_edge(self.settings, template, self.answer_timeout)
 
     def run(self, stopping: threading.Event, interval: float) -> None:
         """Until *stopping*: send what is owed every *interval* seconds."""

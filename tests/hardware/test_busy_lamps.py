@@ -1,7 +1,8 @@
 """Busy-lamp fields through the real edge: a desk phone subscribes to a colleague's extension
 (SUBSCRIBE Event: dialog), a switch worker calls that colleague, and the watcher's NOTIFYs say
 early while it rings, confirmed once it is answered and terminated after the hang-up; strangers
-may neither subscribe without credentials nor publish line state."""
+may neither subscribe without credentials nor publish line state; an agent's state key
+(agent-<extension>, published by the switch) is lit while paused and dark while available."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from console.provisioning.enrol import enrol_desk_phone
+from store.agents import set_own_state
+from store.models import Agent, AgentState, Device
 from telephony.testing.deployment import Deployment
 from telephony.testing.deskphone import DeskPhone
 from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
@@ -118,3 +122,30 @@ def test_strangers_neither_watch_nor_publish_and_other_events_are_refused(
         assert not any(event == "presence" for event, _ in agent.notifies)
     finally:
         agent.close()
+
+
+def test_an_agents_state_key_follows_the_agent(edge: EdgeUnderTest, tmp_path: Path) -> None:
+    """The switch publishes agent-<ext>: paused lights the lamp, available turns it off."""
+    agent_phone = desk_phone(edge, tmp_path, "00:15:65:00:10:04", "3404")
+    watcher = desk_phone(edge, tmp_path, "00:15:65:00:10:05", "3405")
+    with edge.db.session() as session:
+        device = session.scalar(select(Device).where(Device.extension == "3404"))
+        assert device is not None
+        agent = Agent(name="Ada", username="ada", password_hash="x", device_id=device.id,
+                      state=AgentState.AVAILABLE)
+        session.add(agent)
+        session.flush()
+        agent_id = agent.id
+    try:
+        assert watcher.subscribe("agent-3404") in (200, 202)
+        watcher.wait(lambda: dialog_states(watcher, "agent-3404")[-1:] == ["terminated"], 5,
+                     "available: the lamp is dark")
+        assert set_own_state(edge.db, agent_id, "paused", "coffee")
+        watcher.wait(lambda: dialog_states(watcher, "agent-3404")[-1:] == ["confirmed"], 5,
+                     "paused: the lamp is lit")
+        assert set_own_state(edge.db, agent_id, "available")
+        watcher.wait(lambda: dialog_states(watcher, "agent-3404")[-1:] == ["terminated"], 5,
+                     "available again: dark")
+    finally:
+        agent_phone.close()
+        watcher.close()
