@@ -1,6 +1,7 @@
 """Headsets' reported state in the store (``headset_states``, one row per device): a report
-from `hardware.headset.report` is saved over the last one, and read back for the API, the
-devices page and the agent's desk."""
+(the JSON `hardware.headset.report.HeadsetState` sends; read here without importing the
+headset, which the console may not) is saved over the last one, and read back for the API,
+the devices page and the agent's desk."""
 
 from __future__ import annotations
 
@@ -11,14 +12,54 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hardware.headset.report import HeadsetState
 from store.models import Agent, Device, HeadsetStateRow, utcnow
 
 #: A headset that has not reported for this long is shown as not connected.
 CONNECTED_SECONDS = 30.0
 
 
-def save_report(session: Session, device: Device, state: HeadsetState) -> HeadsetStateRow:
+#: The report's fields and their types (``type`` is "headset.state").
+REPORT_FIELDS: dict[str, tuple[type, ...]] = {
+    "extension": (str,), "device": (str,), "hook": (str,), "call": (str,), "muted": (bool,),
+    "volume": (int,), "heard_dbfs": (int, float), "spoken_dbfs": (int, float),
+    "playback_ms": (int, float), "capture_ms": (int, float), "underruns": (int,), "at": (str,),
+}
+CALL_STATES = ("idle", "ringing", "calling", "in_call")
+
+
+@dataclass(frozen=True)
+class HeadsetReport:
+    extension: str
+    device: str
+    hook: str
+    call: str
+    muted: bool
+    volume: int
+    heard_dbfs: float
+    spoken_dbfs: float
+    playback_ms: float
+    capture_ms: float
+    underruns: int
+
+    @classmethod
+    def parse(cls, body: object) -> HeadsetReport:
+        """A report, or ValueError saying what is wrong with it."""
+        if not isinstance(body, dict) or body.get("type") != "headset.state":
+            raise ValueError("not a headset.state report")
+        fields = {k: v for k, v in body.items() if k != "type"}
+        if set(fields) != set(REPORT_FIELDS):
+            raise ValueError(f"fields must be {', '.join(sorted(REPORT_FIELDS))}")
+        for name, kinds in REPORT_FIELDS.items():
+            value = fields[name]
+            if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+                raise ValueError(f"{name} has the wrong type")
+        if fields["call"] not in CALL_STATES or fields["hook"] not in ("on", "off"):
+            raise ValueError(f"bad headset state: call={fields['call']!r} hook={fields['hook']!r}")
+        fields.pop("at")
+        return cls(**fields)
+
+
+def save_report(session: Session, device: Device, state: HeadsetReport) -> HeadsetStateRow:
     row = session.get(HeadsetStateRow, device.id)
     if row is None:
         row = HeadsetStateRow(device_id=device.id)

@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from console.extensions import database
 from console.inventory.digest import DigestAnswer, challenge, verify
-from console.inventory.headsets import headset_views, save_report
+from console.inventory.headsets import HeadsetReport, headset_views, save_report
 from console.security_log import security_event
-from hardware.headset.report import HeadsetState
 from store.models import Device, Role
 
 api_bp = Blueprint("devices_api", __name__, url_prefix="/api/devices")
@@ -51,8 +50,8 @@ def report_state(extension: str) -> ResponseReturnValue:
         assert device is not None
         body: Any = request.get_json(silent=True)
         try:
-            state = HeadsetState.from_json(body if isinstance(body, dict) else {})
-        except (TypeError, ValueError) as error:
+            state = HeadsetReport.parse(body)
+        except ValueError as error:
             return jsonify(error=f"not a headset state report: {error}"), 400
         if state.extension != device.extension:
             return jsonify(error="the report names another extension"), 400
