@@ -82,6 +82,7 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     from console.agent import bp as agent_bp
     from console.auth import bp as auth_bp
     from console.inventory import bp as inventory_bp
+    from console.inventory.state_api import api_bp as devices_api_bp
     from console.provisioning import bp as provisioning_bp
     from console.reports import bp as reports_bp
     from console.supervisor import bp as supervisor_bp
@@ -119,8 +120,10 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (
         auth_bp, agent_bp, supervisor_bp, admin_bp, admin_api_bp, provisioning_bp, inventory_bp,
         reports_bp,
+        devices_api_bp,
     ):
         app.register_blueprint(blueprint)
+    csrf.exempt(devices_api_bp)  # headsets sign each report with HTTP Digest, never cookies
     for name, registered in app.blueprints.items():  # the admin API and its nested areas:
         if name.split(".")[0] == admin_api_bp.name:  # bearer tokens only, never cookies,
             csrf.exempt(registered)  # so there is nothing to forge

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-run}"
 
-debs=(kamailio kamailio-sqlite-modules kamailio-postgres-modules espeak-ng sox libsox-fmt-all
-      libspeexdsp-dev portaudio19-dev alsa-utils libhidapi-dev)
+# kamailio-presence-modules: busy-lamp fields (presence, presence_dialoginfo, pua_dialoginfo).
+debs=(kamailio kamailio-sqlite-modules kamailio-postgres-modules kamailio-presence-modules
+      espeak-ng sox libsox-fmt-all libspeexdsp-dev portaudio19-dev alsa-utils libhidapi-dev)
 if [ "$profile" = test ]; then
     # fail2ban: the suite runs fail2ban-regex on the edge's security log with our filter.
     # libc++1: TEN VAD's library (bench/vad.py) links against LLVM's C++ runtime.

@@ -21,6 +21,8 @@ from store.models import Device, DeviceProvisioning, PhoneCommand, ProvisioningF
 #: What the switch may send a phone (telephony/phone_control.py has one entry per kind).
 COMMAND_KINDS = ("check-sync", "reboot", "mwi")
 QUEUED, HELD, SENT, FAILED = "queued", "held", "sent", "failed"
+#: Held longer than the edge may wait (the phone's dialog never ended): given up, with why.
+EXPIRED = "expired"
 #: Commands still owed to the phone.
 OPEN_STATES = (QUEUED, HELD)
 #: How long after a check-sync a phone has to fetch its new file, unless configured.
@@ -150,7 +152,7 @@ def confirmation(
         return Confirmation("waiting", "check-sync queued for the switch")
     if command.state == HELD:
         return Confirmation("waiting", "check-sync held until the phone's call ends")
-    if command.state == FAILED:
+    if command.state in (FAILED, EXPIRED):
         return Confirmation("not applied", command.reason or "the check-sync failed")
     assert command.sent_at is not None
     if now - command.sent_at <= window:

@@ -2,13 +2,25 @@
 
 Kamailio reads and writes these through db_sqlite or db_postgres: ``location`` (usrloc with
 write-through, so contacts survive restarts), ``dispatcher`` (the switch workers),
-``uacreg`` (our registrations to carriers) and ``version`` (the schema versions it checks).
+``uacreg`` (our registrations to carriers), ``pua`` (the presence user agent that publishes
+the line state of relayed dialogs for busy-lamp fields; migration 0013) and ``version`` (the
+schema versions it checks).
 Devices authenticate against `store.models.Device` directly (auth_db's column parameters).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from store.models import Base
 
@@ -23,6 +35,8 @@ KAMAILIO_TABLE_VERSIONS = {
     "uacreg": 5,
     "devices": 7,  # auth_db checks the version of the table it authenticates against
 }
+#: Tables of later migrations, with the version Kamailio 5.6 expects (0013: BLF).
+PRESENCE_TABLE_VERSIONS = {"pua": 7}
 
 version = Table(
     "version",
@@ -109,4 +123,34 @@ uacreg = Table(
     Column("contact_addr", String(255), nullable=False, server_default=""),
     Column("socket", String(128), nullable=False, server_default=""),
     UniqueConstraint("l_uuid", name="uacreg_l_uuid_idx"),
+)
+
+# pua keeps its publications in memory (db_mode 0) but checks this table's version at start.
+pua = Table(
+    "pua",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pres_uri", String(255), nullable=False),
+    Column("pres_id", String(255), nullable=False),
+    Column("event", Integer, nullable=False),
+    Column("expires", Integer, nullable=False),
+    Column("desired_expires", Integer, nullable=False),
+    Column("flag", Integer, nullable=False),
+    Column("etag", String(128), nullable=False),
+    Column("tuple_id", String(64)),
+    Column("watcher_uri", String(255), nullable=False),
+    Column("call_id", String(255), nullable=False),
+    Column("to_tag", String(128), nullable=False),
+    Column("from_tag", String(128), nullable=False),
+    Column("cseq", Integer, nullable=False),
+    Column("record_route", Text),
+    Column("contact", String(255), nullable=False),
+    Column("remote_contact", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("extra_headers", Text, nullable=False),
+    UniqueConstraint("etag", "tuple_id", "call_id", "from_tag", name="pua_pua_idx"),
+    Index("pua_expires_idx", "expires"),
+    Index("pua_dialog1_idx", "pres_id", "pres_uri"),
+    Index("pua_dialog2_idx", "call_id", "from_tag"),
+    Index("pua_record_idx", "pres_id"),
 )

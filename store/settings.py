@@ -53,6 +53,9 @@ class Settings:
     speech_limits: dict[str, float] = field(default_factory=dict)
     speech_origins: list[str] = field(default_factory=list)
     company_name: str = "Centralino"
+    # How long the switch holds a check-sync or reboot for a desk phone that is in a dialog
+    # before it gives up with a recorded reason (a lost BYE can keep a dialog open for hours).
+    phone_hold_seconds: float = 7200.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

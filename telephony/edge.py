@@ -46,6 +46,7 @@ from telephony.edge_trunks import TrunkKeeper
 
 __all__ = ["Edge", "EdgeError", "EdgeTuning", "render_config", "sync_trunk_registrations"]
 
+from telephony.agent_lamps import AgentLamps
 from telephony.phone_control import PhoneControl, live_call_users
 
 log = logging.getLogger("centralino.edge")
@@ -235,12 +236,17 @@ class Edge:
         self.drive_phones(db, every)
 
     def drive_phones(self, db: Database, interval: float) -> None:
-        """Send the desk phones' queued NOTIFYs (telephony/phone_control.py) until stop()."""
+        """Send the desk phones' queued NOTIFYs (telephony/phone_control.py) and publish the
+        agents' states for their line keys (telephony/agent_lamps.py) until stop()."""
         control = PhoneControl(db, self.settings, lambda: live_call_users(self.rpc("dlg.list")))
         self._phones = threading.Thread(
             target=control.run, args=(self._stopping, interval), name="edge-phones", daemon=True
         )
         self._phones.start()
+        lamps = AgentLamps(db, self.settings)
+        threading.Thread(
+            target=lamps.run, args=(self._stopping, interval), name="edge-lamps", daemon=True
+        ).start()
 
     def write_config(self) -> Path:
         private_dir(self.run_dir)
@@ -412,6 +418,6 @@ def _kamailio_binary() -> str:
     if binary is None:
         raise EdgeError(
             "kamailio is not installed: run `apt-get install -y kamailio "
-            "kamailio-sqlite-modules kamailio-postgres-modules`"
+            "kamailio-sqlite-modules kamailio-postgres-modules kamailio-presence-modules`"
         )
     return binary

@@ -4,7 +4,9 @@ carry them to devices, and each answer is written back.
 
 One `PhoneCommandKind` per command in `KINDS` (the ``Event:`` comes from the phone's vendor in
 `hardware.provisioning`); a check-sync or reboot for a phone that is on a live call (a dialog
-the edge relays) is held until the call ends. Run by the edge process (`PhoneControl.run`).
+the edge relays) is held until the call ends, but not for ever: after ``hold_seconds`` (a
+dialog whose BYE the edge never saw can stay open for hours) it is given up as ``expired``
+with the reason recorded. Run by the edge process (`PhoneControl.run`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 from hardware.provisioning import vendor
 from store.db import Database
-from store.desk_phones import FAILED, HELD, SENT, open_commands
+from store.desk_phones import EXPIRED, FAILED, HELD, SENT, open_commands
 from store.models import Device, PhoneCommand, utcnow
 from store.settings import Settings
 
@@ -63,6 +65,35 @@ KINDS: dict[str, PhoneCommandKind] = {
 class Answer:
     code: int  # 0: no answer
     reason: str
+    text: str = ""  # the whole final response
+
+
+def send_to_edge(settings: Settings, template: str, timeout: float) -> Answer:
+    """Send one request (``{via}`` is filled in with our socket) to the edge's switch socket
+    and wait for its final answer, retransmitting as RFC 3261 says for UDP."""
+    edge = (settings.edge_switch_address, settings.edge_switch_port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((settings.edge_switch_address, 0))
+        host, port = sock.getsockname()
+        data = template.replace("{via}", f"{host}:{port}").encode()
+        deadline = time.monotonic() + timeout
+        interval = T1
+        sock.sendto(data, edge)
+        next_send = time.monotonic() + interval
+        while (now := time.monotonic()) < deadline:
+            sock.settimeout(max(0.01, min(next_send, deadline) - now))
+            try:
+                reply = sock.recv(65535).decode(errors="replace")
+            except TimeoutError:
+                if time.monotonic() >= next_send:
+                    sock.sendto(data, edge)
+                    interval = min(interval * 2, 4.0)
+                    next_send = time.monotonic() + interval
+                continue
+            status = re.match(r"SIP/2\.0 (\d{3}) ?([^\r\n]*)", reply)
+            if status and int(status.group(1)) >= 200:
+                return Answer(int(status.group(1)), status.group(2), reply)
+    return Answer(0, "no answer")
 
 
 def live_call_users(dialog_dump: str) -> set[str]:
@@ -84,11 +115,13 @@ class PhoneControl:
     """Sends what `store.desk_phones` has queued; *live_calls* names the users on a call."""
 
     def __init__(self, db: Database, settings: Settings,
-                 live_calls: Callable[[], set[str]], answer_timeout: float = 8.0) -> None:
+                 live_calls: Callable[[], set[str]], answer_timeout: float = 8.0,
+                 hold_seconds: float | None = None) -> None:
         self.db = db
         self.settings = settings
         self.live_calls = live_calls
         self.answer_timeout = answer_timeout
+        self.hold_seconds = settings.phone_hold_seconds if hold_seconds is None else hold_seconds
 
     def run_once(self) -> list[tuple[int, str]]:
         """One pass over the open commands; returns (command id, new state) for each."""
@@ -110,6 +143,17 @@ class PhoneControl:
             assert device is not None
             on_call = {device.extension, device.sip_username} & busy
             if kind.waits_for_calls and on_call:
+                waited = (utcnow() - command.created_at).total_seconds()
+                if waited >= self.hold_seconds:
+                    log.warning("event=phone.gave_up device=%s kind=%s waited_s=%.0f "
+                                "reason=still-in-a-dialog", device.extension, command.kind,
+                                waited)
+                    command.state = EXPIRED
+                    command.reason = (
+                        f"gave up after {self.hold_seconds:g} s: the phone was still in a "
+                        "dialog (a long call, or one whose end the edge never saw)"
+                    )
+                    return EXPIRED
                 if command.state != HELD:
                     log.info("event=phone.held device=%s kind=%s reason=on-a-call",
                              device.extension, command.kind)
@@ -160,29 +204,7 @@ class PhoneControl:
 
     def send(self, template: str) -> Answer:
         """Send one request to the edge's switch socket and wait for its final answer."""
-        edge = (self.settings.edge_switch_address, self.settings.edge_switch_port)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind((self.settings.edge_switch_address, 0))
-            host, port = sock.getsockname()
-            data = template.replace("{via}", f"{host}:{port}").encode()
-            deadline = time.monotonic() + self.answer_timeout
-            interval = T1
-            sock.sendto(data, edge)
-            next_send = time.monotonic() + interval
-            while (now := time.monotonic()) < deadline:
-                sock.settimeout(max(0.01, min(next_send, deadline) - now))
-                try:
-                    reply = sock.recv(65535).decode(errors="replace")
-                except TimeoutError:
-                    if time.monotonic() >= next_send:
-                        sock.sendto(data, edge)
-                        interval = min(interval * 2, 4.0)
-                        next_send = time.monotonic() + interval
-                    continue
-                status = re.match(r"SIP/2\.0 (\d{3}) ?([^\r\n]*)", reply)
-                if status and int(status.group(1)) >= 200:
-                    return Answer(int(status.group(1)), status.group(2))
-        return Answer(0, "no answer")
+        return send_to_edge(self.settings, template, self.answer_timeout)
 
     def run(self, stopping: threading.Event, interval: float) -> None:
         """Until *stopping*: send what is owed every *interval* seconds."""

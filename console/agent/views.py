@@ -10,6 +10,7 @@ from console.agent import bp
 from console.auth.roles import AGENT_DESK, requires
 from console.extensions import database, hub
 from console.hub import agent_topic
+from console.inventory.headsets import headset_views
 from console.streams import event_stream
 from store.models import Agent, Device, Role, SupportNumber
 
@@ -28,10 +29,12 @@ def desk() -> ResponseReturnValue:
             .order_by(Agent.name)
         ).all()
         queues = sorted(set(session.scalars(select(SupportNumber.queue))))
+        headset = next(iter(headset_views(session, device.id)), None) if device else None
     return render_template(
         "agent/desk.html",
         agent=agent,
         device=device,
+        headset=headset,
         devices=devices,
         colleagues=colleagues,
         queues=queues,

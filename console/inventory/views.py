@@ -1,13 +1,15 @@
-"""``/devices/phones``: the desk-phone inventory and "applied"; re-provision and reboot."""
+"""``/devices/phones``: the desk-phone inventory and "applied"; re-provision and reboot.
+``/devices/headsets``: what each agent's headset last reported (hook, call, mute, levels)."""
 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from console.auth.roles import ADMINISTRATION, requires
+from console.auth.roles import ADMINISTRATION, SUPERVISION, requires
 from console.extensions import database
 from console.inventory import bp
+from console.inventory.headsets import CONNECTED_SECONDS, headset_views
 from console.inventory.phones import phone_rows
 from store.desk_phones import DeskPhoneError, config_changed, queue_command
 from store.models import DeviceProvisioning
@@ -44,3 +46,12 @@ def reboot(device_id: int) -> ResponseReturnValue:
             queue_command(session, device_id, "reboot")
             flash("Reboot queued (sent when the phone is not on a call).")
     return redirect(url_for("inventory.phones"))
+
+
+@bp.get("/headsets")
+@requires(*SUPERVISION, *ADMINISTRATION)
+def headsets() -> ResponseReturnValue:
+    with database().session() as session:
+        views = headset_views(session)
+    return render_template("inventory/headsets.html", headsets=views,
+                           connected_seconds=CONNECTED_SECONDS)

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.provisioning.team_keys import merged_line_keys, team_line_keys
 from hardware.provisioning import (
     KeyKind,
     LineKey,
@@ -139,7 +140,8 @@ class PhoneServer:
             sip_domain=device.sip_domain or self.sip_domain,
             display_name=agent_name or device.label or device.extension,
             time_zone=TimeZone.named(provisioning.time_zone),
-            line_keys=tuple(_line_key(raw) for raw in provisioning.line_keys),
+            line_keys=merged_line_keys([_line_key(raw) for raw in provisioning.line_keys],
+                                       team_line_keys(session, device)),
             provisioning_url=self.provisioning_url,
         )
 

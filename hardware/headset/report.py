@@ -3,9 +3,10 @@ JSON document, POSTed to ``/api/devices/<extension>/state`` with HTTP Digest aut
 the device's own SIP credentials (the console checks the response against the device's HA1, so
 it never needs the password).
 
-The console side is part 2 of issue 12; until it exists the reporter logs once that the console
-did not take the report and keeps the call going. Reports never block the call: a thread sends
-the newest state and drops older ones it had no time to send.
+The console's side is `console/inventory/state_api.py` (stored in ``headset_states``, shown on
+``/devices/headsets`` and the agent's desk); when the console does not take a report the reporter
+logs it once and keeps the call going. Reports never block the call: a thread sends the newest
+state and drops older ones it had no time to send.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 registers with digest credentials, answers NOTIFY (a check-sync makes it fetch its files from
 the provisioning URL with its MAC and token, as the vendor's firmware would; message-summary is
 kept), rings on an INVITE and answers at once when it carries its vendor's intercom hint, and
-hangs up. pjsua2 cannot show a test an out-of-dialog NOTIFY, hence this phone.
+hangs up. Like a phone's busy-lamp field it subscribes to the dialog event package of another
+extension (RFC 4235) and keeps every NOTIFY's dialog-info. pjsua2 cannot show a test an
+out-of-dialog NOTIFY, hence this phone.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class DeskPhone:
     fetched: list[tuple[str, int]] = field(default_factory=list)  # (file, status)
     dialogs: list[Dialog] = field(default_factory=list)
     auto_answered: list[str] = field(default_factory=list)  # Call-IDs answered by intercom
+    #: Without an intercom hint: False answers 486 at once; True rings (180) until `answer`.
+    rings: bool = False
+    ringing: dict[str, tuple[str, tuple[str, int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -80,6 +85,43 @@ class DeskPhone:
                 return code
             authorization = self._digest(reply, "REGISTER", uri)
         return code
+
+    def subscribe(self, watched: str, expires: int = 600, timeout: float = 5.0) -> int:
+        """SUBSCRIBE to *watched*'s dialog state (a BLF key); the final answer's code. The
+        NOTIFYs that follow land in `notifies` as ("dialog", dialog-info body)."""
+        return self.subscribe_event(watched, "dialog", expires, timeout)
+
+    def subscribe_event(self, watched: str, event: str, expires: int = 600,
+                        timeout: float = 5.0) -> int:
+        """SUBSCRIBE to any event package of *watched* (with digest credentials)."""
+        call_id, tag = secrets.token_hex(8), secrets.token_hex(4)
+        uri = f"sip:{watched}@{self.domain}"
+        authorization = ""
+        code = 0
+        for cseq in (1, 2):
+            headers = [
+                f"SUBSCRIBE {uri} SIP/2.0", self._via(), "Max-Forwards: 70",
+                f"From: <sip:{self.user}@{self.domain}>;tag={tag}", f"To: <{uri}>",
+                f"Call-ID: {call_id}", f"CSeq: {cseq} SUBSCRIBE", f"Contact: <{self.contact}>",
+                f"Event: {event}", "Accept: application/dialog-info+xml",
+                f"Expires: {expires}", f"User-Agent: {self.user_agent}",
+            ]
+            if authorization:
+                headers.append(authorization)
+            reply = self._request(headers, call_id, timeout)
+            code = int(reply.split()[1])
+            if code not in (401, 407):
+                return code
+            authorization = self._digest(reply, "SUBSCRIBE", uri)
+            if code == 407:
+                authorization = "Proxy-" + authorization
+        return code
+
+    def answer(self, call_id: str) -> Dialog:
+        """Pick up a call that rings (`rings=True`)."""
+        with self.changed:
+            text, source = self.ringing.pop(call_id)
+        return self._pick_up(text, source, intercom=False)
 
     def hang_up(self, dialog: Dialog) -> None:
         dialog.cseq += 1
@@ -117,7 +159,11 @@ class DeskPhone:
         return f"Via: SIP/2.0/UDP {host}:{port};rport;branch=z9hG4bK{secrets.token_hex(8)}"
 
     def _send(self, text: str, to: tuple[str, int] | None = None) -> None:
-        self.sock.sendto(text.encode(), to or self.edge)
+        try:
+            self.sock.sendto(text.encode(), to or self.edge)
+        except OSError:
+            if not self._stop:  # a request that arrived as the phone was put away: dropped
+                raise
 
     def _request(self, headers: list[str], call_id: str, timeout: float) -> str:
         self._send("\r\n".join([*headers, "Content-Length: 0", "", ""]))
@@ -173,7 +219,17 @@ class DeskPhone:
                         if dialog.call_id == _header(text, "Call-ID"):
                             dialog.ended = True
                     self.changed.notify_all()
-            elif method in ("OPTIONS", "CANCEL"):
+            elif method == "CANCEL":
+                self._reply(text, source, 200)
+                with self.changed:
+                    ringing = self.ringing.pop(_header(text, "Call-ID"), None)
+                    self.changed.notify_all()
+                if ringing is not None:  # the INVITE ends with 487
+                    self._reply(ringing[0], ringing[1], 487, tag=self._tag_for(ringing[0]),
+                                reason="Request Terminated")
+            elif method == "ACK":
+                pass
+            elif method == "OPTIONS":
                 self._reply(text, source, 200)
 
     def _invited(self, text: str, source: tuple[str, int]) -> None:
@@ -182,10 +238,23 @@ class DeskPhone:
             re.fullmatch(re.escape(value).replace(r"\{host\}", ".*"), _header(text, name))
             for name, value in hints.items()
         )
-        if not intercom:
+        if not intercom and not self.rings:
             self._reply(text, source, 486, reason="Busy Here")
             return
-        tag = secrets.token_hex(4)
+        if not intercom:
+            self._reply(text, source, 180, tag=self._tag_for(text), reason="Ringing")
+            with self.changed:
+                self.ringing[_header(text, "Call-ID")] = (text, source)
+                self.changed.notify_all()
+            return
+        self._pick_up(text, source, intercom=True)
+
+    def _tag_for(self, invite: str) -> str:
+        """One To tag per INVITE, the same on its 180 and its 200."""
+        return hashlib.sha1(_header(invite, "Call-ID").encode()).hexdigest()[:8]
+
+    def _pick_up(self, text: str, source: tuple[str, int], intercom: bool) -> Dialog:
+        tag = self._tag_for(text)
         host, port = self.media.getsockname()
         sdp = (f"v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
                f"m=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
@@ -201,8 +270,10 @@ class DeskPhone:
         self._reply(text, source, 200, tag=tag, body=sdp)
         with self.changed:
             self.dialogs.append(dialog)
-            self.auto_answered.append(dialog.call_id)
+            if intercom:
+                self.auto_answered.append(dialog.call_id)
             self.changed.notify_all()
+        return dialog
 
     def _reply(self, request: str, source: tuple[str, int], code: int, tag: str = "",
                body: str = "", reason: str = "OK") -> None:

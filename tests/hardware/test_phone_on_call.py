@@ -73,3 +73,45 @@ def test_intercom_is_answered_and_a_check_sync_waits_for_the_end_of_the_call(
     finally:
         phone.close()
         console.stop()
+
+
+@pytest.fixture
+def impatient_edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
+    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0,
+                             phone_hold_seconds=1.5)
+    with running_edge(tmp_path, settings=settings) as running:
+        yield running
+
+
+def test_a_check_sync_held_by_a_dialog_that_never_ends_gives_up_with_the_reason(
+    impatient_edge: EdgeUnderTest, tmp_path: Path
+) -> None:
+    edge = impatient_edge
+    deployment = Deployment(tmp_path, db_url=edge.settings.database_url)
+    config = deployment.config(edge=edge.address, switch=edge.switch_address,
+                               sip_domain=edge.settings.sip_domain)
+    worker = deployment.worker(1, config)
+    enrolled = enrol_desk_phone(edge.db, tmp_path, mac="00:15:65:00:01:09",
+                                vendor_name="yealink", extension="3309",
+                                sip_domain=edge.settings.sip_domain)
+    phone = DeskPhone("yealink", enrolled.mac, enrolled.token, "3309", enrolled.sip_password,
+                      edge.settings.sip_domain, edge.address, "http://127.0.0.1:9/")
+    try:
+        wait_until(lambda: f"sip:{worker.sip_uri_host}" in edge.edge.rpc("dispatcher.list"),
+                   12, "Kamailio routes to the worker", interval=0.3)
+        assert phone.register() == 200
+        assert worker.post("/calls", {"to": "3309", "intercom": True}).status_code == 201
+        phone.wait(lambda: phone.auto_answered, 10, "intercom call answered")
+        wait_until(lambda: "3309" in edge.edge.rpc("dlg.list"), 5, "the edge has the dialog")
+
+        config_changed(edge.db, enrolled.device_id)
+        wait_until(lambda: command_state(edge, enrolled.device_id) == "expired", 10,
+                   "given up while the dialog is still open")
+        with edge.db.session() as session:
+            command = last_command(session, enrolled.device_id, ("check-sync",))
+            assert command is not None and command.sent_at is None
+            assert command.reason is not None and command.reason.startswith("gave up after 1.5 s")
+        assert not phone.notifies  # still never to a phone in a dialog
+    finally:
+        phone.close()
+        deployment.close()

@@ -37,7 +37,12 @@ PARTS: dict[str, tuple[Callable[[], bool], str]] = {
     "sox": (_tool("sox"), "apt-get install -y sox"),
     "jackd": (_tool("jackd"), "apt-get install -y jackd2"),
     "baresip": (_tool("baresip"), "apt-get install -y baresip"),
-    "kamailio": (_tool("kamailio"), "apt-get install -y kamailio kamailio-sqlite-modules"),
+    # The edge's configuration loads the presence modules (busy-lamp fields) on every start.
+    "kamailio": (
+        lambda: shutil.which("kamailio") is not None
+        and bool(glob.glob("/usr/lib/*/kamailio/modules/presence_dialoginfo.so")),
+        "apt-get install -y kamailio kamailio-sqlite-modules kamailio-presence-modules",
+    ),
     "jsonschema": (_module("jsonschema"), "pip install jsonschema (scripts/install.sh test)"),
 }
 
