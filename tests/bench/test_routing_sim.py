@@ -45,5 +45,6 @@ def test_a_router_ignoring_negative_affinity_is_caught(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(relationships, "blocked_pairs", lambda session, customers: set())
+    monkeypatch.setattr(line_plan, "blocked_in_line", lambda rows: set())
     report = simulate(Mix(calls=200, agents=6, customers=60, seed=5, blocked=0.5), tmp_path)
     assert report.affinity_violations > 0
