@@ -40,6 +40,12 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "calls": Benchmark("calls", "bridged calls via edge and workers against direct pjsua2", False),
     "ivr": Benchmark("ivr", "IVR latencies over real SIP calls and the speech service", False),
+    "asr_finals": Benchmark(
+        "asr_finals", "where a final's latency goes: pause detection, Vosk decode, final", False
+    ),
+    "call_cost": Benchmark(
+        "call_cost", "cost per call, IVR + speech + bridge, against direct pjsua2", False
+    ),
     "screenpop": Benchmark("screenpop", "screen-pop latency, worker event to Chromium", False),
     "routing": Benchmark(
         "routing", "routing simulator: 10,000 calls on the real router in virtual time", True

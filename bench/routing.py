@@ -44,6 +44,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--occupancy", type=float, default=Mix.occupancy, help="offered load per agent"
     )
+    parser.add_argument(
+        "--database-url",
+        help="run on this empty database (e.g. PostgreSQL) instead of a fresh SQLite file",
+    )
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="SQLite with the product's fsyncs (by default the simulator turns them off)",
+    )
     parser.add_argument("--output", type=Path, default=result_path("routing"))
     parser.add_argument("--doc", type=Path, default=DOC, help="Markdown file to update")
     parser.add_argument("--no-doc", action="store_true", help="do not touch the Markdown file")
@@ -55,6 +64,10 @@ def markdown(result: dict[str, Any]) -> str:
     rows = [
         ("calls (virtual hours)", f"{r['calls']:,} ({r['virtual_hours']} h)"),
         ("run time: wall / CPU", f"{result['wall_seconds']} s / {result['cpu_seconds']} s"),
+        (
+            "SQL statements per call (store)",
+            f"{r['statements'].get('per_call')} ({result.get('store', 'sqlite')})",
+        ),
         ("order inversions", r["order_inversions"]),
         ("negative-affinity violations", r["affinity_violations"]),
         (
@@ -115,10 +128,12 @@ def update_doc(path: Path, section: str) -> None:
     print(f"updated {path}")
 
 
-def run(mix: Mix) -> dict[str, Any]:
+def run(mix: Mix, url: str | None = None, durable: bool = False) -> dict[str, Any]:
     wall, cpu = time.monotonic(), time.process_time()
-    report = simulate(mix).as_dict()
+    report = simulate(mix, url=url, durable=durable).as_dict()
     result: dict[str, Any] = {
+        "store": (url or "sqlite").split(":", 1)[0].split("+", 1)[0],
+        "durable_sqlite": durable,
         "mix": {k: v for k, v in vars(mix).items() if k != "queues"}
         | {"queues": [vars(q) for q in mix.queues]},
         "wall_seconds": round(time.monotonic() - wall, 1),
@@ -133,9 +148,10 @@ def run(mix: Mix) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     mix = Mix(calls=args.calls, agents=args.agents, seed=args.seed, occupancy=args.occupancy)
-    result = run(mix)
+    result = run(mix, args.database_url, args.durable)
     print(table(["goal", "met"], [(goal, met) for goal, met in result["goals"].items()]))
     print(f"{args.calls} calls in {result['wall_seconds']} s ({result['cpu_seconds']} s CPU)")
+    print(f"{result['report']['statements']['per_call']} SQL statements per call")
     write_result(args.output, result)
     if not args.no_doc:
         update_doc(args.doc, markdown(result))

@@ -21,15 +21,16 @@ own ``ready``, or a dead worker (``reap``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from store.db import Database, changed_rows
+from store.db import Database, core
 from store.models import Agent, AgentState, utcnow
 
 LOGGED_OUT, AVAILABLE, RINGING = AgentState.LOGGED_OUT, AgentState.AVAILABLE, AgentState.RINGING
@@ -82,7 +83,7 @@ def allowed(name: str, state: AgentState) -> bool:
 
 
 def move(
-    session: Session,
+    session: Session | Connection,
     agent_id: int,
     name: str,
     *,
@@ -92,20 +93,40 @@ def move(
     """Make move *name* for one agent if their state allows it; False (nothing changed) if not.
 
     *values* are the other columns the move sets (``claimed_by_call``, ``state_reason``,
-    ``state_since``); a ``by_claim`` move also needs the agent claimed by *call_id*.
+    ``state_since``); a ``by_claim`` move also needs the agent claimed by *call_id*. Runs a
+    prepared statement on the Core connection (in the session's transaction); the agent's
+    row is not loaded, and a loaded `Agent` object is not refreshed.
     """
     transition = TRANSITIONS[name]
-    query = update(Agent).where(Agent.id == agent_id, Agent.state.in_(transition.sources))
+    if transition.by_claim and call_id is None:
+        raise ValueError(f"move {name!r} needs the call that claimed the agent")
+    statement = _move_statement(transition.by_claim, tuple(sorted(values)))
+    params = {f"v_{column}": value for column, value in values.items()}
+    params |= {
+        "agent": agent_id,
+        "sources": sorted(transition.sources),
+        "target": transition.target,
+    }
     if transition.by_claim:
-        if call_id is None:
-            raise ValueError(f"move {name!r} needs the call that claimed the agent")
-        query = query.where(Agent.claimed_by_call == call_id)
-    return changed_rows(session, query.values(state=transition.target, **values)) == 1
+        params["call"] = call_id
+    return core(session).execute(statement, params).rowcount == 1
+
+
+@functools.cache
+def _move_statement(by_claim: bool, columns: tuple[str, ...]) -> Update:
+    """The compare-and-set UPDATE of a move setting *columns*, built once (bound parameters:
+    ``agent``, ``sources``, ``target``, ``call`` and ``v_<column>``)."""
+    query = update(Agent).where(
+        Agent.id == bindparam("agent"), Agent.state.in_(bindparam("sources", expanding=True))
+    )
+    if by_claim:
+        query = query.where(Agent.claimed_by_call == bindparam("call"))
+    return query.values({"state": bindparam("target"), **{c: bindparam(f"v_{c}") for c in columns}})
 
 
 def _move(db: Database, agent_id: int, name: str, **values: Any) -> bool:
-    with db.session() as session:
-        return move(session, agent_id, name, **values)
+    with db.transaction() as connection:
+        return move(connection, agent_id, name, **values)
 
 
 # -- the worker's moves ---------------------------------------------------------------------
@@ -162,10 +183,8 @@ def _end_claim(db: Database, agent_id: int, name: str, reason: str | None) -> bo
 def end_due_wrap_ups(db: Database, now: datetime | None = None) -> list[int]:
     """Agents whose wrap-up time is over become available again; returns their ids."""
     now = now or utcnow()
-    with db.session() as session:
-        wrapping = session.execute(
-            select(Agent.id, Agent.state_since, Agent.wrapup_seconds).where(Agent.state == WRAP_UP)
-        ).tuples()
+    with db.transaction() as connection:
+        wrapping = connection.execute(_WRAPPING).tuples()
         due = [
             agent_id
             for agent_id, since, seconds in wrapping
@@ -174,8 +193,11 @@ def end_due_wrap_ups(db: Database, now: datetime | None = None) -> list[int]:
         return [
             agent_id
             for agent_id in due
-            if move(session, agent_id, "end_wrap_up", state_reason=None, state_since=now)
+            if move(connection, agent_id, "end_wrap_up", state_reason=None, state_since=now)
         ]
+
+
+_WRAPPING = select(Agent.id, Agent.state_since, Agent.wrapup_seconds).where(Agent.state == WRAP_UP)
 
 
 def reap(session: Session, call_ids: Iterable[str], now: datetime | None = None) -> list[int]:

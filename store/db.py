@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +60,14 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in one transaction (committed at the end, rolled back on an
+        error): for the router's hot paths, which write rows by compare-and-set and need
+        no ORM objects (a Session costs as much again as the statement)."""
+        with self.engine.begin() as connection:
+            yield connection
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -68,3 +76,10 @@ def changed_rows(session: Session, statement: Executable) -> int:
     """Run an UPDATE or DELETE in *session*; how many rows it changed (1 for a won claim)."""
     result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount
+
+
+def core(handle: Session | Connection) -> Connection:
+    """The Core connection of *handle*: a Session's current one (joining its transaction),
+    or the connection itself. Statements run on it skip the ORM's bookkeeping (no objects
+    are loaded or synchronised), a few times cheaper for prepared compare-and-set updates."""
+    return handle.connection() if isinstance(handle, Session) else handle

@@ -28,7 +28,7 @@ REACHED, GAVE_UP = "reached", "gave up"
 def _close_decision(session: Session, entry: QueueEntry, outcome: str) -> None:
     decision = session.scalar(
         select(RouteDecision)
-        .where(RouteDecision.entry_id == entry.id)
+        .where(RouteDecision.call_id == entry.call_id, RouteDecision.entry_id == entry.id)
         .order_by(RouteDecision.id.desc())
         .limit(1)
     )

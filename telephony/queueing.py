@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from dsp.clock import CLOCK_RATE
 from ivr.prompts import render_prompt, write_wav
 from store.db import Database
-from store.models import Device, QueueEntry
+from store.models import Device
 from telephony import callback_policy, router
 from telephony.queue_phrases import QueuePhrases
 from telephony.router import Offer
@@ -110,7 +110,7 @@ def _join(
     worker: str,
 ) -> int:
     """Enqueue the caller; agents the flow prefers go before the ones the router found."""
-    entry_id = router.enqueue(
+    return router.enqueue(
         db,
         call_id,
         queue,
@@ -119,21 +119,8 @@ def _join(
         skill=skill,
         priority=priority,
         worker=worker,
+        preferred=preferred,
     )
-    if preferred:
-        with db.session() as session:
-            entry = session.get(QueueEntry, entry_id)
-            assert entry is not None
-            known = [pair for pair in entry.relationship_agents or [] if pair[0] not in preferred]
-            session.execute(
-                update(QueueEntry)
-                .where(QueueEntry.id == entry_id)
-                .values(
-                    relationship_agents=[[a, "preferred by the call flow"] for a in preferred]
-                    + known
-                )
-            )
-    return entry_id
 
 
 def _next_offer(db: Database, entry_id: int) -> tuple[Offer, bool] | None:

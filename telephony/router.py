@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from store import agents
-from store.db import Database, changed_rows
+from store.db import Database, core
 from store.models import (
-    Agent,
     Queue,
     QueueEntry,
     RouteDecision,
@@ -40,11 +39,13 @@ from telephony import line_plan
 from telephony.line_plan import (
     AGENT_FIRST,
     FreeAgent,
+    Step,
+    Waiting,
     default_queue,
     free_and_states,
     ordered_waiting,
 )
-from telephony.relationships import blocked_pairs, relationship_agents
+from telephony.relationships import blocked_pairs, known_agents, relationship_agents
 
 WAITING, OFFERED, CONNECTED, ABANDONED = "waiting", "offered", "connected", "abandoned"
 CALL, CALLBACK = "call", "callback"
@@ -124,19 +125,6 @@ def queue_settings(session: Session, name: str) -> Queue:
     return session.scalar(select(Queue).where(Queue.name == name)) or default_queue(name)
 
 
-def _serving(
-    session: Session, related: list[tuple[int, str]], queue: str
-) -> list[tuple[int, str]]:
-    """The related agents who serve *queue* (no queues listed: every queue)."""
-    if not related:
-        return []
-    rows = session.execute(
-        select(Agent.id, Agent.queues).where(Agent.id.in_([a for a, _ in related]))
-    ).tuples()
-    serving = {agent_id for agent_id, queues in rows if not queues or queue in queues}
-    return [(agent_id, why) for agent_id, why in related if agent_id in serving]
-
-
 def enqueue(
     db: Database,
     call_id: str,
@@ -148,64 +136,114 @@ def enqueue(
     priority: int | None = None,
     worker: str | None = None,
     now: datetime | None = None,
+    preferred: list[int] | None = None,
 ) -> int:
-    """Put a caller in line; returns the entry id the worker passes to the other calls."""
+    """Put a caller in line; returns the entry id the worker passes to the other calls.
+    Agents the call flow *preferred* go before the ones who know the customer."""
     now = now or utcnow()
-    with db.session() as session:
-        settings = queue_settings(session, queue)
-        related = relationship_agents(session, customer_id)
-        entry = QueueEntry(
-            call_id=call_id,
-            queue=queue,
-            kind=CALL,
-            state=WAITING,
-            customer_id=customer_id,
-            caller=caller,
-            skill=skill if skill is not None else settings.skill,
-            priority=priority if priority is not None else settings.priority,
-            relationship_agents=[list(pair) for pair in _serving(session, related, queue)],
-            wait_until=now + timedelta(seconds=settings.relationship_wait_seconds),
-            enqueued_at=now,
-            worker=worker,
-            updated_at=now,
+    first = list(preferred or [])
+    with db.transaction() as connection:
+        rules = connection.execute(_QUEUE_RULES, {"name": queue}).first()
+        default = default_queue(queue)
+        rules_skill, rules_priority, wait = (
+            rules if rules is not None else (None, 0, default.relationship_wait_seconds)
         )
-        session.add(entry)
-        session.flush()
-        return entry.id
-
-
-def _take(
-    db: Database,
-    entry: QueueEntry,
-    agent: FreeAgent,
-    why: str,
-    settings: Queue,
-    worker: str | None,
-) -> Offer | None:
-    """Claim the agent and the entry in one transaction; neither when either moved meanwhile."""
-    with db.session() as session:
-        if not agents.move(
-            session, agent.id, "claim", claimed_by_call=entry.call_id, state_since=utcnow()
-        ):
-            return None
-        values: dict[str, Any] = {
-            "state": OFFERED,
-            "agent_id": agent.id,
-            "route_reason": why,
-            "updated_at": utcnow(),
+        known = [k for k in known_agents(connection, customer_id) if k.serves(queue)]
+        related = [[agent_id, "preferred by the call flow"] for agent_id in first] + [
+            [k.agent_id, k.why] for k in known if k.agent_id not in first
+        ]
+        values = {
+            "call_id": call_id,
+            "queue": queue,
+            "kind": CALL,
+            "state": WAITING,
+            "customer_id": customer_id,
+            "caller": caller,
+            "skill": skill if skill is not None else rules_skill,
+            "priority": priority if priority is not None else rules_priority,
+            "relationship_agents": related,
+            "wait_until": now + timedelta(seconds=wait),
+            "enqueued_at": now,
+            "worker": worker,
+            "updated_at": now,
         }
-        if worker is not None:
-            values["worker"] = worker
-        taken = changed_rows(
-            session,
-            update(QueueEntry)
-            .where(QueueEntry.id == entry.id, QueueEntry.state == WAITING)
-            .values(**values),
+        return int(connection.execute(_NEW_ENTRY, values).scalar_one())
+
+
+_QUEUE_RULES = select(Queue.skill, Queue.priority, Queue.relationship_wait_seconds).where(
+    Queue.name == bindparam("name")
+)
+_NEW_ENTRY = insert(QueueEntry).returning(QueueEntry.id)
+
+
+def _claim_entries(
+    session: Session | Connection, steps: list[Step], worker: str | None
+) -> list[Offer]:
+    """Claim each step's agent and entry in *session*'s transaction; a step whose agent or
+    entry moved meanwhile is left out, changing nothing. Every agent is claimed before any
+    entry, each kind in id order, so concurrent rounds on PostgreSQL lock rows in the same
+    order and never deadlock; a step whose entry was taken gives its agent back (unclaim,
+    same transaction: nobody saw the claim)."""
+    since = utcnow()
+    claimed = [
+        step
+        for step in sorted(steps, key=lambda step: step[1].id)
+        if agents.move(
+            session, step[1].id, "claim", claimed_by_call=step[0].call_id, state_since=since
         )
+    ]
+    offers: list[Offer] = []
+    connection = core(session)
+    for entry, agent, why in sorted(claimed, key=lambda step: step[0].id):
+        values = {"entry": entry.id, "agent": agent.id, "why": why, "at": since}
+        if worker is None:
+            taken = connection.execute(_TAKE_ENTRY, values).rowcount
+        else:
+            taken = connection.execute(_TAKE_ENTRY_FOR, values | {"worker": worker}).rowcount
         if taken != 1:
-            session.rollback()  # the agent's claim goes too: they stay available, untouched
-            return None
-        _record(session, entry.call_id, entry.id, agent.id, why)
+            agents.move(
+                session,
+                agent.id,
+                "unclaim",
+                call_id=entry.call_id,
+                claimed_by_call=None,
+                state_since=agent.state_since,
+            )
+            continue
+        offers.append(_offer(entry, agent, why))
+    if offers:  # one statement for every decision of the round
+        connection.execute(
+            _NEW_DECISION,
+            [
+                {
+                    "call_id": offer.call_id,
+                    "entry_id": offer.entry_id,
+                    "agent_id": offer.agent.agent_id,
+                    "reason": offer.agent.reason,
+                    "at": since,
+                }
+                for offer in offers
+            ],
+        )
+    order = {step[0].id: n for n, step in enumerate(steps)}
+    return sorted(offers, key=lambda offer: order[offer.entry_id])
+
+
+_TAKE_ENTRY = (
+    update(QueueEntry)
+    .where(QueueEntry.id == bindparam("entry"), QueueEntry.state == WAITING)
+    .values(
+        state=OFFERED,
+        agent_id=bindparam("agent"),
+        route_reason=bindparam("why"),
+        updated_at=bindparam("at"),
+    )
+)
+_TAKE_ENTRY_FOR = _TAKE_ENTRY.values(worker=bindparam("worker"))
+_NEW_DECISION = insert(RouteDecision)
+
+
+def _offer(entry: Waiting, agent: FreeAgent, why: str) -> Offer:
     return Offer(
         entry_id=entry.id,
         call_id=entry.call_id,
@@ -214,23 +252,24 @@ def _take(
         customer_id=entry.customer_id,
         caller=entry.caller,
         callback_number=entry.callback_number,
-        ring_timeout_seconds=settings.ring_timeout_seconds,
-        callback_mode=settings.callback_mode,
+        ring_timeout_seconds=entry.ring_timeout_seconds,
+        callback_mode=entry.callback_mode,
         attempt=(entry.attempts or 0) + 1,
     )
 
 
 def offer_next(db: Database, entry_id: int, now: datetime | None = None) -> Offer | None:
-    """Claim an agent for this waiting caller when it is their turn; None means keep waiting."""
+    """Claim an agent for this waiting caller when it is their turn; None means keep waiting.
+    The round is read and the claim made in one session (one commit)."""
     for _ in range(_CLAIM_ATTEMPTS):
-        with db.session() as session:
-            steps = line_plan.plan(session, now or utcnow())
-        mine = next((step for step in steps if step[0].id == entry_id), None)
-        if mine is None:
-            return None
-        offer = _take(db, *mine, worker=None)
-        if offer is not None:
-            return offer
+        with db.transaction() as connection:
+            steps = line_plan.plan(connection, now or utcnow())
+            mine = [step for step in steps if step[0].id == entry_id]
+            if not mine:
+                return None
+            offers = _claim_entries(connection, mine, worker=None)
+        if offers:
+            return offers[0]
     return None
 
 
@@ -238,11 +277,11 @@ def offers_now(
     db: Database, worker: str | None, now: datetime | None = None, kinds: frozenset[str] = KINDS
 ) -> list[Offer]:
     """Every offer whose turn has come now, of these *kinds*, in line order (one planning
-    round; what each waiting caller's `offer_next` would get, taken at once)."""
-    with db.session() as session:
-        steps = [s for s in line_plan.plan(session, now or utcnow()) if s[0].kind in kinds]
-    offers = [_take(db, *step, worker=worker) for step in steps]
-    return [offer for offer in offers if offer is not None]
+    round; what each waiting caller's `offer_next` would get, taken at once, in one
+    transaction)."""
+    with db.transaction() as connection:
+        steps = [s for s in line_plan.plan(connection, now or utcnow()) if s[0].kind in kinds]
+        return _claim_entries(connection, steps, worker) if steps else []
 
 
 def claim_callbacks(db: Database, worker: str, now: datetime | None = None) -> list[Offer]:
@@ -259,34 +298,47 @@ def _entry(session: Session, entry_id: int) -> QueueEntry:
     return entry
 
 
-def _close_decision(session: Session, entry_id: int, agent_id: int | None, outcome: str) -> None:
-    """The open offer of this entry to this agent (there is at most one) gets its outcome."""
-    session.execute(
-        update(RouteDecision)
-        .where(
-            RouteDecision.entry_id == entry_id,
-            RouteDecision.agent_id == agent_id,
-            RouteDecision.outcome == "offered",
-        )
-        .values(outcome=outcome)
+def _close_decision(
+    session: Session | Connection, call_id: str, entry_id: int, agent_id: int, outcome: str
+) -> None:
+    """The open offer of this entry to this agent (there is at most one) gets its outcome;
+    found through the call's id (indexed)."""
+    core(session).execute(
+        _CLOSE_DECISION,
+        {"call": call_id, "entry": entry_id, "agent": agent_id, "outcome": outcome},
     )
 
 
+_CLOSE_DECISION = (
+    update(RouteDecision)
+    .where(
+        RouteDecision.call_id == bindparam("call"),
+        RouteDecision.entry_id == bindparam("entry"),
+        RouteDecision.agent_id == bindparam("agent"),
+        RouteDecision.outcome == "offered",
+    )
+    .values(outcome=bindparam("outcome"))
+)
+
+
 def answered(db: Database, entry_id: int) -> None:
-    """The agent picked up: the entry leaves the line and the agent is on the call."""
-    with db.session() as session:
-        row = session.execute(select(QueueEntry.agent_id).where(QueueEntry.id == entry_id)).first()
+    """The agent picked up: the entry leaves the line and the agent is on the call (three
+    updates in one transaction; the entry's update returns its agent and call)."""
+    with db.transaction() as connection:
+        row = connection.execute(_CONNECT, {"entry": entry_id, "at": utcnow()}).first()
         if row is None:
             raise LookupError(f"no queue entry {entry_id}")
-        agent_id = row.agent_id
-        session.execute(
-            update(QueueEntry)
-            .where(QueueEntry.id == entry_id)
-            .values(state=CONNECTED, updated_at=utcnow())
-        )
-        if agent_id is not None:
-            _close_decision(session, entry_id, agent_id, "answered")
-            agents.move(session, agent_id, "answer", state_since=utcnow())
+        if row.agent_id is not None:
+            _close_decision(connection, row.call_id, entry_id, row.agent_id, "answered")
+            agents.move(connection, row.agent_id, "answer", state_since=utcnow())
+
+
+_CONNECT = (
+    update(QueueEntry)
+    .where(QueueEntry.id == bindparam("entry"))
+    .values(state=CONNECTED, updated_at=bindparam("at"))
+    .returning(QueueEntry.agent_id, QueueEntry.call_id)
+)
 
 
 def no_answer(db: Database, entry_id: int) -> None:
@@ -296,7 +348,7 @@ def no_answer(db: Database, entry_id: int) -> None:
         agent_id = entry.agent_id
         if entry.state != OFFERED or agent_id is None:
             return
-        _close_decision(session, entry_id, agent_id, "no_answer")
+        _close_decision(session, entry.call_id, entry_id, agent_id, "no_answer")
         entry.skipped_agents = [*(entry.skipped_agents or []), agent_id]
         entry.state, entry.agent_id, entry.updated_at = WAITING, None, utcnow()
     agents.no_answer(db, agent_id)
@@ -308,7 +360,7 @@ def _leave_line(db: Database, entry_id: int, state: str, **values: Any) -> None:
         entry = _entry(session, entry_id)
         offered_to = entry.agent_id if entry.state == OFFERED else None
         if offered_to is not None:
-            _close_decision(session, entry_id, offered_to, "withdrawn")
+            _close_decision(session, entry.call_id, entry_id, offered_to, "withdrawn")
         entry.state, entry.agent_id, entry.updated_at = state, None, utcnow()
         for name, value in values.items():
             setattr(entry, name, value)

@@ -4,6 +4,7 @@ its `metrics.Report`."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import tempfile
 from collections.abc import Callable
@@ -34,6 +35,25 @@ def _fast_sqlite(db: Database) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA synchronous=OFF")
         cursor.close()
+
+
+class Statements:
+    """SQL statements the store ran during the run, by verb (the round trips per call)."""
+
+    def __init__(self) -> None:
+        self.by_verb: dict[str, int] = {}
+
+    def count(self, *args: Any) -> None:
+        verb = str(args[2]).lstrip().split(None, 1)[0].upper()
+        self.by_verb[verb] = self.by_verb.get(verb, 0) + 1
+
+    def figures(self, calls: int) -> dict[str, Any]:
+        total = sum(self.by_verb.values())
+        return {
+            "total": total,
+            "per_call": round(total / max(calls, 1), 2),
+            "by_verb": dict(sorted(self.by_verb.items())),
+        }
 
 
 class Simulation:
@@ -316,24 +336,35 @@ class Simulation:
             self._pause_later(agent_id)
         for call in self.calls:
             self.clock.at(call.at, self._arrival(call))
-        with clock.use(self.clock.now):
-            self.clock.run(self.settle)
+        counted = Statements()
+        event.listen(self.db.engine, "before_cursor_execute", counted.count)
+        try:
+            with clock.use(self.clock.now):
+                self.clock.run(self.settle)
+        finally:
+            event.remove(self.db.engine, "before_cursor_execute", counted.count)
         for caller in self.callers.values():
             self.ledger.finished(caller)
         self.ledger.check_store(self.db, self.states)
-        return report(self.mix, self.ledger, self.oracle.found, self.clock.seconds)
+        result = report(self.mix, self.ledger, self.oracle.found, self.clock.seconds)
+        return dataclasses.replace(result, statements=counted.figures(self.mix.calls))
 
 
 _LIVE = frozenset({"waiting", "ringing", "talking"})
 
 
-def simulate(mix: Mix, directory: Path | None = None) -> Report:
-    """Run *mix* on a fresh store in *directory* (a temporary one by default)."""
+def simulate(
+    mix: Mix, directory: Path | None = None, url: str | None = None, durable: bool = False
+) -> Report:
+    """Run *mix* on a fresh store: a SQLite file in *directory* (a temporary one by default),
+    or the empty database at *url* (PostgreSQL). SQLite skips its fsyncs unless *durable*
+    (the product's own settings: WAL, synchronous FULL)."""
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
-        url = f"sqlite:///{Path(scratch) / 'routing-sim.sqlite'}"
+        url = url or f"sqlite:///{Path(scratch) / 'routing-sim.sqlite'}"
         upgrade(url)
         db = Database(url)
-        _fast_sqlite(db)
+        if url.startswith("sqlite") and not durable:
+            _fast_sqlite(db)
         try:
             return Simulation(mix, db).run()
         finally:

@@ -73,6 +73,9 @@ class Report:
     occupancy: dict[str, Any]
     callbacks: dict[str, Any]
     store_disagreements: list[str]
+    #: SQL statements run during the simulation (set by the simulator; the router's and
+    #: agent moves' round trips, plus the customer history a desk writes after each call).
+    statements: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -26,6 +26,8 @@ def test_a_few_hundred_calls_keep_every_promise(tmp_path: Path) -> None:
     assert report.callbacks["reached"] + report.callbacks["given_up"] > 0
     assert report.relationship["agent_freed_within_wait"] > 0
     assert report.waits["answered"] + report.waits["abandoned"] > 200
+    # the store's round trips per call are counted; a generous bound catches an N+1 coming back
+    assert 5 < report.statements["per_call"] < 25, report.statements
 
 
 def test_the_same_mix_gives_the_same_run(tmp_path: Path) -> None:
@@ -45,5 +47,6 @@ def test_a_router_ignoring_negative_affinity_is_caught(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(relationships, "blocked_pairs", lambda session, customers: set())
+    monkeypatch.setattr(line_plan, "blocked_in_line", lambda rows: set())
     report = simulate(Mix(calls=200, agents=6, customers=60, seed=5, blocked=0.5), tmp_path)
     assert report.affinity_violations > 0
