@@ -19,19 +19,11 @@ from sqlalchemy import select
 
 from console.admin.services.audit import record
 from console.admin.services.base import Actor, Invalid
+from console.presence import PRESENCE, PRESENCE_DEFAULT, PRESENCE_KEY, presence, presence_shows
 from ivr.alerts import RULES
 from store.db import Database
 from store.models import Queue, Setting, SupportNumber
 from store.supervision import EVERY_QUEUE, AlertRule
-
-#: The ``settings`` key of the desk policy, and what it may say.
-PRESENCE_KEY = "supervisor_presence"
-PRESENCE = {
-    "always": "always, from the moment a supervisor joins (listen, whisper or barge)",
-    "heard": "only when the agent can hear the supervisor (whisper or barge)",
-    "never": "never (silent monitoring)",
-}
-PRESENCE_DEFAULT = "always"
 
 
 @dataclass(frozen=True)
@@ -212,14 +204,6 @@ def reset(db: Database, queue: str, actor: Actor) -> int:
         return len(rows)
 
 
-def presence(db: Database) -> str:
-    """The desk policy: ``always``, ``heard`` or ``never`` (see `PRESENCE`)."""
-    with db.session() as session:
-        setting = session.get(Setting, PRESENCE_KEY)
-        shown = (setting.value or {}).get("shown") if setting is not None else None
-    return shown if isinstance(shown, str) and shown in PRESENCE else PRESENCE_DEFAULT
-
-
 def set_presence(db: Database, shown: str, actor: Actor) -> None:
     if shown not in PRESENCE:
         raise Invalid({"shown": f"one of {', '.join(PRESENCE)}"})
@@ -242,8 +226,17 @@ def set_presence(db: Database, shown: str, actor: Actor) -> None:
         )
 
 
-def presence_shows(policy: str, mode: str | None) -> bool:
-    """Whether the agent's desk shows a supervisor in *mode* under *policy*."""
-    if mode is None or policy == "never":
-        return False
-    return policy == "always" or mode in ("whisper", "barge")
+__all__ = [
+    "KNOBS",
+    "PRESENCE",
+    "PRESENCE_DEFAULT",
+    "PRESENCE_KEY",
+    "Knob",
+    "effective",
+    "parse",
+    "presence",
+    "presence_shows",
+    "reset",
+    "save",
+    "set_presence",
+]
