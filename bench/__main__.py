@@ -41,6 +41,15 @@ BENCHMARKS: dict[str, Benchmark] = {
     "calls": Benchmark("calls", "bridged calls via edge and workers against direct pjsua2", False),
     "ivr": Benchmark("ivr", "IVR latencies over real SIP calls and the speech service", False),
     "screenpop": Benchmark("screenpop", "screen-pop latency, worker event to Chromium", False),
+    "floor_calls": Benchmark(
+        "floor_calls", "alert latency, caller's words to the supervisor's browser", False
+    ),
+    "monitor_switch": Benchmark(
+        "monitor_switch", "listen -> whisper -> barge: request to the new audio path", False
+    ),
+    "alert_quality": Benchmark(
+        "alert_quality", "upset and topic alerts on a labelled set: precision, recall", False
+    ),
     "routing": Benchmark(
         "routing", "routing simulator: 10,000 calls on the real router in virtual time", True
     ),
