@@ -19,13 +19,16 @@ SUPERVISOR_GETS = [
     "/supervisor/floor/stream",
     "/supervisor/events",
     "/supervisor/api/calls",
+    "/supervisor/charts",
 ]
 SUPERVISOR_POSTS = [
     "/supervisor/api/alerts/1/ack",
     "/supervisor/api/phrases",
     "/supervisor/api/phrases/1/delete",
+    "/supervisor/thresholds",
+    "/supervisor/thresholds/presence",
 ]
-EDITOR_PATHS = ["/supervisor/phrases", "/supervisor/api/phrases"]
+EDITOR_PATHS = ["/supervisor/phrases", "/supervisor/api/phrases", "/supervisor/thresholds"]
 
 
 def person(deployment: Deployment, username: str) -> Agent:
