@@ -109,6 +109,7 @@ def run(calls: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from console.testing.browser import CHROMIUM, CHROMIUM_ARGS
+
     harness = importlib.import_module("tests.telephony.test_ivr_calls")  # the tests' scene
     end_calls, ivr_scene = harness.end_calls, harness.ivr_scene
 
@@ -155,14 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     result = run(args.calls)
-    rows = [
-        [key, m["n"], m["p50_ms"], m["p95_ms"], m["max_ms"]] for key, m in result["metrics"].items()
-    ]
-    print(table(["metric", "n", "p50 ms", "p95 ms", "max ms"], rows))
-    if result["failures"]:
-        print("failures:", *result["failures"], sep="\n  ")
     result["machine"] = machine()
     write_result(args.output, result)
+    rows = [
+        [key, m["n"], m["median_ms"], m["p95_ms"], m["max_ms"]]
+        for key, m in result["metrics"].items()
+    ]
+    print(table(["metric", "n", "median ms", "p95 ms", "max ms"], rows))
+    if result["failures"]:
+        print("failures:", *result["failures"], sep="\n  ")
     return 0 if not result["failures"] else 1
 
 

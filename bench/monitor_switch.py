@@ -96,6 +96,7 @@ def one_session(floor: Any) -> dict[str, float]:
 def run(sessions: int) -> dict[str, Any]:
     from telephony.testing.deployment import Deployment
     from telephony.testing.edge import make_settings, running_edge
+
     Floor = importlib.import_module("tests.telephony.test_switch_monitor").Floor
 
     samples: dict[str, list[float]] = {}
@@ -132,14 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     result = run(args.sessions)
-    rows = [
-        [key, m["n"], m["p50_ms"], m["p95_ms"], m["max_ms"]] for key, m in result["metrics"].items()
-    ]
-    print(table(["switch", "n", "p50 ms", "p95 ms", "max ms"], rows))
-    if result["failures"]:
-        print("failures:", *result["failures"], sep="\n  ")
     result["machine"] = machine()
     write_result(args.output, result)
+    rows = [
+        [key, m["n"], m["median_ms"], m["p95_ms"], m["max_ms"]]
+        for key, m in result["metrics"].items()
+    ]
+    print(table(["switch", "n", "median ms", "p95 ms", "max ms"], rows))
+    if result["failures"]:
+        print("failures:", *result["failures"], sep="\n  ")
     return 0 if not result["failures"] else 1
 
 
