@@ -47,6 +47,15 @@ BENCHMARKS: dict[str, Benchmark] = {
         "call_cost", "cost per call, IVR + speech + bridge, against direct pjsua2", False
     ),
     "screenpop": Benchmark("screenpop", "screen-pop latency, worker event to Chromium", False),
+    "floor_calls": Benchmark(
+        "floor_calls", "alert latency, caller's words to the supervisor's browser", False
+    ),
+    "monitor_switch": Benchmark(
+        "monitor_switch", "listen -> whisper -> barge: request to the new audio path", False
+    ),
+    "alert_quality": Benchmark(
+        "alert_quality", "upset and topic alerts on a labelled set: precision, recall", False
+    ),
     "routing": Benchmark(
         "routing", "routing simulator: 10,000 calls on the real router in virtual time", True
     ),

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from console.hub import SUPERVISORS, EventHub, LiveCall, agent_topic
+from console.presence import MONITOR_EVENTS, desk_notice, presence
 from console.profile_access import grant
 from console.screenpop import build_screenpop
 from console.worker_control import TOKEN_REFUSED, auth_headers
@@ -70,6 +71,12 @@ class EventRouter:
             topic = agent_topic(call.agent_id)
             if kind in TRANSCRIPT_EVENTS:
                 self.hub.publish(topic, "transcript", event)
+            elif kind in MONITOR_EVENTS:  # a supervisor joined, switched or left
+                mode = None if kind == "monitor.ended" else event.get("mode")
+                notice = desk_notice(
+                    presence(self.db), call_id, mode if isinstance(mode, str) else None
+                )
+                self.hub.publish(topic, "supervisor", notice)
             elif kind in CALL_EVENTS:
                 call.state = str(kind)
                 self.hub.publish(topic, "call", event)

@@ -11,8 +11,10 @@ from console.auth.roles import AGENT_DESK, requires
 from console.extensions import database, hub
 from console.hub import agent_topic
 from console.inventory.headsets import headset_views
+from console.presence import desk_notice, presence
 from console.streams import event_stream
 from store.models import Agent, Device, Role, SupportNumber
+from store.supervision import MonitorSession
 
 
 @bp.get("/")
@@ -30,6 +32,22 @@ def desk() -> ResponseReturnValue:
         ).all()
         queues = sorted(set(session.scalars(select(SupportNumber.queue))))
         headset = next(iter(headset_views(session, device.id)), None) if device else None
+        watching = (
+            session.scalars(
+                select(MonitorSession).where(
+                    MonitorSession.call_id == agent.claimed_by_call,
+                    MonitorSession.ended_at.is_(None),
+                )
+            ).first()
+            if agent.claimed_by_call
+            else None
+        )
+        mode = (watching.modes or [{}])[-1].get("mode") if watching is not None else None
+        supervisor = desk_notice(
+            presence(database()),
+            agent.claimed_by_call or "",
+            mode if isinstance(mode, str) else None,
+        )
     return render_template(
         "agent/desk.html",
         agent=agent,
@@ -38,6 +56,7 @@ def desk() -> ResponseReturnValue:
         devices=devices,
         colleagues=colleagues,
         queues=queues,
+        supervisor=supervisor,
     )
 
 

@@ -136,7 +136,25 @@
   function onCallEvent(event) {
     if (!current || event.call_id !== current.call_id) return;
     $("call-state").textContent = event.type;
-    if (event.type === "ended") $("wrapup-form").querySelector("textarea").focus();
+    if (event.type === "ended") {
+      onSupervisor({ call_id: event.call_id, mode: null });  // the supervisor left with the call
+      $("wrapup-form").querySelector("textarea").focus();
+    }
+  }
+
+  const SUPERVISOR_SAYS = {
+    listen: "A supervisor is listening to this call.",
+    whisper: "A supervisor is listening and can speak to you (the caller does not hear them).",
+    barge: "A supervisor has joined the call: you and the caller hear them.",
+  };
+
+  function onSupervisor(event) {
+    const box = $("supervisor-presence");
+    const mode = event.mode && SUPERVISOR_SAYS[event.mode] ? event.mode : "";
+    box.dataset.mode = mode;
+    box.dataset.callId = event.call_id || "";
+    box.textContent = mode ? SUPERVISOR_SAYS[mode] : "";
+    box.hidden = !mode;
   }
 
   function onTranscript(event) {
@@ -176,6 +194,7 @@
     source.addEventListener("screenpop", (e) => renderPop(JSON.parse(e.data)));
     source.addEventListener("call", (e) => onCallEvent(JSON.parse(e.data)));
     source.addEventListener("transcript", (e) => onTranscript(JSON.parse(e.data)));
+    source.addEventListener("supervisor", (e) => onSupervisor(JSON.parse(e.data)));
     source.addEventListener("state", (e) => setState(JSON.parse(e.data).state));
     source.addEventListener("open", () => {
       document.body.dataset.live = "yes";

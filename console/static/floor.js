@@ -131,7 +131,24 @@
       }
     });
     document.dispatchEvent(new CustomEvent("floor", { detail: floor }));
+    refreshCharts();
   }
+
+  // The day's charts are drawn by the server (inline SVG, its text escaped there); while the
+  // floor is live they are fetched again at most every CHARTS_EVERY_MS.
+  const CHARTS_EVERY_MS = 30000;
+  let chartsAt = Date.now();
+  async function refreshCharts(force) {
+    if (!force && Date.now() - chartsAt < CHARTS_EVERY_MS) return;
+    chartsAt = Date.now();
+    const response = await fetch("/supervisor/charts", { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html")
+      .getElementById("floor-charts");
+    const shown = document.getElementById("floor-charts");
+    if (fresh && shown) shown.replaceWith(document.adoptNode(fresh));
+  }
+  window.centralinoRefreshCharts = () => refreshCharts(true);
 
   function listen() {
     const source = new EventSource("/supervisor/floor/stream");

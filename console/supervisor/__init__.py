@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates")
 
-from console.supervisor import views  # noqa: E402,F401  (registers the routes)
+from console.supervisor import settings_views, views  # noqa: E402,F401  (registers the routes)

@@ -14,10 +14,10 @@ from console.auth.roles import PHRASE_EDITORS, SUPERVISION, requires
 from console.extensions import database, hub
 from console.hub import SUPERVISORS
 from console.streams import event_stream, polled_stream
-from console.supervisor import alerts, bp, floor, reviews
+from console.supervisor import alerts, bp, day, floor, reviews
 from console.worker_control import WorkerUnreachable, live_calls, send_call_action
 from store.callbacks import recent_callbacks
-from store.models import Account, Agent, Call, Credit, Device, Worker
+from store.models import Account, Agent, Call, Credit, Device, Worker, utcnow
 from store.supervision import CreditReview
 
 
@@ -84,12 +84,26 @@ def callbacks() -> list[dict[str, Any]]:
     ]
 
 
+def _charts() -> dict[str, Any]:
+    now = utcnow()
+    with database().session() as session:
+        return {"charts": day.charts(session, now), "drawn_at": f"{now:%H:%M:%S}"}
+
+
+@bp.get("/charts")
+@requires(*SUPERVISION)
+def charts_fragment() -> ResponseReturnValue:
+    """The day's charts as an HTML fragment (the floor page swaps it in while open)."""
+    return render_template("supervisor/_charts.html", **_charts())
+
+
 @bp.get("/")
 @requires(*SUPERVISION)
 def live() -> ResponseReturnValue:
     ringing = {call.call_id: call for call in hub().calls()}
     return render_template(
         "supervisor/live.html",
+        **_charts(),
         calls=worker_calls(),
         ringing=ringing,
         credits=flagged_credits(),

@@ -30,6 +30,8 @@ class FakeWorker:
         self.refused: list[str] = []  # paths asked without the right token
         self.actions: list[tuple[str, str, dict[str, Any]]] = []
         self.calls: list[dict[str, Any]] = []
+        #: Action name -> (status, body) the worker answers instead of 200 (e.g. a full worker).
+        self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
         self._streams: list[queue.Queue[bytes | None]] = []
         self._lock = threading.Lock()
         self.connected = threading.Event()
@@ -126,7 +128,7 @@ class FakeWorker:
                     self._json(404, {"error": "not found"})
                     return
                 worker.actions.append((match.group(1), match.group(2), body))
-                self._json(200, {"ok": True})
+                self._json(*worker.answers.get(match.group(2), (200, {"ok": True})))
 
             def _events(self) -> None:
                 stream: queue.Queue[bytes | None] = queue.Queue()

@@ -19,13 +19,16 @@ SUPERVISOR_GETS = [
     "/supervisor/floor/stream",
     "/supervisor/events",
     "/supervisor/api/calls",
+    "/supervisor/charts",
 ]
 SUPERVISOR_POSTS = [
     "/supervisor/api/alerts/1/ack",
     "/supervisor/api/phrases",
     "/supervisor/api/phrases/1/delete",
+    "/supervisor/thresholds",
+    "/supervisor/thresholds/presence",
 ]
-EDITOR_PATHS = ["/supervisor/phrases", "/supervisor/api/phrases"]
+EDITOR_PATHS = ["/supervisor/phrases", "/supervisor/api/phrases", "/supervisor/thresholds"]
 
 
 def person(deployment: Deployment, username: str) -> Agent:
@@ -242,11 +245,16 @@ def test_listen_from_the_floor_reaches_the_calls_worker_with_the_supervisors_dev
         assert worker.actions == [
             ("c-1", "monitor", {"mode": "listen", "extension": extension, "supervisor_id": sara_id})
         ]
+        worker.answers["monitor"] = (503, {"error": "this worker has no room for another leg"})
+        full = client.post(url, json={"mode": "whisper"}, headers=headers)
+        assert full.status_code == 503
+        assert full.json == {"error": "the call's worker has no room for another leg right now"}
+        del worker.answers["monitor"]
         gone = "/supervisor/api/calls/nope/monitor"
         assert client.post(gone, json={"mode": "listen"}, headers=headers).status_code == 404
         agent = deployment.app.test_client()
         agent_headers = {"X-CSRFToken": sign_in(agent, deployment, "alice")}
         assert agent.post(url, json={"mode": "listen"}, headers=agent_headers).status_code == 403
-        assert len(worker.actions) == 1
+        assert len(worker.actions) == 2  # listen, then the refused whisper
     finally:
         worker.stop()

@@ -91,3 +91,29 @@ def test_alerts_survive_a_console_restart(page: Any, live_console: LiveConsole) 
         server.server_close()
         app.extensions["centralino.worker_feed"].stop()
         app.extensions["centralino.db"].dispose()
+
+
+def test_a_full_worker_is_said_plainly_on_the_floor(page: Any, live_console: LiveConsole) -> None:
+    from store.models import Worker
+
+    live = live_console
+    with live.deployment.db.session() as session:
+        worker = session.scalars(select(Worker).where(Worker.name == live.worker.name)).one()
+        session.add(
+            Call(
+                id="c-5",
+                caller="+3902",
+                dialled="800",
+                state=CallState.BRIDGED,
+                worker_id=worker.id,
+            )
+        )
+    live.worker.answers["monitor"] = (503, {"error": "no room"})
+    watch_floor(page, live.url, live)
+    page.click("#call-c-5 button[data-mode=listen]")
+    page.wait_for_selector("#monitor-status[data-status='503']")
+    assert page.text_content("#monitor-status") == (
+        "the call's worker has no room for another leg right now"
+    )
+    assert page.locator("#floor-calls tr[data-call-id='c-5']").count() == 1
+    assert [action for _call, action, _body in live.worker.actions] == ["monitor"]

@@ -137,10 +137,11 @@ def test_listen_then_whisper_then_leave_and_the_call_stays_up(floor: Floor) -> N
     caller.wait_for("state", call=call, state="disconnected")
     assert tone_share(floor.heard(floor.agent, agent_call), SUPERVISOR_HZ) > 0.25
     # From the bridge on (the agent's steady tone; the greeting before it has speech at 2 kHz),
-    # 70 % of the 50 ms blocks: whisper lasts 40 % of that window, so a leak shows, while a
-    # glitch of a few blocks on a loaded machine (a burst of late packets) does not count.
+    # 95 % of the 50 ms blocks: whisper lasts 40 % of that window, so a leak of more than one
+    # block in eight shows, while a glitch of a block or two on a loaded machine (a burst of
+    # late packets concealed) does not count.
     level, blocks = tone_dbfs(
-        floor.heard(caller, call), SUPERVISOR_HZ, after_tone=AGENT_HZ, share=0.7
+        floor.heard(caller, call), SUPERVISOR_HZ, after_tone=AGENT_HZ, share=0.95
     )
     assert blocks >= 40 and level < -60.0, (level, blocks)
     (audited,) = wait_until(
@@ -171,3 +172,4 @@ def test_bad_monitor_requests_are_refused(floor: Floor) -> None:
     assert floor.worker.post(f"/calls/{call_id}/monitor", {"mode": "listen"}).status_code == 409
     caller.hangup(call)
     floor.events.wait_for("ended", call_id=call_id, timeout=10)
+
