@@ -38,6 +38,7 @@ class AfterCall:
         call = self.call
         flow: object = call.flow  # any flow; only some can survey
         if call.direction != "inbound" or not isinstance(flow, RunsSurvey):
+            log.info("call %s: no survey (flow %s)", call.id, type(flow).__name__)
             return
         queue = call.call_data.get("queue") or call.context.queue
         customer = call.call_data.get("customer_id")
@@ -50,6 +51,7 @@ class AfterCall:
 
     def _decided(self, due: Any) -> None:
         self.due = bool(due)
+        log.info("call %s: survey due=%s", self.call.id, self.due)
 
     def agent_gone(self) -> bool:
         """The agent hung up: keep the caller for the survey when due (else False)."""
@@ -59,6 +61,7 @@ class AfterCall:
         if not self.due or bridge is None or not isinstance(flow, RunsSurvey):
             return False
         if customer is None or customer.state != "confirmed" or call.consult is not None:
+            log.info("call %s: no survey (caller %s)", call.id, customer and customer.state)
             return False
         bridge.disconnect()
         call.bridge = None  # the agent's leg is gone; a media update must not re-wire it
