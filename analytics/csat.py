@@ -1,7 +1,7 @@
 """Customer satisfaction per call, read from the post-call survey (one function, one place).
 
-The survey's table (``call_surveys(call_id, csat)``) is built on another branch; until it is
-merged this returns nothing and every report shows "—" for CSAT.
+The survey (`store.surveys`, table ``call_surveys``) stores a score 1..5 per answered call; a
+call that was not surveyed, or whose caller skipped the score, has none and reports show "—".
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
+from store import surveys
+
 
 def csat_by_call(session: Session, call_ids: Collection[str]) -> dict[str, int]:
     """The caller's CSAT (1 to 5) of each surveyed call among *call_ids*; absent: not surveyed."""
-    del session, call_ids  # wired to call_surveys when the survey lands
-    return {}
+    return surveys.csat_by_call(session, call_ids)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store import surveys
 from store.models import Account, Agent, Credit, Customer, Interaction, RouteDecision, Setting
 
 DEFAULT_AUDIT_THRESHOLD_CENTS = 25_000
@@ -51,6 +52,7 @@ def history(session: Session, customer_id: int, agent_id: int) -> list[dict[str,
         .order_by(Interaction.at.desc(), Interaction.id.desc())
         .limit(HISTORY_LIMIT)
     ).all()
+    scores = surveys.csat_by_call(session, [item.call_id for item, _ in rows if item.call_id])
     return [
         {
             "at": item.at.isoformat(timespec="minutes"),
@@ -61,6 +63,7 @@ def history(session: Session, customer_id: int, agent_id: int) -> list[dict[str,
             "outcome": item.outcome,
             "notes": item.notes,
             "follow_up": item.follow_up,
+            "csat": scores.get(item.call_id or ""),  # the post-call survey's score, 1..5
         }
         for item, agent_name in rows
     ]

@@ -12,6 +12,7 @@ from typing import Any
 from ivr.flow import CHECKSUMS, DIGITS_RANGE, RETRIES_RANGE, TIMEOUT_RANGE, Flow
 from ivr.prompts import VOICES
 from ivr.steps import MOODS, STEP_KINDS
+from ivr.survey import SURVEY_PROMPTS
 
 _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"}
 _SECONDS = {"type": "number", "minimum": TIMEOUT_RANGE[0], "maximum": TIMEOUT_RANGE[1]}
@@ -112,7 +113,8 @@ def flow_schema() -> dict[str, Any]:
             "type": "object",
             "propertyNames": _NAME,
             "properties": {
-                name: {**_TEXTS, "description": what} for name, what in QUEUE_PROMPTS.items()
+                name: {**_TEXTS, "description": what}
+                for name, what in {**QUEUE_PROMPTS, **SURVEY_PROMPTS}.items()
             },
             "additionalProperties": _TEXTS,
         },

@@ -325,6 +325,10 @@ class Queue(Base):
     callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=120)
     # Whether a caller ID matching exactly one customer identifies the caller (no account asked).
     identify_by_caller_id: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The post-call survey (migration 0010): asked at all, and at most once per customer in
+    # this many days.
+    survey_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    survey_cap_days: Mapped[int] = mapped_column(Integer, default=7)
 
 
 class QueueEntry(Base):
@@ -421,6 +425,7 @@ __all__ = [
 ]
 
 
+from store import analytics_tables as _analytics_tables  # noqa: E402,F401  (0008: the analysis)
 from store import supervision as _supervision  # noqa: E402,F401  (its tables join the metadata)
 from store.hardware_tables import (  # noqa: E402  (its tables join the metadata; names kept here)
     DeviceProvisioning,
@@ -429,6 +434,13 @@ from store.hardware_tables import (  # noqa: E402  (its tables join the metadata
     ProvisioningFetch,
 )
 from store.profile_tables import CustomerSearch, ProfileGrant, ProfileOpening  # noqa: E402
+from store.survey_tables import CallSurvey, CoachingMark  # noqa: E402  (tables join the metadata)
 
-__all__ += ["DeviceProvisioning", "HeadsetStateRow", "PhoneCommand", "ProvisioningFetch"]
-from store import analytics_tables as _analytics_tables  # noqa: E402,F401  (0008: the analysis)
+__all__ += [
+    "CallSurvey",
+    "CoachingMark",
+    "DeviceProvisioning",
+    "HeadsetStateRow",
+    "PhoneCommand",
+    "ProvisioningFetch",
+]

@@ -33,6 +33,7 @@ from telephony.playback import PromptPlayer
 from telephony.queueing import RINGING
 from telephony.refer import TransferTargets
 from telephony.router import CALLBACK, Offer
+from telephony.survey import AfterCall
 from telephony.tap import TapFrame, TapPump
 from telephony.transfer import Transfers
 
@@ -107,6 +108,7 @@ class Conversation:
         self.offering = Offering(self)  # the agent side: the line, the offer, the ring
         self.transfers = Transfers(self)  # hold, blind and attended transfers, REFER
         self.monitor: Monitor | None = None  # a supervisor listening, whispering or barging
+        self.after_call = AfterCall(self)  # the survey of a caller left by their agent
 
     # -- bookkeeping -----------------------------------------------------------------------
     def publish(self, kind: str, leg: Leg | None = None, /, **data: Any) -> None:
@@ -312,6 +314,7 @@ class Conversation:
         if agent_id is not None:
             self.record.agent_bridged(agent_id)
         self.publish("bridged", leg, legs=[self.customer.id, leg.id], agent_id=agent_id)
+        self.after_call.bridged()
 
     # -- keys (hold and transfers are `self.transfers`) ---------------------------------------
     def send_dtmf(self, digits: str, method: str, role: str = CUSTOMER) -> None:
@@ -339,7 +342,8 @@ class Conversation:
                 self.bridge.refresh()
         elif leg is self.agent:
             if self.was_bridged and self.bridge is not None:
-                self.end("agent hung up")
+                if not self.after_call.agent_gone():  # else the caller stays for the survey
+                    self.end("agent hung up")
             elif self.offering.line is not None and self.offering.line.state == RINGING:
                 self.offering.missed()
             elif self.agent_id is not None:
@@ -368,7 +372,9 @@ class Conversation:
         for leg in self.legs:
             leg.end()
         agent_id, agent_state = self.agent_id, None
-        if agent_id is not None:  # the worker, not the console, ends the agent's part
+        if self.after_call.surveying:  # the agent's part ended when they hung up
+            agent_state = "wrap_up"
+        elif agent_id is not None:  # the worker, not the console, ends the agent's part
             if self.bridge is not None:
                 agent_state = "wrap_up"
                 self.record.agent_wrap_up(agent_id, reason)

@@ -61,6 +61,7 @@ from store.settings import Settings
 from store.tokens import deployment_token
 from telephony import cdr, router
 from telephony.callflow.base import CallControl, FlowContext
+from telephony.callflow.survey import Finish, SurveyCall
 from telephony.queue_phrases import QueuePhrases
 from telephony.queueing import caller_number
 from telephony.tap import IN, TapFrame
@@ -243,6 +244,7 @@ class IvrCall:
         self._speech_down = False
         self._audio_origin: float | None = None  # wall clock of the first caller frame
         self._agent_origin: float | None = None  # wall clock of the agent's first frame heard
+        self.survey: SurveyCall | None = None  # after the agent hung up (`start_survey`)
 
     # --- the worker's events -------------------------------------------------------------------
 
@@ -279,9 +281,16 @@ class IvrCall:
             self._perform(self.interpreter.start(context))
 
     def on_dtmf(self, call: CallControl, digit: str, method: str) -> None:
+        if self.survey is not None:
+            self.survey.on_key(digit)
+            return
         self.feed(DtmfDigit(digit, method))
 
     def on_prompt_finished(self, call: CallControl) -> None:
+        if self.survey is not None:
+            call.publish("ivr.prompt", prompt=self.survey.playing, state="finished")
+            self.survey.on_prompt_finished()
+            return
         with self._lock:
             prompt, self._prompt = self._prompt, None
             if prompt is not None:
@@ -306,7 +315,31 @@ class IvrCall:
             elif self.agent_speech is not None:
                 self.agent_speech.feed(frame.samples)
 
+    def start_survey(self, call: CallControl, finish: Finish) -> None:
+        """The agent hung up: ask the caller the flow's survey (`telephony.callflow.survey`)."""
+        variables = {"company": self.context.company}
+        self.survey = SurveyCall(self.flow, self.locale, variables, self._say, finish)
+        self.survey.start()
+
+    def _say(self, flow: Flow, prompt: PlayPrompt) -> None:
+        call = self.call
+        assert call is not None
+
+        def render_then_play() -> None:
+            try:
+                wav = self.flows.prompt_wav(flow, prompt)
+            except (PromptError, OSError) as error:
+                log.error("call %s: prompt %s: %s", self.context.call_id, prompt.prompt_id, error)
+                self.on_prompt_finished(call)
+                return
+            call.play(wav)
+            call.publish("ivr.prompt", prompt=prompt.prompt_id, state="playing")
+
+        self.flows.background(render_then_play)
+
     def on_ended(self, call: CallControl, reason: str) -> None:
+        if self.survey is not None:
+            self.survey.caller_gone()
         with self._lock:
             self.ended = True
             if self._timer is not None:
@@ -447,6 +480,8 @@ class IvrCall:
         }
         if result.final:
             self.transcript.append(entry)
+            if self.survey is not None and speaker == "caller":
+                self.survey.on_words(result.text)
         call.publish("transcript.final" if result.final else "transcript.partial", **entry)
 
     def _speech_error(self, text: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from console.screenpop import build_screenpop, ivr_answers
-from store.models import Agent, Customer, RouteDecision
+from console.screenpop import build_screenpop, history, ivr_answers
+from store.models import Agent, Call, CallSurvey, Customer, Interaction, RouteDecision, utcnow
 from tests.console.conftest import Deployment
 
 # The shape the IVR interpreter hands over (ivr/interpreter.py), after identification.
@@ -74,3 +76,18 @@ def test_pop_for_a_known_caller(deployment: Deployment) -> None:
         assert build_screenpop(session, worded)["route_reason"] == "preferred agent"
         unknown = build_screenpop(session, {**event, "customer_id": None, "call_data": {}})
     assert unknown["customer"] is None
+
+
+def test_the_history_shows_a_calls_survey_score(deployment: Deployment) -> None:
+    with deployment.db.session() as session:
+        alice = session.scalar(select(Agent.id).where(Agent.username == "alice"))
+        giulia = session.scalar(select(Customer.id).where(Customer.name == "Giulia Ferri"))
+        session.add(Call(id="s1", caller="+390212345678", dialled="800", agent_id=alice))
+        session.flush()
+        session.add(Interaction(customer_id=giulia, agent_id=alice, call_id="s1",
+                                outcome="resolved", at=utcnow() + timedelta(minutes=1)))
+        session.add(CallSurvey(call_id="s1", caller="+390212345678", agent_id=alice, csat=4,
+                               channel="key"))
+    with deployment.db.session() as session:
+        past = history(session, giulia, alice)
+    assert past[0]["csat"] == 4 and all(item["csat"] is None for item in past[1:])

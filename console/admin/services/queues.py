@@ -20,7 +20,8 @@ _WORD_HINT = "lower-case letters, digits, '-', '_' or '.'"
 def describe(queue: Queue) -> dict[str, Any]:
     return {"id": queue.id, "name": queue.name, "skill": queue.skill, "priority": queue.priority,
             "relationship_wait_seconds": queue.relationship_wait_seconds,
-            "ring_timeout_seconds": queue.ring_timeout_seconds}
+            "ring_timeout_seconds": queue.ring_timeout_seconds,
+            "survey_enabled": queue.survey_enabled, "survey_cap_days": queue.survey_cap_days}
 
 
 def listing(session: Session) -> list[Queue]:
@@ -45,6 +46,12 @@ def _fields(session: Session, form: Form, current: Queue | None) -> dict[str, An
         "ring_timeout_seconds": form.integer(
             "ring_timeout_seconds", default=current.ring_timeout_seconds if current else 15,
             low=5, high=120),
+        # The post-call survey (docs/survey.md): a form left out keeps what the queue has.
+        "survey_enabled": form.flag(
+            "survey_enabled", default=bool(current.survey_enabled) if current else False),
+        "survey_cap_days": form.integer(
+            "survey_cap_days", default=current.survey_cap_days if current else 7,
+            low=0, high=365),
     }
     if current is None:
         name = form.text("name", required=True, max_length=64, pattern=NAME_WORD,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from store.models import Agent, Call, CallState, Role, Trunk
+from store.models import Agent, Call, CallState, Queue, Role, Trunk
 from store.passwords import hash_password
 from telephony.testing.edge import running_edge
 from tests.console.admin.test_admin_api import bearer, make_token
@@ -82,6 +82,27 @@ def test_queues(deployment: Deployment) -> None:
     assert form.status_code == 422
     assert 'data-field-error="ring_timeout_seconds">between 5 and 120<' in form.text
 
+
+
+def test_a_queue_asks_for_the_survey_from_its_admin_page(deployment: Deployment) -> None:
+    client = deployment.app.test_client()
+    made = client.post("/api/admin/queues/", headers=bearer(make_token(deployment)),
+                       json={"name": "care"})
+    assert made.json["survey_enabled"] is False and made.json["survey_cap_days"] == 7
+    page = deployment.app.test_client()
+    token = sign_in(page, deployment, "admin")
+    url = f"/admin/queues/{made.json['id']}"
+    assert 'name="survey_enabled"' in page.get(url).text
+    on = page.post(url, data={"survey_enabled": "1", "survey_cap_days": "3", "csrf_token": token})
+    assert on.status_code == 302
+    assert "checked" in page.get(url).text.split('name="survey_enabled"')[1].split(">")[0]
+    bad = page.post(url, data={"survey_cap_days": "999", "csrf_token": token})
+    assert 'data-field-error="survey_cap_days">between 0 and 365<' in bad.text
+    off = page.post(url, data={"survey_enabled": "0", "csrf_token": token})  # unchecked box
+    assert off.status_code == 302
+    with deployment.db.session() as session:
+        queue = session.get(Queue, made.json["id"])
+        assert queue is not None and queue.survey_enabled is False and queue.survey_cap_days == 3
 
 @pytest.mark.e2e
 def test_a_new_number_reaches_the_running_edge_without_restart(tmp_path: Path) -> None:
