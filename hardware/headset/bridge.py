@@ -39,6 +39,18 @@ CAPACITY_MS = 400
 #: A backlog this far above the target is cut back at once (the controller's small steps would
 #: take minutes): a stall of one side, not clock drift.
 TRIM_ABOVE_MS = 60
+#: ...once it has lasted this long: a late thread's catch-up burst passes in a period or two,
+#: and trimming it would leave the buffer short when the other side catches up (an underrun).
+TRIM_AFTER_SECONDS = 1.0
+#: Most depth added on top of the target for a sound card whose periods come late (a loaded
+#: machine, a JACK server without real-time priority): the latency a bad host may cost.
+MAX_LATENESS_MS = 80
+#: A period this late beyond its length is absorbed by the target alone (no extra depth).
+LATENESS_FREE_MS = 15.0
+#: The extra depth grows and shrinks in steps this large...
+LATENESS_STEP_MS = 10.0
+#: ...and a step is given back after this long without a period that needed it.
+LATENESS_HOLD_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,57 @@ class BridgeStats:
     capture_trims: int
     playback_correction: float
     capture_correction: float
+    target_ms: float  # the depth each buffer is held at now: the target plus the lateness guard
     heard_dbfs: float  # what the agent hears
     spoken_dbfs: float  # what the agent says (after the echo canceller)
+
+
+class LatenessGuard:
+    """Extra depth for a sound card whose periods come late: grown at once, in steps, when a
+    period's delay beyond its nominal length exceeds what the target already absorbs; given
+    back a step at a time once no period has needed it for a while; capped.
+
+    pjmedia drains (and fills) the buffers every 20 ms on its own clock; a device period that
+    comes 45 ms late has let it pull 45 ms more than the device gave. A fixed depth below that
+    underruns and re-primes: a gap in the audio on every such period. Held deeper by the worst
+    recent delay, the buffers ride through the host's late periods and cost that latency only
+    on such a host. Steps and a hold time keep it from pumping (each growth is a short gap).
+    """
+
+    def __init__(
+        self,
+        cap: int,
+        rate: int = CLOCK_RATE,
+        free_ms: float = LATENESS_FREE_MS,
+        step_ms: float = LATENESS_STEP_MS,
+        hold_seconds: float = LATENESS_HOLD_SECONDS,
+    ) -> None:
+        self.cap = cap  # samples
+        self.rate = rate
+        self.free = free_ms / 1000.0
+        self.step = int(rate * step_ms / 1000)
+        self.hold = hold_seconds
+        self.extra = 0  # samples
+        self._last: float | None = None
+        self._needed_at = 0.0  # when a period last needed the current extra
+
+    def period(self, now: float, nominal: float) -> int:
+        """A device period began at *now* (seconds) and should last *nominal*: the extra depth."""
+        if self._last is not None:
+            late = now - self._last - nominal - self.free  # beyond what the target absorbs
+            if late > 0:
+                need = min(self.cap, -(-int(late * self.rate) // self.step) * self.step)
+                if need >= self.extra:
+                    self.extra, self._needed_at = need, now
+            if self.extra and now - self._needed_at > self.hold:
+                self.extra -= self.step  # on time for a while: give a step back
+                self._needed_at = now
+        self._last = now
+        return self.extra
+
+    def reset(self) -> None:
+        self.extra = 0
+        self._last = None
 
 
 def _to_int16(samples: np.ndarray) -> np.ndarray:
@@ -77,6 +138,9 @@ class AudioBridge:
         self.target = CLOCK_RATE * target_ms // 1000
         self.capacity = CLOCK_RATE * CAPACITY_MS // 1000
         self.trim_above = self.target + CLOCK_RATE * TRIM_ABOVE_MS // 1000
+        self.lateness = LatenessGuard(CLOCK_RATE * MAX_LATENESS_MS // 1000)
+        self._depth = self.target
+        self._backlog_since: dict[str, float | None] = {"playback": None, "capture": None}
         self.max_correction = max_correction
         self.echo_canceller = echo_canceller
         self.muted = False
@@ -108,6 +172,7 @@ class AudioBridge:
             self._far: deque[np.ndarray] = deque(maxlen=50)
             self._aec = EchoCanceller() if self.echo_canceller else None
             self.ring_tone = RingTone(device_rate)
+            self.lateness.reset()  # a new device: its periods are judged afresh
             self.playback.clear()
             self.capture.clear()
             self._warm_up()
@@ -161,6 +226,8 @@ class AudioBridge:
         to play (int16, interleaved)."""
         with self._lock:
             now = self.clock()
+            extra = self.lateness.period(now, frames / self.device_rate)
+            self._hold(self.target + extra)
             if not self.active:
                 out = self._idle(frames)
             else:
@@ -171,6 +238,22 @@ class AudioBridge:
             out = np.repeat(out, self.playback_channels)
         return out
 
+    def _hold(self, depth: int) -> None:
+        """Hold both buffers (and their drift controllers) at *depth* samples at their lowest.
+        A deeper hold takes effect at once: the newest audio is repeated for the difference
+        (one short blemish, where waiting for the drift controller would underrun and re-prime,
+        a gap of silence on every late period until it got there); a shallower one is left to
+        the controller."""
+        grow = depth - self._depth
+        if grow > 0 and self.active:
+            for buffer in (self.playback, self.capture):
+                if buffer.primed:
+                    buffer.stretch(grow)
+        self.playback.target = depth
+        self._playback_drift.target = depth
+        self._capture_drift.target = depth
+        self._depth = depth
+
     def _take_capture(self, mono: np.ndarray, now: float) -> None:
         # The depth the controller holds is the buffer at its lowest, as in the playback
         # direction: here that is before this period's frames arrive (pjmedia has drained it
@@ -180,7 +263,7 @@ class AudioBridge:
         # ...so it primes (and is trimmed back) to the target plus the period that comes in
         # at once: right after priming, its lowest point is the target already.
         period = -(-mono.shape[0] * CLOCK_RATE // self.device_rate)
-        self.capture.target = self.target + period
+        self.capture.target = self._depth + period
         self._captured = np.concatenate([self._captured, self._down.process(mono)])
         while self._captured.shape[0] >= SAMPLES_PER_FRAME:
             frame = self._captured[:SAMPLES_PER_FRAME]
@@ -190,15 +273,29 @@ class AudioBridge:
                 frame = self._aec.process(_to_int16(frame), _to_int16(far)).astype(np.float64)
             self.spoken.update(frame)
             self.capture.push(frame)
-        if self.capture.fill > self.trim_above + period:
+        if self._backlog("capture", self.capture.fill - period, now):
             self.capture.trim(self.capture.target)
         if lowest is not None:  # depth means latency only once the buffer plays
             correction = self._capture_drift.update(lowest, now)
             self._down.set_correction(-correction)  # too deep: produce fewer samples
 
+    def _backlog(self, direction: str, fill: int, now: float) -> bool:
+        """Whether *direction*'s buffer has stood far above its hold for `TRIM_AFTER_SECONDS`."""
+        if fill <= self.trim_above + (self._depth - self.target):
+            self._backlog_since[direction] = None
+            return False
+        since = self._backlog_since[direction]
+        if since is None:
+            self._backlog_since[direction] = now
+            return False
+        if now - since < TRIM_AFTER_SECONDS:
+            return False
+        self._backlog_since[direction] = None
+        return True
+
     def _give_playback(self, frames: int, now: float) -> np.ndarray:
-        if self.playback.fill > self.trim_above:
-            self.playback.trim(self.target)
+        if self._backlog("playback", self.playback.fill, now):
+            self.playback.trim(self._depth)
         while self._to_play.shape[0] < frames:
             frame = self.playback.pull(SAMPLES_PER_FRAME)
             if self._aec is not None:
@@ -234,6 +331,7 @@ class AudioBridge:
             self.capture.trims,
             self._playback_drift.correction,
             self._capture_drift.correction,
+            self._depth * ms,
             self.heard.rms_dbfs,
             self.spoken.rms_dbfs,
         )

@@ -79,6 +79,18 @@ class JitterBuffer:
             self.pulled += n
         return out
 
+    def stretch(self, n: int) -> None:
+        """Deepen by *n* samples at once, repeating the newest *n* (silence if there are fewer):
+        a repeated stretch of voice or tone is a smaller blemish than a gap of silence."""
+        with self._lock:
+            if 0 < n <= self._fill:
+                newest = (self._start + self._fill - n) % self.capacity
+                idx = (newest + np.arange(n)) % self.capacity
+                again = self._samples[idx].copy()
+            else:
+                again = np.zeros(max(n, 0), dtype=np.float64)
+        self.push(again)
+
     def trim(self, keep: int) -> int:
         """Drop the oldest samples down to *keep* (a stall left too much latency behind);
         returns how many were dropped."""

@@ -306,7 +306,8 @@ class Station:
         stats = self.bridge.stats()  # per direction, for whoever reads the event log
         self.events.emit("state", **state.to_json(), playback_underruns=stats.playback_underruns,
                          capture_underruns=stats.capture_underruns,
-                         trims=stats.playback_trims + stats.capture_trims)
+                         trims=stats.playback_trims + stats.capture_trims,
+                         target_ms=round(stats.target_ms, 1))
         if self.reporter is not None:
             self.reporter.report(state)
 

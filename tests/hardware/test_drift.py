@@ -7,9 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hardware.headset.bridge import (
+    LATENESS_HOLD_SECONDS,
+    LATENESS_STEP_MS,
+    MAX_LATENESS_MS,
+    TARGET_MS,
+)
 from tests.hardware.clocks import TwoClockCall, dominant_hz
-
-TARGET_MS = 40.0
 
 
 @pytest.mark.parametrize(("ppm", "seconds"), [(100.0, 3600.0), (-100.0, 600.0)])
@@ -78,3 +82,30 @@ def test_late_threads_on_a_loaded_machine_never_underrun(seed: int) -> None:
     final = call.bridge.stats()
     assert final.playback_underruns == settled.playback_underruns
     assert final.capture_underruns == settled.capture_underruns
+
+
+def test_sound_card_periods_up_to_60_ms_late_deepen_the_hold_which_then_never_underruns() -> None:
+    """JACK's dummy driver on a loaded machine (no real-time priority) delivers some periods
+    up to 60 ms late: the lateness guard deepens both buffers (in steps, at once) and from then
+    on neither underruns, overflows nor trims."""
+    call = TwoClockCall(device_ppm=100.0, jitter_ms=60.0, seed=3)
+    call.run(20.0)
+    settled = call.bridge.stats()
+    call.run(60.0)
+    final = call.bridge.stats()
+    assert TARGET_MS < final.target_ms <= TARGET_MS + MAX_LATENESS_MS
+    assert final.capture_underruns == settled.capture_underruns
+    assert final.playback_underruns == settled.playback_underruns
+    assert final.playback_overflows == final.capture_overflows == 0
+    assert final.playback_trims == settled.playback_trims
+    assert final.capture_trims == settled.capture_trims
+
+
+def test_the_extra_depth_is_given_back_once_periods_come_on_time() -> None:
+    call = TwoClockCall(device_ppm=0.0, jitter_ms=60.0, seed=5)
+    call.run(10.0)
+    deep = call.bridge.stats().target_ms
+    assert deep > TARGET_MS
+    call.jitter_ms = 1.0
+    call.run(LATENESS_HOLD_SECONDS * (deep - TARGET_MS) / LATENESS_STEP_MS + 40.0)
+    assert call.bridge.stats().target_ms == TARGET_MS

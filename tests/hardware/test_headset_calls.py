@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hardware.headset.bridge import MAX_LATENESS_MS, TARGET_MS
 from store.models import DeviceKind
 from telephony.testing.audio import recording, tone_share
 from telephony.testing.edge import EdgeUnderTest, running_edge
@@ -133,11 +134,13 @@ def test_a_caller_reaches_the_headset_both_ways_mute_and_hook_switch_work(
         settled = [s for s in states if s["t"] > talk + 2.0]
         assert len(settled) >= 3
         depths = [s["playback_ms"] for s in settled] + [s["capture_ms"] for s in settled]
-        # held near 40 ms, not growing; each depth is its buffer at its lowest (the margin left
-        # for a late thread), which a loaded machine pulls down for a while
-        assert max(depths) < 80 and min(depths) > 10, depths
+        # held near the target, not growing: 40 ms plus the guard a host with late sound-card
+        # periods earns (at most MAX_LATENESS_MS); each depth is its buffer at its lowest (the
+        # margin left for a late thread), which a loaded machine pulls down for a while
         last = settled[-1]
-        assert abs(last["playback_ms"] - 40) < 15 and abs(last["capture_ms"] - 40) < 15
+        target = last["target_ms"]
+        assert TARGET_MS <= target <= TARGET_MS + MAX_LATENESS_MS, target
+        assert max(depths) < target + 40 and min(depths) > 10, (target, depths)
         assert settled[-1]["underruns"] == settled[0]["underruns"], [
             (s["t"] - talk, s["playback_underruns"], s["capture_underruns"], s["trims"])
             for s in states]
