@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:  # also runnable as ``python bench/alert_quality.p
 import numpy as np  # noqa: E402
 
 from bench.report import machine, result_path, table, write_result  # noqa: E402
-from ivr.alerts import CallWatch, WatchConfig  # noqa: E402
+from ivr.alerts.watch import CallWatch, WatchConfig  # noqa: E402
 from ivr.prompts import read_wav  # noqa: E402
 
 DEFAULT_OUTPUT = result_path("alert_quality")

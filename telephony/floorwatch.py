@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from ivr.alerts import Alert, CallWatch, WatchConfig
+from ivr.alerts import Alert
+from ivr.alerts.watch import CallWatch, WatchConfig
 from store.db import Database
 from store.models import SupportNumber
 from store.supervision import EVERY_QUEUE, AlertRow, AlertRule, TranscriptLine, WatchedPhrase

@@ -51,9 +51,10 @@ RULES = {
     "telephony": rule("dsp ivr store loglines hardware.provisioning analytics"),
     # the analysis of ended calls reads and writes the store only (pure ivr/dsp helpers allowed)
     "analytics": rule("store ivr dsp", third_party="sqlalchemy", forbidden="pjsua2 numba"),
-    # the flow editor validates with the IVR's own reader (ivr.flow, ivr.document: no numba)
+    # the flow editor validates with the IVR's own reader (ivr.flow, ivr.document: no numba);
+    # the thresholds page reads the alert rules' registry (ivr.alerts without its watch)
     "console": rule(
-        "store loglines hardware.provisioning ivr.flow ivr.document analytics",
+        "store loglines hardware.provisioning ivr.flow ivr.document ivr.alerts analytics",
         forbidden="pjsua2 numba",
     ),
     # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up and frame copy

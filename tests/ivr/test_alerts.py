@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.alerts import RULES, CallWatch, WatchConfig, defaults
+from ivr.alerts import RULES, defaults
 from ivr.alerts.phrases import found
+from ivr.alerts.watch import CallWatch, WatchConfig
 
 CALM = {
     "speech_seconds": 1.6,
