@@ -32,11 +32,7 @@ from telephony.testing.workers import EventStream, WorkerProcess, wait_until
 from tests.harness.parts import require
 from tests.telephony.test_switch_behind_edge import kamailio_has, registered_agent, support_uri
 
-# Known open problem: under CPU load (Vosk, numba and pjsua2 on two cores) the echo test and,
-# more rarely, others fail intermittently (early in a call the caller's echo can pass for
-# barge-in before the canceller converges). Each test must still pass in full, once, on a
-# bounded rerun; a missing feature fails every attempt. To be fixed, then this removed.
-pytestmark = [pytest.mark.e2e, pytest.mark.flaky(reruns=2)]
+pytestmark = pytest.mark.e2e
 
 ACCOUNT = "12345678"
 ANSWER = "안녕하세요. 오늘 기분이 아주 좋습니다. 감사합니다."
@@ -162,11 +158,18 @@ def calls_end(scene: Scene) -> Iterator[None]:
 
 
 def end_calls(scene: Scene) -> None:
+    """Hang up what a test left; every call is tried, then the first failure is raised (a call
+    that does not end cleanly is a finding, not noise)."""
+    failures: list[AssertionError] = []
     for phone, call, call_id in list(scene.live):
-        with contextlib.suppress(AssertionError):
+        try:
             scene.hang_up(phone, call, call_id)
-        scene.live.clear()
+        except AssertionError as failure:
+            failures.append(failure)
+    scene.live.clear()
     scene.free_agents()
+    if failures:
+        raise failures[0]
 
 
 def answer_then_key(scene: Scene, method: str) -> tuple[dict[str, Any], str]:
