@@ -227,7 +227,7 @@ class AudioBridge:
         with self._lock:
             now = self.clock()
             extra = self.lateness.period(now, frames / self.device_rate)
-            self._hold(self.target + extra)
+            self._hold(self.target + extra, -(-frames * CLOCK_RATE // self.device_rate))
             if not self.active:
                 out = self._idle(frames)
             else:
@@ -238,17 +238,25 @@ class AudioBridge:
             out = np.repeat(out, self.playback_channels)
         return out
 
-    def _hold(self, depth: int) -> None:
+    def _hold(self, depth: int, period: int) -> None:
         """Hold both buffers (and their drift controllers) at *depth* samples at their lowest.
-        A deeper hold takes effect at once: the newest audio is repeated for the difference
-        (one short blemish, where waiting for the drift controller would underrun and re-prime,
-        a gap of silence on every late period until it got there); a shallower one is left to
-        the controller."""
+        A deeper hold takes effect at once: the newest audio is repeated for what a buffer
+        lacks of it (one short blemish, where waiting for the drift controller would underrun
+        and re-prime, a gap of silence on every late period until it got there); a shallower
+        one is left to the controller.
+
+        Only the shortfall is repeated: the late period that deepened the hold has already
+        left pjmedia's side of the playback buffer fuller by its delay (and drained the
+        capture buffer by as much), so stretching both by the whole growth would add that
+        delay again as latency. At this point of a period the capture buffer is at its lowest
+        and the playback buffer at its highest (the device's *period* samples are still to be
+        pulled)."""
         grow = depth - self._depth
         if grow > 0 and self.active:
-            for buffer in (self.playback, self.capture):
+            for buffer, lowest in ((self.playback, self.playback.fill - period),
+                                   (self.capture, self.capture.fill)):
                 if buffer.primed:
-                    buffer.stretch(grow)
+                    buffer.stretch(min(grow, max(0, depth - lowest)))
         self.playback.target = depth
         self._playback_drift.target = depth
         self._capture_drift.target = depth

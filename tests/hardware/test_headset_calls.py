@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hardware.headset.bridge import MAX_LATENESS_MS, TARGET_MS
+from hardware.headset.bridge import MAX_LATENESS_MS, TARGET_MS, TRIM_ABOVE_MS
 from store.models import DeviceKind
 from telephony.testing.audio import recording, tone_share
 from telephony.testing.edge import EdgeUnderTest, running_edge
@@ -133,17 +134,31 @@ def test_a_caller_reaches_the_headset_both_ways_mute_and_hook_switch_work(
 
         settled = [s for s in states if s["t"] > talk + 2.0]
         assert len(settled) >= 3
-        depths = [s["playback_ms"] for s in settled] + [s["capture_ms"] for s in settled]
+        depths = [(s["playback_ms"], s["capture_ms"]) for s in settled]
+        flat = [d for pair in depths for d in pair]
         # held near the target, not growing: 40 ms plus the guard a host with late sound-card
         # periods earns (at most MAX_LATENESS_MS); each depth is its buffer at its lowest (the
-        # margin left for a late thread), which a loaded machine pulls down for a while
+        # margin left for a late thread), which a loaded machine pulls down for a while. The
+        # depths are smoothed over SMOOTHING_SECONDS: a late period's burst early in the call
+        # shows for a few seconds (a backlog above TRIM_ABOVE_MS is cut after a second), so
+        # every reading stays under the trim bound and the call ends near the target.
         last = settled[-1]
         target = last["target_ms"]
         assert TARGET_MS <= target <= TARGET_MS + MAX_LATENESS_MS, target
-        assert max(depths) < target + 40 and min(depths) > 10, (target, depths)
-        assert settled[-1]["underruns"] == settled[0]["underruns"], [
-            (s["t"] - talk, s["playback_underruns"], s["capture_underruns"], s["trims"])
-            for s in states]
+        assert max(flat) < target + TRIM_ABOVE_MS + 20 and min(flat) > 10, (target, depths)
+        assert max(depths[-1]) < target + 40, (target, depths)
+        # no gap once the guard has what it needs: a reading may add underruns only when the
+        # lateness guard grew over it (it learns from the late period that caused them) or is
+        # already at its cap (a host later than MAX_LATENESS_MS, which it is not built for)
+        cap = TARGET_MS + MAX_LATENESS_MS
+        unexcused = [
+            (now["t"] - talk, before["target_ms"], now["target_ms"], now["underruns"])
+            for before, now in pairwise(settled)
+            if now["underruns"] > before["underruns"]
+            and now["target_ms"] <= before["target_ms"] and before["target_ms"] < cap]
+        assert not unexcused, (unexcused, [
+            (s["t"] - talk, s["target_ms"], s["playback_underruns"], s["capture_underruns"])
+            for s in states])
         assert settled[-1]["spoken_dbfs"] > -30 and settled[-1]["heard_dbfs"] > -30
     finally:
         if caller is not None:
