@@ -6,8 +6,16 @@ the Vosk ``ko`` model, pjsua2 test phones, the worker's floor watch writing the 
 store, the console (waitress) pushing the floor over SSE, headless Chromium signed in as a
 supervisor. Each call: the caller dials the Korean support number, presses 0 at the greeting,
 is bridged to the agent, then plays espeak-ng Korean speech containing the watched phrase 니다
-(the word the model hears in that rendering, as in tests/telephony/test_floor_calls.py). The
-caller's speech ends at the play command's wall time plus the WAV's voiced length; the page
+(the word the model hears in that rendering, as in tests/telephony/test_floor_calls.py).
+
+The speech is the IVR scene's three-sentence answer, and the model already hears the phrase in
+its second sentence: timed from the WAV's end, the alert came a second *before* the speech
+"ended". So each call is timed from the end of the sentence that raised it: the WAV's voiced
+runs (split at 250 ms of quiet, as the worker's VAD splits utterances) are found once, and the
+alert counts against the last run that ended before the worker stored it (a final cannot
+precede its utterance's end). That attribution under-reports only a latency longer than the
+next sentence plus its pause (about 1.3 s here), which would show as alerts all attributed to
+the last sentence; ``sentence`` in each call's row says which one it was. The page
 notes (MutationObserver) the wall time each alert first appears. Two figures per call:
 ``speech_end_to_alert_stored`` (the worker's ``alert`` event ``at``) and
 ``speech_end_to_alert_visible`` (the browser), both including the recogniser's final.
@@ -29,7 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also runnable as ``python bench/floor_calls.py``
     sys.path.insert(0, str(ROOT))
 
-from bench.ivr import at_ms, voiced_span  # noqa: E402
+import numpy as np  # noqa: E402
+
+from bench.ivr import at_ms  # noqa: E402
 from bench.report import machine, result_path, summary_ms, table, write_result  # noqa: E402
 from bench.screenpop import start_console, stop_console  # noqa: E402
 
@@ -78,6 +88,22 @@ def open_floor(page: Any, url: str) -> None:
     page.evaluate(OBSERVE)
 
 
+QUIET_RUN_MS = 250
+
+
+def sentence_ends(wav: Path) -> list[float]:
+    """Milliseconds at which each voiced run of *wav* ends (runs split by QUIET_RUN_MS)."""
+    from ivr.prompts import read_wav
+
+    samples, rate = read_wav(wav)
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 300)
+    if not loud.size:
+        return []
+    gaps = np.flatnonzero(np.diff(loud) > rate * QUIET_RUN_MS // 1000)
+    return [float((loud[i] + 1) * 1000 / rate) for i in gaps] + [
+        float((loud[-1] + 1) * 1000 / rate)]
+
+
 def one_call(scene: Any, page: Any) -> dict[str, float]:
     from telephony.testing.workers import wait_until
 
@@ -85,10 +111,9 @@ def one_call(scene: Any, page: Any) -> dict[str, float]:
     scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing", timeout=25)
     phone.dtmf(call, "0")
     scene.at_agent(call_id)
-    _lead, voiced_end = voiced_span(scene.answer_wav)
+    ends = sentence_ends(scene.answer_wav)
     played = time.time() * 1000
     phone.play(call, scene.answer_wav)
-    speech_end = played + voiced_end
     alert = wait_until(
         lambda: next((e for e in scene.seen("alert", call_id) if e["kind"] == "topic"), None),
         40,
@@ -99,8 +124,16 @@ def one_call(scene: Any, page: Any) -> dict[str, float]:
     )
     shown = float(page.evaluate(f"window.__alerts['{alert['id']}']"))
     scene.hang_up(phone, call, call_id)
+    stored = at_ms(alert)
+    before = [n for n, end in enumerate(ends) if played + end <= stored]
+    if not before:
+        raise RuntimeError(f"the alert came {stored - played:.0f} ms into the speech, "
+                           "before any sentence ended")
+    sentence = before[-1]
+    speech_end = played + ends[sentence]
     return {
-        "speech_end_to_alert_stored": at_ms(alert) - speech_end,
+        "sentence": float(sentence + 1),
+        "speech_end_to_alert_stored": stored - speech_end,
         "speech_end_to_alert_visible": shown - speech_end,
     }
 
@@ -114,10 +147,12 @@ def run(calls: int) -> dict[str, Any]:
     end_calls, ivr_scene = harness.end_calls, harness.ivr_scene
 
     samples: dict[str, list[float]] = {}
+    sentences: list[int] = []
     failures: list[str] = []
     with ivr_scene(Path(tempfile.mkdtemp(prefix="bench-floor-"))) as scene:
         add_supervisor(scene.deployment.db)
-        wsgi, url, app = start_console(scene.deployment.db.url, "waitress")
+        wsgi, url, app = start_console(
+            scene.deployment.db.url, "waitress", scene.deployment.token)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
@@ -128,7 +163,9 @@ def run(calls: int) -> dict[str, Any]:
                 open_floor(page, url)
                 for n in range(calls):
                     try:
-                        for key, value in one_call(scene, page).items():
+                        timed = one_call(scene, page)
+                        sentences.append(int(timed.pop("sentence")))
+                        for key, value in timed.items():
                             samples.setdefault(key, []).append(value)
                     except Exception as error:  # counted and reported
                         failures.append(f"call {n}: {error}")
@@ -140,6 +177,7 @@ def run(calls: int) -> dict[str, Any]:
         "calls": calls,
         "failures": failures,
         "metrics": {key: summary_ms(values) for key, values in samples.items()},
+        "raised_by_sentence": sentences,
         "path": "Kamailio + switch worker (IVR) + speech service (Vosk ko) + floor watch + "
         "console SSE (FLOOR_POLL_SECONDS 0.5) + Chromium",
         "goal_p95_ms": 3000,

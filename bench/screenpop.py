@@ -46,13 +46,14 @@ from store.models import Agent, Customer  # noqa: E402
 DEFAULT_OUTPUT = result_path("screenpop")
 
 
-def start_console(db_url: str, server: str) -> tuple[Any, str, Any]:
+def start_console(db_url: str, server: str, token: str = TOKEN) -> tuple[Any, str, Any]:
+    """The console on a free loopback port, reading the workers with *token* (theirs)."""
     app = create_app(
         {
             "DATABASE_URL": db_url,
             "WORKER_FEED": True,
             "WORKER_REFRESH_SECONDS": 0.2,
-            "WORKER_TOKEN": TOKEN,
+            "WORKER_TOKEN": token,
         }
     )
     if server == "waitress":

@@ -100,11 +100,25 @@ class Leg(pj.Call):
 
     # pjsua2 callbacks: read, post, return.
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
-        info = self.getInfo()
+        try:
+            info = self.getInfo()
+        except pj.Error as error:  # the call is already gone in pjsua: it ended
+            log.warning("leg %s: no call info in its state callback (%s); ended", self.id,
+                        error.reason)
+            self._gone()
+            return
         self.state = STATE_NAMES.get(info.state, str(info.state))
         self.sip_call_id = info.callIdString
         state, code, reason = self.state, info.lastStatusCode, info.lastReason
         self.post(lambda: self.owner.on_leg_state(self, state, code, reason))
+
+    def _gone(self) -> None:
+        """Note the end of a leg whose DISCONNECTED state never reached us; a leg left
+        "confirmed" would hold a slot of the worker's capacity for ever."""
+        if self.state == "disconnected":
+            return
+        self.state = "disconnected"
+        self.post(lambda: self.owner.on_leg_state(self, "disconnected", 0, "gone"))
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         info = self.getInfo()
@@ -153,8 +167,16 @@ class Leg(pj.Call):
             return
         prm = pj.CallOpParam()
         prm.statusCode = code
-        with contextlib.suppress(pj.Error):
+        try:
             self.hangup(prm)
+        except pj.Error as error:  # e.g. "INVITE session already terminated"
+            active = False
+            with contextlib.suppress(pj.Error):
+                active = self.isActive()
+            log.warning("leg %s (%s, %s): hangup refused (%s); still active: %s", self.id,
+                        self.role, self.state, error.reason, active)
+            if not active:
+                self._gone()
 
     def send_dtmf(self, digits: str, method: str) -> None:
         prm = pj.CallSendDtmfParam()

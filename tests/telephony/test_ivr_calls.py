@@ -98,6 +98,9 @@ class Scene:
         phone.wait_for("state", call=call, state="disconnected")
         self.deployment.ended_call(call_id)
         self.wait("ended", call_id)
+        # every leg is let go: a leg whose end pjsua never reported held a slot for ever, and
+        # the next caller waited in the queue with the agent free (the worker had no room)
+        wait_until(lambda: self.worker.get("/health")["load"] == 0, 10, "the call's legs freed")
         self.free_agents()
 
     def free_agents(self) -> None:
