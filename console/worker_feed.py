@@ -27,7 +27,7 @@ from store.models import Worker
 log = logging.getLogger(__name__)
 
 CALL_EVENTS = {"answered", "bridged", "hold", "unhold", "transferred", "ended", "mood", "dtmf"}
-TRANSCRIPT_EVENTS = {"transcript.partial", "transcript.final"}
+TRANSCRIPT_EVENTS = {"transcript.partial", "transcript.final", "transcript.gap"}
 _QUIET_STREAM_SECONDS = 300.0
 
 

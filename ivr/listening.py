@@ -30,7 +30,7 @@ from dsp.aec import EchoCanceller
 from dsp.clock import CLOCK_RATE
 from dsp.dtmf import DtmfDetector
 from dsp.prosody import ProsodyTracker
-from dsp.speech.client import SpeechClient, Transcript
+from dsp.speech.client import GapCallback, SpeechClient, Transcript
 from dsp.speech.gate import SpeechGate
 from dsp.vad import VadSettings, VoiceActivityDetector, far_end_level
 from ivr.events import DtmfDigit, Event, SpeechEnded, SpeechRecognised, SpeechStarted
@@ -71,6 +71,7 @@ class CallerListener:
         on_transcript: TranscriptSink | None = None,
         on_speech_error: Callable[[str], None] | None = None,
         speech_token: str | None = None,
+        on_speech_gap: GapCallback | None = None,
     ) -> None:
         self.on_event = on_event
         self.on_transcript = on_transcript
@@ -88,6 +89,7 @@ class CallerListener:
                 sample_rate=clock_rate,
                 on_result=self._recognised,
                 on_error=on_speech_error,
+                on_gap=on_speech_gap,
                 name="speech-caller",
                 token=speech_token,
             ).start()

@@ -247,6 +247,9 @@ class Call(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     call_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     transcript: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: what the recogniser never heard: ``{"speaker", "start" (s on that side's stream),
+    #: "spoken_at" (wall clock), "duration_ms", "reason"}`` per stretch
+    speech_gaps: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     legs: Mapped[list[CallLeg]] = relationship(back_populates="call", order_by="CallLeg.id")
 
 

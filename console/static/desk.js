@@ -159,6 +159,13 @@
 
   function onTranscript(event) {
     if (!current || event.call_id !== current.call_id) return;
+    if (event.type === "transcript.gap") {  // the recogniser missed this stretch
+      const seconds = Math.max(1, Math.round(Number(event.duration_ms) / 1000));
+      const gap = node("li", `${event.speaker}: ${seconds} s not transcribed (${event.reason})`, "gap");
+      gap.dataset.speaker = String(event.speaker);
+      $("transcript").append(gap);
+      return;
+    }
     const line = node("li", (event.speaker ? event.speaker + ": " : "") + (event.text || ""),
       event.type === "transcript.final" ? "final" : "partial");
     const list = $("transcript");

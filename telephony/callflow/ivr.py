@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from analytics.runner import analyse_after_hangup
 from dsp.clock import CLOCK_RATE
-from dsp.speech.client import SpeechClient, Transcript
+from dsp.speech.client import SpeechClient, SpeechGap, Transcript
 from dsp.speech.gate import SpeechGate
 from dsp.vad import VoiceActivityDetector
 from ivr import listening
@@ -192,9 +192,12 @@ class IvrFlows:
 
         (pool or self.pool).submit(run)
 
-    def store_transcript(self, call_id: str, entries: list[dict[str, Any]]) -> None:
-        """The call's transcript, then its analytics and summary (on the closing pool)."""
-        cdr.update_call(self.db, call_id, transcript=entries)
+    def store_transcript(
+        self, call_id: str, entries: list[dict[str, Any]], gaps: list[dict[str, Any]] | None = None
+    ) -> None:
+        """The call's transcript and what of it was never heard (`speech_gaps`), then its
+        analytics and summary (on the closing pool)."""
+        cdr.update_call(self.db, call_id, transcript=entries, speech_gaps=gaps or [])
         if self.analyse_calls:
             analyse_after_hangup(self.db, call_id)
 
@@ -235,6 +238,7 @@ class IvrCall:
         self.agent_gate: SpeechGate | None = None
         self.agent_voice: VoiceActivityDetector | None = None
         self.transcript: list[dict[str, Any]] = []
+        self.speech_gaps: list[dict[str, Any]] = []  # what the recogniser never heard
         self.routed = False
         self.ended = False
         self._lock = threading.RLock()
@@ -261,6 +265,7 @@ class IvrCall:
             on_transcript=lambda result: self._recognised("caller", result),
             on_speech_error=self._speech_error,
             speech_token=self.flows.speech_token,
+            on_speech_gap=lambda gap: self._unheard("caller", gap),
         )
         try:
             known, matches = self.flows.known_caller(self.context.caller, self.context.queue)
@@ -351,7 +356,8 @@ class IvrCall:
                 listener.close()
             if agent is not None:
                 agent.close(5.0)
-            self.flows.store_transcript(self.context.call_id, list(self.transcript))
+            self.flows.store_transcript(
+                self.context.call_id, list(self.transcript), list(self.speech_gaps))
 
         self.flows.background(finish, self.flows.closing)
 
@@ -454,6 +460,7 @@ class IvrCall:
                 sample_rate=CLOCK_RATE,
                 on_result=lambda result: self._recognised("agent", result),
                 on_error=self._speech_error,
+                on_gap=lambda gap: self._unheard("agent", gap),
                 name="speech-agent",
                 token=self.flows.speech_token,
             ).start()
@@ -483,6 +490,22 @@ class IvrCall:
             if self.survey is not None and speaker == "caller":
                 self.survey.on_words(result.text)
         call.publish("transcript.final" if result.final else "transcript.partial", **entry)
+
+    def _unheard(self, speaker: str, gap: SpeechGap) -> None:
+        """A stretch of *speaker*'s audio the recogniser never got (the service was down, or
+        the client's queue overflowed): kept with the call and shown live, so a transcript
+        that resumes after a restart says where its hole is."""
+        own = self._agent_origin if speaker == "agent" else self._audio_origin
+        entry = {
+            "speaker": speaker,
+            "start": round(gap.start, 2),
+            "spoken_at": round((own or time.time()) + gap.start, 3),
+            "duration_ms": round(gap.duration_ms),
+            "reason": gap.reason,
+        }
+        self.speech_gaps.append(entry)
+        if self.call is not None:
+            self.call.publish("transcript.gap", **entry)
 
     def _speech_error(self, text: str) -> None:
         """One line per call, however often the speech client fails (it backs off, and stops

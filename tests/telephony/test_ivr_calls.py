@@ -42,9 +42,15 @@ class Scene:
     """The module's deployment and what the tests need from it."""
 
     def __init__(
-        self, edge: EdgeUnderTest, deployment: Deployment, worker: WorkerProcess, agent: Phone
+        self,
+        edge: EdgeUnderTest,
+        deployment: Deployment,
+        worker: WorkerProcess,
+        agent: Phone,
+        speech: SpeechServiceProcess,
     ) -> None:
         self.edge = edge
+        self.speech = speech
         self.deployment = deployment
         self.worker = worker
         self.agent = agent
@@ -146,7 +152,7 @@ def ivr_scene(root: Path) -> Iterator[Scene]:
                 worker = deployment.worker(1, config)
                 want = [f"sip:{worker.sip_uri_host}"]
                 wait_until(lambda: kamailio_has(edge, want), 12, "Kamailio has the worker", 0.5)
-                yield Scene(edge, deployment, worker, agent)
+                yield Scene(edge, deployment, worker, agent, speech)
             finally:
                 deployment.close()
     finally:
@@ -355,3 +361,32 @@ def test_an_edited_flow_is_used_by_the_next_call(scene: Scene) -> None:
     scene.hang_up(phone, call, call_id)
     with scene.deployment.db.session() as session:
         assert session.scalar(select(SupportNumber.flow_id).where(SupportNumber.number == SUPPORT))
+
+
+def test_the_speech_service_dies_mid_call_the_ivr_goes_on_with_keys_and_transcripts_resume(
+    scene: Scene,
+) -> None:
+    """Last in the module: it kills the speech service (and starts it again on its port)."""
+    phone, call, call_id = scene.dial()
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing", timeout=25)
+    scene.speech.kill()
+    try:
+        scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished")
+        phone.play(call, scene.answer_wav)  # heard by nobody: the IVR moves on by its voice
+        scene.wait("ivr.step", call_id, step="identify", timeout=30)
+        phone.dtmf(call, ACCOUNT + "#", "rfc4733")
+        data = scene.at_agent(call_id)["call_data"]
+        assert data["identified"] is True and data["account_number"] == ACCOUNT, data
+        assert not scene.seen("transcript.final", call_id)
+    finally:
+        scene.speech.start()  # on its old port: the workers' clients reconnect by themselves
+    phone.play(call, scene.answer_wav)
+    heard = scene.wait("transcript.final", call_id, speaker="caller", timeout=30)
+    assert heard["text"]
+    gap = scene.wait("transcript.gap", call_id, speaker="caller", timeout=10)
+    assert gap["duration_ms"] > 1000 and gap["reason"], gap
+    scene.hang_up(phone, call, call_id)
+    stored = wait_until(
+        lambda: scene.deployment.call(call_id).speech_gaps, 15, "the gap stored with the call"
+    )
+    assert any(g["speaker"] == "caller" and g["duration_ms"] > 1000 for g in stored), stored
