@@ -9,11 +9,25 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.settings import Settings
 
 _SQLITE_BUSY_MS = 10_000
+#: What a database says when another writer held it longer than we waited (SQLite's busy
+#: timeout) or chose us as a deadlock's or a serialization conflict's victim (PostgreSQL):
+#: the transaction was rolled back whole, and running it again is safe.
+_TRANSIENT = ("database is locked", "database table is locked", "deadlock detected",
+              "could not serialize access")
+
+
+def transient_write_error(error: BaseException) -> bool:
+    """Whether *error* only means "another writer was in the way: try again"."""
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(phrase in text for phrase in _TRANSIENT)
 
 
 def make_engine(database_url: str) -> Engine:

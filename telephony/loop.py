@@ -4,7 +4,10 @@ pjsua2 belongs to one thread, the loop thread. Other threads (leg callbacks, the
 the store thread, the tap thread) never touch it: they `post` a closure, which the loop runs
 between two pumps of the SIP stack (`run_jobs`), or ask for one `later` (`run_timers`).
 Database work goes to `store`, one thread in order (so CDR rows follow the call), whose
-result comes back to the loop. `call_on_loop` runs a closure there and waits for its result.
+result comes back to the loop. A store job that another writer held out (SQLite locked past
+its busy timeout, a PostgreSQL deadlock victim) is run again after a pause, in its place, so
+that a long writer delays the call's records instead of losing them. `call_on_loop` runs a
+closure there and waits for its result.
 """
 
 from __future__ import annotations
@@ -19,8 +22,14 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from store.db import transient_write_error
+
 log = logging.getLogger("centralino.switch")
 T = TypeVar("T")
+
+#: How long a store job is retried while another writer holds the database, and the pauses.
+STORE_RETRY_SECONDS = 120.0
+STORE_RETRY_PAUSES = (0.05, 2.0)
 
 
 class Loop:
@@ -49,11 +58,20 @@ class Loop:
         """Run *job* on the store thread, in order; *then* gets its result on the loop."""
 
         def run() -> None:
-            try:
-                result = job()
-            except Exception:
-                log.exception("store job failed")
-                return
+            began, pause = time.monotonic(), STORE_RETRY_PAUSES[0]
+            while True:
+                try:
+                    result = job()
+                    break
+                except Exception as error:
+                    waited = time.monotonic() - began
+                    if not transient_write_error(error) or waited > STORE_RETRY_SECONDS:
+                        log.exception("store job failed")
+                        return
+                    log.warning("event=store.retry waited_s=%.1f error=%r", waited,
+                                str(error).splitlines()[0][:120])
+                    time.sleep(pause)  # a retry's back-off on the store thread, in order
+                    pause = min(pause * 2, STORE_RETRY_PAUSES[1])
             if then is not None:
                 self.post(lambda: then(result))
 

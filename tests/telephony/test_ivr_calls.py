@@ -8,6 +8,8 @@ phone's own events, ending at the agent's phone (or hung up by the caller).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -362,6 +364,34 @@ def test_an_edited_flow_is_used_by_the_next_call(scene: Scene) -> None:
     with scene.deployment.db.session() as session:
         assert session.scalar(select(SupportNumber.flow_id).where(SupportNumber.number == SUPPORT))
 
+
+#: Longer than the store's SQLite busy timeout (10 s): without retries the worker's writes fail.
+LOCK_SECONDS = 12.0
+
+
+def test_a_long_writer_delays_the_call_records_and_loses_none(scene: Scene) -> None:
+    """Another process holds SQLite's write lock past the busy timeout while a call comes in:
+    the call goes on (reads pass under WAL), its records wait and are all written after."""
+    holder = sqlite3.connect(scene.deployment.db_url.removeprefix("sqlite:///"), timeout=30)
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, until COMMIT
+    locked_at = time.monotonic()
+    try:
+        phone, call, call_id = scene.dial()
+        scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing", timeout=25)
+        phone.dtmf(call, "0")  # to a person: claiming the agent is a write, so it waits
+        time.sleep(max(0.0, LOCK_SECONDS - (time.monotonic() - locked_at)))  # a duration
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    data = scene.at_agent(call_id)["call_data"]
+    assert data["route_reason"] == "operator"
+    scene.hang_up(phone, call, call_id)  # waits for the CDR to close
+    row = scene.deployment.call(call_id)
+    assert row.answered_at and row.bridged_at and row.ended_at, row
+    assert row.outcome == "completed" and row.agent_id is not None
+    assert {leg.role for leg in row.legs} >= {"customer", "agent"}
+    assert "event=store.retry" in scene.worker.log()  # it was held out, and tried again
 
 def test_the_speech_service_dies_mid_call_the_ivr_goes_on_with_keys_and_transcripts_resume(
     scene: Scene,
