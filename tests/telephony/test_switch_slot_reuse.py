@@ -28,7 +28,7 @@ from tests.telephony.test_switch_queueing import (
 
 pytestmark = pytest.mark.e2e
 
-RING_SECONDS = 8  # longer than two whole calls take here
+RING_SECONDS = 20  # longer than two whole calls and a third bridged take here (about 9 s)
 __all__ = ["deployment", "edge"]
 
 
