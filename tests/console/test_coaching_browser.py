@@ -1,12 +1,17 @@
 """Coaching in Chromium: a supervisor opens a call from the reports, marks a transcript line with
 a note through the page's form, and the agent finds the mark on their coaching page and follows
-it to the line (with no form to mark anything themselves)."""
+it to the line (with no form to mark anything themselves). And the desk: a call's survey score
+and summary in the screen pop's history (drawn by desk.js) and in the agent's latest calls."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from console.testing.browser import become_available, sign_in_agent
 from tests.console.conftest import LiveConsole
+from tests.console.test_call_history import SUMMARY
+from tests.console.test_coaching import with_survey
+from tests.console.test_desk_browser import ids, ring
 from tests.console.test_reports import QUERY, scripted_floor
 
 
@@ -64,3 +69,22 @@ def test_a_supervisor_marks_a_line_and_the_agent_follows_it(
         assert agent.locator("form.mark-form").count() == 0
     finally:
         context.close()
+
+
+def test_the_desk_shows_a_calls_score_and_summary_in_the_pop_and_the_latest_calls(
+    page: Any, live_console: LiveConsole
+) -> None:
+    live = live_console
+    scripted_floor(live.deployment)  # c1: Giulia with Alice, wrapped up "resolved"
+    with_survey(live.deployment, "c1", 5)
+    alice, giulia = ids(live, "alice", "Giulia Ferri")
+    sign_in_agent(page, live.url, "alice", live.deployment.password("alice"))
+    own = page.locator("#own-calls li[data-call-id=c1]")
+    assert "CSAT 5/5" in own.text_content() and SUMMARY in own.text_content()
+    become_available(page)
+    ring(live, alice, giulia)
+    page.wait_for_selector("#pop:not([hidden])")
+    scored = page.locator("#history li", has=page.locator(".csat"))
+    assert scored.count() == 1
+    assert scored.locator(".csat").text_content() == " · CSAT 5/5"
+    assert scored.locator(".summary").text_content() == SUMMARY
