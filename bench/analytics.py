@@ -101,7 +101,10 @@ def real_calls(calls: int) -> dict[str, Any]:
     finally:
         setup.close()
         speech.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if failures:  # the phones' and the worker's logs tell why
+            print(f"logs of the failed calls kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     return {"calls": calls, "failed_calls": failures, "hangup_to_stored": summary_ms(waits),
             "cpu_ms_real_calls": summary_ms(cpu, 3)}
 

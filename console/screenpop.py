@@ -6,12 +6,14 @@ so values from callers and profiles are never interpreted as markup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import surveys
+from store.analytics_tables import CallSummary
 from store.models import Account, Agent, Credit, Customer, Interaction, RouteDecision, Setting
 
 DEFAULT_AUDIT_THRESHOLD_CENTS = 25_000
@@ -43,6 +45,17 @@ def _account(account: Account, session: Session) -> dict[str, Any]:
     }
 
 
+def summaries_by_call(session: Session, call_ids: Iterable[str]) -> dict[str, str]:
+    """The stored summary text of each of *call_ids* that was analysed."""
+    ids = list(call_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(CallSummary.call_id, CallSummary.text).where(CallSummary.call_id.in_(ids))
+    )
+    return {row.call_id: row.text for row in rows if row.text}
+
+
 def history(session: Session, customer_id: int, agent_id: int) -> list[dict[str, Any]]:
     """The customer's past interactions, newest first, marking those with this agent."""
     rows = session.execute(
@@ -52,7 +65,9 @@ def history(session: Session, customer_id: int, agent_id: int) -> list[dict[str,
         .order_by(Interaction.at.desc(), Interaction.id.desc())
         .limit(HISTORY_LIMIT)
     ).all()
-    scores = surveys.csat_by_call(session, [item.call_id for item, _ in rows if item.call_id])
+    call_ids = [item.call_id for item, _ in rows if item.call_id]
+    scores = surveys.csat_by_call(session, call_ids)
+    summaries = summaries_by_call(session, call_ids)
     return [
         {
             "at": item.at.isoformat(timespec="minutes"),
@@ -64,6 +79,9 @@ def history(session: Session, customer_id: int, agent_id: int) -> list[dict[str,
             "notes": item.notes,
             "follow_up": item.follow_up,
             "csat": scores.get(item.call_id or ""),  # the post-call survey's score, 1..5
+            "summary": summaries.get(item.call_id or ""),  # the call's extractive summary
+            # the call's page (transcript, measures, coaching) opens for its own agent
+            "call_id": item.call_id if item.agent_id == agent_id else None,
         }
         for item, agent_name in rows
     ]

@@ -69,3 +69,17 @@ def marks_for_call(db: Database, call_id: str) -> list[CoachingMark]:
         )
         session.expunge_all()
     return rows
+
+
+def marks_by_supervisor(db: Database, supervisor_id: int) -> list[CoachingMark]:
+    """The marks *supervisor_id* made, newest first (detached, read-only)."""
+    with db.session() as session:
+        rows = list(
+            session.scalars(
+                select(CoachingMark)
+                .where(CoachingMark.supervisor_id == supervisor_id)
+                .order_by(CoachingMark.created_at.desc(), CoachingMark.id.desc())
+            )
+        )
+        session.expunge_all()
+    return rows

@@ -13,6 +13,7 @@ Runs on the worker's loop, like its `Conversation`.
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING
 
 import pjsua2 as pj
@@ -154,8 +155,17 @@ class Offering:
         self.time_ring(leg)
 
     def time_ring(self, leg: Leg) -> None:
-        """Give up on *leg* (408) if it has not answered within the ring timeout."""
-        self.call.switch.later(self.ring_seconds, lambda: _ring_timeout(leg))
+        """Give up on *leg* (408) if it has not answered within the ring timeout.
+
+        The timer holds the leg weakly: a pjsua2 Call that outlives its call keeps its old
+        pjsua call id, and when it is finally dropped its destructor clears the callbacks of,
+        and hangs up, whichever new call pjsua has given that id meanwhile (ids are reused
+        round-robin over the worker's 4 slots: the third bridged call reuses the first's). A
+        ring timer that kept the answered leg of call 1 alive for the ring timeout dropped it
+        during call 3 and cut call 3's agent off. The leg dies with its conversation instead.
+        """
+        ringing = weakref.ref(leg)
+        self.call.switch.later(self.ring_seconds, lambda: _ring_timeout(ringing))
 
     def missed(self) -> None:
         """The offered agent did not answer (or could not be rung): next agent, same place."""
@@ -187,6 +197,7 @@ class Offering:
         self._ring_agent(old.peer, True, "cannot ring again")
 
 
-def _ring_timeout(leg: Leg) -> None:
-    if leg.state not in ("confirmed", "disconnected"):
+def _ring_timeout(ringing: weakref.ref[Leg]) -> None:
+    leg = ringing()
+    if leg is not None and leg.state not in ("confirmed", "disconnected"):
         leg.end(408)

@@ -1,4 +1,5 @@
-"""Agent pages: the desk, the desk's current screen pop, and its server-sent event stream."""
+"""Agent pages: the desk (with the agent's latest calls), the desk's current screen pop, and its
+server-sent event stream."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from console.agent import bp
+from console.agent.own_calls import own_calls
 from console.auth.roles import AGENT_DESK, requires
 from console.extensions import database, hub
 from console.hub import agent_topic
@@ -43,6 +45,7 @@ def desk() -> ResponseReturnValue:
             else None
         )
         mode = (watching.modes or [{}])[-1].get("mode") if watching is not None else None
+        calls = own_calls(session, agent.id)
         supervisor = desk_notice(
             presence(database()),
             agent.claimed_by_call or "",
@@ -57,6 +60,7 @@ def desk() -> ResponseReturnValue:
         colleagues=colleagues,
         queues=queues,
         supervisor=supervisor,
+        own_calls=calls,
     )
 
 

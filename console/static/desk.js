@@ -93,8 +93,14 @@
       entry.append(
         node("span", item.date, "date"),
         node("span", " · " + (item.agent || "unknown agent") + (item.with_you ? " (you)" : "") + " · " + (item.outcome || "")),
-        node("div", item.notes || "", "note"),
       );
+      if (item.csat) {
+        const score = node("span", " · CSAT " + item.csat + "/5", "csat");
+        score.title = "post-call survey";
+        entry.append(score);
+      }
+      entry.append(node("div", item.notes || "", "note"));
+      if (item.summary) entry.append(node("div", item.summary, "summary"));
       if (item.follow_up) entry.append(node("div", "Follow-up: " + item.follow_up, "follow-up"));
       history.append(entry);
     }

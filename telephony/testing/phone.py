@@ -242,6 +242,10 @@ class Phone:
         self.account = PhoneAccount(self)
         self._configure_account(None)
         self.calls: dict[int, PhoneCall] = {}
+        # Ended calls are kept until the endpoint stops, never dropped mid-run: a pjsua2 Call
+        # keeps its old pjsua id after DISCONNECTED, and its destructor would clear the callbacks
+        # of (and hang up) a newer call that pjsua gave the same id. Calls are named by their
+        # own number (``call``), never by the reused pjsua id.
         self.ended: list[PhoneCall] = []
         self.echoes: list[EchoPath] = []
         self.next_number = 1
@@ -323,7 +327,11 @@ class Phone:
         emit(reply)
 
     def _call(self, command: dict[str, Any]) -> PhoneCall:
-        return self.calls[int(command["call"])]
+        number = int(command["call"])
+        if number not in self.calls:  # say which, instead of a bare KeyError(3)
+            gone = any(call.number == number for call in self.ended)
+            raise KeyError(f"call {number} {'has ended' if gone else 'is unknown'}")
+        return self.calls[number]
 
     def do_register(self, command: dict[str, Any]) -> None:
         self._configure_account(command)
