@@ -11,11 +11,10 @@ is bridged to the agent, then plays espeak-ng Korean speech containing the watch
 The speech is the IVR scene's three-sentence answer, and the model already hears the phrase in
 its second sentence: timed from the WAV's end, the alert came a second *before* the speech
 "ended". So each call is timed from the end of the sentence that raised it: the WAV's voiced
-runs (split at 250 ms of quiet, as the worker's VAD splits utterances) are found once, and the
-alert counts against the last run that ended before the worker stored it (a final cannot
-precede its utterance's end). That attribution under-reports only a latency longer than the
-next sentence plus its pause (about 1.3 s here), which would show as alerts all attributed to
-the last sentence; ``sentence`` in each call's row says which one it was. The page
+runs (split at 250 ms of quiet, as the worker's VAD splits utterances) are found once; the
+caller's final that carried the phrase (the first before the alert) says, by the end of its
+words on the recogniser's clock, which run it was, and that run's end in the WAV is the end
+of the caller's speech. ``raised_by_sentence`` lists which sentence it was per call. The page
 notes (MutationObserver) the wall time each alert first appears. Two figures per call:
 ``speech_end_to_alert_stored`` (the worker's ``alert`` event ``at``) and
 ``speech_end_to_alert_visible`` (the browser), both including the recogniser's final.
@@ -125,11 +124,17 @@ def one_call(scene: Any, page: Any) -> dict[str, float]:
     shown = float(page.evaluate(f"window.__alerts['{alert['id']}']"))
     scene.hang_up(phone, call, call_id)
     stored = at_ms(alert)
-    before = [n for n, end in enumerate(ends) if played + end <= stored]
-    if not before:
-        raise RuntimeError(f"the alert came {stored - played:.0f} ms into the speech, "
-                           "before any sentence ended")
-    sentence = before[-1]
+    # the final that carried the phrase says which sentence it was (its words' end on the
+    # recogniser's clock); the sentence's end in the WAV is when the caller stopped saying it
+    trigger = next(
+        (e for e in scene.seen("transcript.final", call_id)
+         if e["speaker"] == "caller" and WATCHED in e["text"] and at_ms(e) <= stored),
+        None,
+    )
+    if trigger is None:
+        raise RuntimeError(f"no final with {WATCHED!r} before the alert")
+    heard_end = (trigger["spoken_at"] - trigger["start"] + trigger["end"]) * 1000 - played
+    sentence = min(range(len(ends)), key=lambda n: abs(ends[n] - heard_end))
     speech_end = played + ends[sentence]
     return {
         "sentence": float(sentence + 1),
