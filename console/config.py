@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_FEED": True,  # follow every live worker's /events stream in background threads
     "WORKER_REFRESH_SECONDS": 2.0,  # how often the workers table is re-read
     "WORKER_TIMEOUT_SECONDS": 3.0,  # control API requests to workers
+    # a worker whose heartbeat is older is flagged stale on the admin home (Settings'
+    # stale_after_seconds)
+    "WORKER_STALE_SECONDS": Settings().stale_after_seconds,
     "WORKER_TOKEN": "",  # the deployment token the workers want (store.tokens)
     # Browser streams (see console.streams); each open one holds a server thread.
     "SSE_KEEPALIVE_SECONDS": 15.0,  # also how often a stream re-checks its session
@@ -85,6 +88,7 @@ def console_config(source: Settings | Mapping[str, Any] | None) -> dict[str, Any
         config["SIP_SERVER"] = source.sip_address
         config["SIP_PORT"] = source.sip_port
         config["SIP_DOMAIN"] = source.sip_domain
+        config["WORKER_STALE_SECONDS"] = source.stale_after_seconds
         config.update({k.upper(): v for k, v in source.extra.get("console", {}).items()})
     elif source is not None:
         config.update(source)

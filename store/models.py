@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -172,6 +173,8 @@ class Trunk(Base):
     transport: Mapped[str] = mapped_column(String(8), default="udp")
     expires: Mapped[int] = mapped_column(Integer, default=300)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Outbound calls try the enabled trunks lowest number first (migration 0012).
+    priority: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     dids: Mapped[list[Did]] = relationship(back_populates="trunk")
 
 
@@ -326,6 +329,8 @@ class Queue(Base):
     callback_mode: Mapped[str] = mapped_column(String(16), default="agent_first")
     callback_attempts: Mapped[int] = mapped_column(Integer, default=3)
     callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=120)
+    # Whether a waiting caller is offered a callback (key 1) at all (migration 0012).
+    callback_offer: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Whether a caller ID matching exactly one customer identifies the caller (no account asked).
     identify_by_caller_id: Mapped[bool] = mapped_column(Boolean, default=True)
     # The post-call survey (migration 0010): asked at all, and at most once per customer in

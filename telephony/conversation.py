@@ -37,6 +37,10 @@ from telephony.survey import AfterCall
 from telephony.tap import TapFrame, TapPump
 from telephony.transfer import Transfers
 
+#: What marks a worker's INVITE as a call to a customer's number (the edge strips it from
+#: anyone but workers: route STRANGERHEADERS).
+OUTBOUND_HEADER = ("X-Centralino-Outbound", "customer")
+
 log = logging.getLogger(__name__)
 
 
@@ -160,10 +164,14 @@ class Conversation:
             self.customer = self.dial(CUSTOMER, to, headers)
 
     def dial(self, role: str, target: str, headers: Sequence[tuple[str, str]] = ()) -> Leg:
-        """A new leg calling *target* (extension or URI), with extra SIP *headers*."""
+        """A new leg calling *target* (extension or URI), with extra SIP *headers*. A customer
+        leg is marked outbound: the edge rings a device of ours that has the number, else
+        sends the call out through the trunks in priority order (`OUTBOUND_HEADER`)."""
         uri = self.switch.resolve(target)
         leg = self._adopt(self.switch.new_leg(self, role, uri))
         prm = pj.CallOpParam(True)
+        if role == CUSTOMER:
+            headers = [*headers, OUTBOUND_HEADER]
         for name, value in headers:
             header = pj.SipHeader()
             header.hName, header.hValue = name, value

@@ -35,9 +35,11 @@ from telephony.edge_control import (
     write_private,
 )
 from telephony.edge_data import (
+    TrunkDestination,
     live_worker_destinations,
     public_numbers,
     sync_trunk_registrations,
+    trunk_destinations,
 )
 from telephony.edge_devices import DisabledDevices
 from telephony.edge_dialogs import DeadWorkerHangups
@@ -162,6 +164,7 @@ class Edge:
         self._log_thread: threading.Thread | None = None
         self.log_lines: list[str] = []
         self.destinations: list[str] = []
+        self.trunk_destinations: list[TrunkDestination] = []
         self._db = db
         self._owns_db = False
         self._keeper: threading.Thread | None = None
@@ -191,12 +194,31 @@ class Edge:
         """Point dispatcher set 1 at *destinations*, reloading Kamailio; True if they changed."""
         if destinations == self.destinations and self.dispatcher_list.exists():
             return False
-        write_private(self.dispatcher_list, "".join(f"1 {uri} 0 0\n" for uri in destinations))
-        if self.running:
-            self.rpc("dispatcher.reload")
+        self._write_dispatcher(destinations, self.trunk_destinations)
         self.destinations = list(destinations)  # only once Kamailio routes to them
         log.info("switch workers: %s", ", ".join(destinations) or "none")
         return True
+
+    def set_trunks(self, trunks: list[TrunkDestination]) -> bool:
+        """Point dispatcher set 2 (outbound calls) at *trunks*, in their order, reloading
+        Kamailio (calls in progress are untouched); True if they changed."""
+        if trunks == self.trunk_destinations and self.dispatcher_list.exists():
+            return False
+        self._write_dispatcher(self.destinations, trunks)
+        self.trunk_destinations = list(trunks)
+        log.info("outbound trunks: %s", ", ".join(t.uuid for t in trunks) or "none")
+        return True
+
+    def _write_dispatcher(self, workers: list[str], trunks: list[TrunkDestination]) -> None:
+        """The dispatcher list: set 1 the workers; set 2 the trunks, the first with the highest
+        dispatcher priority (algorithm 8 tries them by it), each sent from the public socket."""
+        lines = [f"1 {uri} 0 0\n" for uri in workers]
+        for rank, trunk in enumerate(trunks):
+            socket = f"{trunk.transport}:{self.settings.sip_address}:{self.settings.sip_port}"
+            lines.append(f"2 {trunk.uri} 0 {len(trunks) - rank} {trunk.attributes(socket)}\n")
+        write_private(self.dispatcher_list, "".join(lines))
+        if self.running:
+            self.rpc("dispatcher.reload")
 
     def sync_numbers(self, db: Database | None = None) -> bool:
         """Serve the store's public numbers now (no restart); True if they changed."""
@@ -218,6 +240,7 @@ class Edge:
                     self.sync_numbers(db)
                     self.disabled_devices.sync(db, self.rpc)
                     self.trunks.report(db, self.rpc if self.running else None)
+                    self.set_trunks(trunk_destinations(db))
                     self.set_workers(
                         live_worker_destinations(db, self.settings.stale_after_seconds)
                     )
@@ -229,6 +252,7 @@ class Edge:
         self.sync_numbers(db)
         self.disabled_devices.sync(db, self.rpc)
         self.trunks.report(db, self.rpc if self.running else None)
+        self.set_trunks(trunk_destinations(db))
         self.set_workers(live_worker_destinations(db, self.settings.stale_after_seconds))
         hangups.follow(db)
         self._keeper = threading.Thread(target=follow, name="edge-workers", daemon=True)

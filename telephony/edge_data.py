@@ -1,5 +1,6 @@
 """What the SIP edge knows, derived from the store in one place: the workers to route to, the
-numbers callers may dial without credentials, and our registrations to carriers.
+numbers callers may dial without credentials, our registrations to carriers, and the carriers
+outbound calls go to, in priority order.
 
 Kamailio never queries the store with anything a caller wrote: `telephony.edge` turns these
 derivations into data Kamailio owns (the dispatcher list, the ``dialled`` hash table, the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, insert, select
@@ -24,6 +26,10 @@ log = logging.getLogger("centralino.edge")
 #: What a dialled number may look like: the routing script's PUBLICNUMBER route applies the
 #: same rule to the Request-URI or To user before it looks anything up.
 NUMBER = re.compile(r"\+?[0-9*#]{1,32}")
+
+
+#: What a dispatcher attribute value may hold here (no separators of the attribute list).
+ATTRIBUTE_WORD = re.compile(r"[A-Za-z0-9+_.:-]{1,64}")
 
 
 def is_public_number(text: str) -> bool:
@@ -64,6 +70,47 @@ def live_worker_destinations(db: Database, stale_after_seconds: float) -> list[s
         ).all()
     fresh = [f"sip:{host}:{port}" for host, port, is_fresh in rows if is_fresh]
     return fresh or [f"sip:{host}:{port}" for host, port, _ in rows]
+
+
+@dataclass(frozen=True)
+class TrunkDestination:
+    """Where an outbound call leaves for one trunk: its outbound proxy (else its registrar),
+    the host its Request-URI names, and the ``uacreg`` row whose credentials answer the
+    carrier's challenge (``ha1``: that row keeps the HA1 digest, not the secret)."""
+
+    uri: str
+    domain: str
+    uuid: str
+    username: str
+    ha1: bool
+    transport: str
+
+    def attributes(self, socket: str) -> str:
+        """The dispatcher's attributes for this destination, sent from *socket*. A username
+        with characters the attribute list cannot carry (``;``, ``=``...) is left out: the
+        call then leaves with the worker's own From."""
+        user = f"user={self.username};" if ATTRIBUTE_WORD.fullmatch(self.username) else ""
+        return (f"trunk={self.uuid};domain={self.domain};{user}"
+                f"mode={2 if self.ha1 else 0};socket={socket}")
+
+
+def trunk_destinations(db: Database) -> list[TrunkDestination]:
+    """The enabled trunks' outbound destinations, in the order an outbound call tries them:
+    lowest priority number first, then by name."""
+    with db.session() as session:
+        trunks = session.scalars(
+            select(Trunk).where(Trunk.enabled).order_by(Trunk.priority, Trunk.name)
+        ).all()
+        found = []
+        for trunk in trunks:
+            uri = f"sip:{trunk.proxy or trunk.registrar}"
+            if trunk.transport != "udp":
+                uri += f";transport={trunk.transport}"
+            found.append(TrunkDestination(
+                uri=uri, domain=trunk.registrar, uuid=f"trunk-{trunk.name}",
+                username=trunk.username, ha1=bool(trunk.secret_ha1), transport=trunk.transport,
+            ))
+    return found
 
 
 def trunk_rows(db: Database, settings: Settings) -> dict[str, dict[str, object]]:

@@ -215,6 +215,7 @@ def default_queue(name: str) -> Queue:
         callback_mode=AGENT_FIRST,
         callback_attempts=DEFAULT_CALLBACK_ATTEMPTS,
         callback_retry_seconds=DEFAULT_CALLBACK_RETRY_SECONDS,
+        callback_offer=True,
         identify_by_caller_id=True,
     )
 

@@ -21,11 +21,11 @@ POSITION, CALLBACK_OFFER, CALLBACK_CONFIRMED = (
 )
 
 
-def _position_text(flow: Flow, locale: str) -> str | None:
+def _position_text(flow: Flow, locale: str, offer_callback: bool = True) -> str | None:
     position, offer = flow.prompts.get(POSITION, {}), flow.prompts.get(CALLBACK_OFFER, {})
-    if locale not in position or locale not in offer:
+    if locale not in position or (offer_callback and locale not in offer):
         return None
-    return f"{position[locale]} {offer[locale]}"
+    return f"{position[locale]} {offer[locale]}" if offer_callback else position[locale]
 
 
 def _texts(flow: Flow, prompt_id: str) -> dict[str, str]:
@@ -41,6 +41,12 @@ POSITION_TEXTS = {
 }
 CALLBACK_TEXTS = _texts(_DEFAULT, CALLBACK_CONFIRMED)
 POSITION_TEXT = POSITION_TEXTS["en"]
+#: The same without the callback offer, for a queue that offers none.
+PLAIN_POSITION_TEXTS = {
+    locale: text
+    for locale in _DEFAULT.locales
+    if (text := _position_text(_DEFAULT, locale, offer_callback=False)) is not None
+}
 
 
 def phrase(texts: Mapping[str, str], locale: str) -> tuple[str, str]:
@@ -56,10 +62,13 @@ class QueuePhrases:
     flow: Flow | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
 
-    def position(self, place: int) -> tuple[str, str]:
-        """What the caller hears at *place* in line, and the voice (locale) to say it in."""
-        own = _position_text(self.flow, self.locale) if self.flow is not None else None
-        text, voice = (own, self.locale) if own is not None else phrase(POSITION_TEXTS, self.locale)
+    def position(self, place: int, offer_callback: bool = True) -> tuple[str, str]:
+        """What the caller hears at *place* in line (with the callback offer when the queue
+        makes one), and the voice (locale) to say it in."""
+        own = (_position_text(self.flow, self.locale, offer_callback)
+               if self.flow is not None else None)
+        texts = POSITION_TEXTS if offer_callback else PLAIN_POSITION_TEXTS
+        text, voice = (own, self.locale) if own is not None else phrase(texts, self.locale)
         return self._fill(text, position=str(place)), voice
 
     def callback_confirmed(self) -> tuple[str, str]:

@@ -4,7 +4,8 @@ A `Line` is one caller (or one callback) in a queue, driven from the worker's lo
 the queue on the store thread, polls `router.offer_next` while the caller hears their position
 (words from the call's flow document: `telephony.queue_phrases`) and music, hands an offer to
 its conversation to ring the agent, and reports the ring's fate (`answered` or `no_answer`,
-which keeps the caller's place). Pressing 1 turns the wait into a callback. `Callbacks` is the
+which keeps the caller's place). Pressing 1 turns the wait into a callback where the queue
+offers one (``queues.callback_offer``; the position message then says so). `Callbacks` is the
 worker's periodic side: it claims callback requests whose turn has come and starts an
 outbound conversation for each (agent first, then the customer).
 """
@@ -108,9 +109,10 @@ def _join(
     preferred: list[int] | None,
     priority: int | None,
     worker: str,
-) -> int:
-    """Enqueue the caller; agents the flow prefers go before the ones the router found."""
-    return router.enqueue(
+) -> tuple[int, bool]:
+    """Enqueue the caller; agents the flow prefers go before the ones the router found.
+    Returns the entry and whether its queue offers callbacks now (the admin's setting)."""
+    entry_id = router.enqueue(
         db,
         call_id,
         queue,
@@ -121,6 +123,8 @@ def _join(
         worker=worker,
         preferred=preferred,
     )
+    with db.session() as session:
+        return entry_id, bool(router.queue_settings(session, queue).callback_offer)
 
 
 def _next_offer(db: Database, entry_id: int) -> tuple[Offer, bool] | None:
@@ -192,6 +196,7 @@ class Line:
         self.state = WAITING
         self.kind = router.CALL
         self.callback_number: str | None = None
+        self.offers_callback = True  # the queue's setting, read when the caller joins
         self._comforting = False
         self._polling = False
 
@@ -216,18 +221,19 @@ class Line:
         switch, waiter = self.waiter.switch, self.waiter
         db, cid, queue, name = switch.db, waiter.id, self.queue, switch.name
 
-        def attempt() -> int | None:
+        def attempt() -> tuple[int, bool] | None:
             try:
                 return _join(db, cid, queue, caller, customer_id, skill, preferred, priority, name)
             except Exception:
                 log.exception("call %s: cannot join queue %s; trying again", cid, queue)
                 return None
 
-        def joined(entry_id: int | None) -> None:
-            if entry_id is None:
+        def joined(result: tuple[int, bool] | None) -> None:
+            if result is None:
                 if self.state != LEFT:
                     switch.later(RETRY_SECONDS, lambda: switch.store(attempt, joined))
                 return
+            entry_id, self.offers_callback = result
             self.entry_id = entry_id
             if self.state == LEFT:  # the caller hung up before the row existed
                 switch.store(lambda: router.abandon(db, entry_id))
@@ -289,7 +295,7 @@ class Line:
             if place == 0:  # not known just now: music, and the message next time round
                 self._music()
                 return
-            text, voice = phrases.position(place)
+            text, voice = phrases.position(place, self.offers_callback)
             job = _renderer.submit(render_prompt, text, voice, prompts)
             job.add_done_callback(lambda done: switch.post(lambda: self._speak(done, place)))
 
@@ -316,8 +322,11 @@ class Line:
 
     # -- what the caller and the agent do ----------------------------------------------------
     def on_dtmf(self, digit: str) -> bool:
-        """Press 1 while waiting: call me back instead. True when the digit was ours."""
+        """Press 1 while waiting: call me back instead, when the queue offers it. True when
+        the digit was ours."""
         if digit != CALLBACK_KEY or self.state != WAITING or self.entry_id is None:
+            return False
+        if not self.offers_callback:
             return False
         self.state = CALLBACK
         self._comforting = False

@@ -1,4 +1,5 @@
-"""The admin overview, the forms that set the credit audit threshold and window, and ending a
+"""The admin overview (the switch workers' capacity and load, stale heartbeats flagged:
+`store.capacity`), the forms that set the credit audit threshold and window, and ending a
 person's sessions (a lost laptop, someone who left)."""
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from console.credits import (
 from console.extensions import database
 from console.screenpop import audit_threshold_cents
 from console.security_log import security_event
-from store.models import Agent, Setting, Worker
+from store.capacity import capacity
+from store.models import Agent, Setting
 
 THRESHOLD_KEY = "credit_audit_threshold_cents"
 
@@ -29,13 +31,13 @@ THRESHOLD_KEY = "credit_audit_threshold_cents"
 @requires(*ADMINISTRATION)
 def index() -> ResponseReturnValue:
     with database().session() as session:
-        workers = session.scalars(select(Worker).order_by(Worker.name)).all()
+        room = capacity(session, float(current_app.config["WORKER_STALE_SECONDS"]))
         agents = session.scalars(select(Agent).order_by(Agent.name)).all()
         threshold = audit_threshold_cents(session)
         window_hours = audit_window_hours(session)
     return render_template(
         "admin/index.html",
-        workers=workers,
+        capacity=room,
         agents=agents,
         threshold=f"{threshold / 100:.2f}",
         window_hours=f"{window_hours:g}",

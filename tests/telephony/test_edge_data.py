@@ -105,3 +105,38 @@ def test_the_routing_script_runs_no_sql_and_challenges_with_qop(tmp_path: Path):
     assert "tcp_connection_lifetime=620" in text
     assert 'modparam("registrar", "max_contacts", 3)' in text
     assert "listen=udp:127.0.0.1:5070" in text  # the switch socket
+
+
+def test_outbound_trunks_are_the_enabled_ones_by_priority_in_dispatcher_set_2(tmp_path: Path):
+    from telephony.edge import Edge
+    from telephony.edge_data import trunk_destinations
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    upgrade(url)
+    db = Database(url)
+    with db.session() as session:
+        session.add_all([
+            Trunk(name="backup", registrar="192.0.2.2:5060", username="u2", secret="s",
+                  priority=20),
+            Trunk(name="main", registrar="192.0.2.1", proxy="192.0.2.9:5070", username="u1",
+                  secret_ha1="0" * 32, realm="carrier.example", transport="tcp", priority=5),
+            Trunk(name="off", registrar="192.0.2.3", username="u3", secret="s", priority=1,
+                  enabled=False),
+            Trunk(name="odd", registrar="192.0.2.4", username="a;b=c", secret="s", priority=30),
+        ])
+    found = trunk_destinations(db)
+    assert [t.uuid for t in found] == ["trunk-main", "trunk-backup", "trunk-odd"]
+    assert found[0].uri == "sip:192.0.2.9:5070;transport=tcp" and found[0].domain == "192.0.2.1"
+    assert "user=" not in found[2].attributes("udp:127.0.0.1:5060")  # ; and = stay out
+
+    settings = Settings(var_dir=tmp_path, database_url=url)
+    edge = Edge(settings, db=db)
+    assert edge.set_trunks(found) and not edge.set_trunks(found)
+    edge.set_workers(["sip:127.0.0.1:5081"])
+    lines = edge.dispatcher_list.read_text().splitlines()
+    assert lines[0] == "1 sip:127.0.0.1:5081 0 0"
+    assert lines[1] == ("2 sip:192.0.2.9:5070;transport=tcp 0 3 trunk=trunk-main;"
+                        "domain=192.0.2.1;user=u1;mode=2;socket=tcp:127.0.0.1:5060")
+    assert lines[2].startswith("2 sip:192.0.2.2:5060 0 2 trunk=trunk-backup;")
+    assert "mode=0" in lines[2] and len(lines) == 4
+    db.dispose()

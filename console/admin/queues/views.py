@@ -1,5 +1,6 @@
-"""The queues page: every queue with its skill, priority, relationship wait and ring timeout;
-add, edit, delete (refused while numbers feed it or callers wait in it)."""
+"""The queues page: every queue with its skill, priority, relationship wait, ring timeout and
+callbacks; add, edit (skill wait, callback offer, mode, tries and interval, survey), delete
+(refused while numbers feed it or callers wait in it)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def edit(queue_id: int) -> ResponseReturnValue:
         queue = queues.get(session, queue_id)
         return render_template("admin/queues/form.html", queue=queue,
                                values=queues.describe(queue), errors={},
-                               users=queues.users(session, queue))
+                               users=queues.users(session, queue),
+                               callback_modes=queues.CALLBACK_MODES)
 
 
 @pages.post("/<int:queue_id>")
@@ -57,7 +59,8 @@ def update(queue_id: int) -> ResponseReturnValue:
         with service_session() as session:
             queue = queues.get(session, queue_id)
             return render_template("admin/queues/form.html", queue=queue, values=values,
-                                   errors=error.errors, users=queues.users(session, queue)), 422
+                                   errors=error.errors, users=queues.users(session, queue),
+                                   callback_modes=queues.CALLBACK_MODES), 422
     flash(f"Queue {name} saved; it holds from the next caller on.")
     return redirect(url_for("admin.queues.index"))
 

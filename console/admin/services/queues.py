@@ -1,7 +1,10 @@
 """Queues: the skill a queue needs, its priority, how long a caller waits for the agent who
-knows them (relationship wait) and how long an agent's phone rings. Workers read a queue's row
-for every caller (`telephony.router.queue_settings`), so a change holds from the next caller on.
-A queue that support numbers feed cannot be deleted (the message says which)."""
+knows them (relationship wait) and for an agent with the skill (skill wait), how long an agent's
+phone rings, and callbacks: whether a waiting caller is offered one (key 1), who is rung first,
+how many tries and how far apart. Workers read a queue's row for every caller and every
+callback try (`telephony.router.queue_settings`, `telephony.line_plan`), so a change holds from
+the next caller on. A queue that support numbers feed cannot be deleted (the message says
+which)."""
 
 from __future__ import annotations
 
@@ -15,12 +18,20 @@ from console.admin.services.base import NAME_WORD, Actor, Conflict, Form, NotFou
 from store.models import Queue, QueueEntry, SupportNumber
 
 _WORD_HINT = "lower-case letters, digits, '-', '_' or '.'"
+#: Who a callback rings first: the agent, then the customer; or the customer while the agent
+#: is held (the words the worker reads, `telephony.line_plan`).
+AGENT_FIRST, CUSTOMER_FIRST = "agent_first", "customer_first"
+CALLBACK_MODES = (AGENT_FIRST, CUSTOMER_FIRST)
 
 
 def describe(queue: Queue) -> dict[str, Any]:
     return {"id": queue.id, "name": queue.name, "skill": queue.skill, "priority": queue.priority,
             "relationship_wait_seconds": queue.relationship_wait_seconds,
             "ring_timeout_seconds": queue.ring_timeout_seconds,
+            "skill_wait_seconds": queue.skill_wait_seconds,
+            "callback_offer": queue.callback_offer, "callback_mode": queue.callback_mode,
+            "callback_attempts": queue.callback_attempts,
+            "callback_retry_seconds": queue.callback_retry_seconds,
             "survey_enabled": queue.survey_enabled, "survey_cap_days": queue.survey_cap_days}
 
 
@@ -46,6 +57,19 @@ def _fields(session: Session, form: Form, current: Queue | None) -> dict[str, An
         "ring_timeout_seconds": form.integer(
             "ring_timeout_seconds", default=current.ring_timeout_seconds if current else 15,
             low=5, high=120),
+        "skill_wait_seconds": form.integer(
+            "skill_wait_seconds", default=current.skill_wait_seconds if current else 60,
+            low=0, high=3600),
+        # Callbacks: a form or body that leaves a field out keeps what the queue has.
+        "callback_offer": form.flag(
+            "callback_offer", default=bool(current.callback_offer) if current else True),
+        "callback_mode": _callback_mode(form, current),
+        "callback_attempts": form.integer(
+            "callback_attempts", default=current.callback_attempts if current else 3,
+            low=1, high=10),
+        "callback_retry_seconds": form.integer(
+            "callback_retry_seconds", default=current.callback_retry_seconds if current else 120,
+            low=30, high=86400),
         # The post-call survey (docs/survey.md): a form left out keeps what the queue has.
         "survey_enabled": form.flag(
             "survey_enabled", default=bool(current.survey_enabled) if current else False),
@@ -60,6 +84,15 @@ def _fields(session: Session, form: Form, current: Queue | None) -> dict[str, An
             form.errors["name"] = f"a queue {name!r} exists"
         values["name"] = name
     return values
+
+
+def _callback_mode(form: Form, current: Queue | None) -> str:
+    fallback = current.callback_mode if current else AGENT_FIRST
+    mode = form.text("callback_mode", max_length=16) or fallback
+    if mode not in CALLBACK_MODES:
+        form.errors["callback_mode"] = "agent_first or customer_first"
+        return fallback
+    return mode
 
 
 def create(session: Session, actor: Actor, data: dict[str, Any]) -> Queue:

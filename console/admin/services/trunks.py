@@ -1,5 +1,9 @@
-"""Trunks (our accounts at carriers): add, edit, registration on/off, delete (refused while
-DIDs arrive on it), and their live registration state.
+"""Trunks (our accounts at carriers): add, edit, registration on/off, priority, delete (refused
+while DIDs arrive on it), and their live registration state.
+
+Outbound calls (callbacks to customers) try the enabled trunks in priority order, the lowest
+number first: a carrier that times out or answers 408 or 5xx hands the call to the next one
+(the edge's dispatcher set 2, `telephony.edge_data.trunk_destinations`).
 
 The secret is write-only: it is never shown again, and is kept as the HA1 digest
 MD5(username:realm:secret), which Kamailio 5.6's uac module signs with (``uacreg.auth_ha1``);
@@ -36,6 +40,7 @@ def describe(trunk: Trunk) -> dict[str, Any]:
         "id": trunk.id, "name": trunk.name, "registrar": trunk.registrar,
         "transport": trunk.transport, "proxy": trunk.proxy, "realm": trunk.realm,
         "username": trunk.username, "expires": trunk.expires, "registration": trunk.enabled,
+        "priority": trunk.priority,
         "secret": "ha1" if trunk.secret_ha1 else ("plaintext" if trunk.secret else "none"),
         "dids": sorted(did.number for did in trunk.dids),
     }
@@ -47,7 +52,8 @@ def _audited(trunk: Trunk) -> dict[str, Any]:
 
 
 def listing(session: Session) -> list[Trunk]:
-    return list(session.scalars(select(Trunk).order_by(Trunk.name)))
+    """Every trunk in the order outbound calls try them (priority, then name)."""
+    return list(session.scalars(select(Trunk).order_by(Trunk.priority, Trunk.name)))
 
 
 def get(session: Session, trunk_id: int) -> Trunk:
@@ -69,6 +75,8 @@ def _fields(session: Session, form: Form, current: Trunk | None) -> dict[str, An
         "realm": form.text("realm", max_length=64, pattern=REALM,
                            hint="the carrier's digest realm, e.g. sip.carrier.example") or "",
         "expires": form.integer("expires", default=300, low=60, high=3600),
+        "priority": form.integer("priority", default=current.priority if current else 10,
+                                 low=0, high=999),
         "enabled": form.flag("registration", default=current.enabled if current else True),
     }
     transport = form.text("transport", max_length=8) or "udp"

@@ -15,7 +15,7 @@ from console.admin.services.base import AdminError, Invalid
 from console.admin.trunks import pages
 from console.admin.web import actor, service_session
 
-_NEW = {"transport": "udp", "expires": 300, "registration": True}
+_NEW = {"transport": "udp", "expires": 300, "registration": True, "priority": 10}
 
 
 def _states() -> dict[str, Any] | None:
