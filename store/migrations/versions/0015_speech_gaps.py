@@ -2,14 +2,14 @@
 was down or a queue was full), kept with the call beside its transcript
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
