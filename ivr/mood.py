@@ -272,7 +272,13 @@ def _features(prosody: Mapping[str, float] | Any | None) -> dict[str, float]:
 
 
 def arousal(prosody: Mapping[str, float] | Any | None) -> float | None:
-    """Arousal in [-1, 1] from prosody changes vs baseline (None when no feature is known)."""
+    """Arousal in [-1, 1] from prosody changes vs baseline (None when no feature is known).
+
+    Vocal effort gates a raised voice: when the level is known, a rise counts only as far as
+    the voice got louder (in full from the level that counts as fully raised, 6 dB). Pitch,
+    rate and range move with intonation too — another sentence, a question — and a calm
+    caller's next sentence came out 2-5 semitones above their greeting's answer in the alert
+    bench (docs/benchmarks.md), which raised half its false alarms. A subdued voice is kept."""
     features = _features(prosody)
     if not features:
         return None
@@ -280,7 +286,11 @@ def arousal(prosody: Mapping[str, float] | Any | None) -> float | None:
         max(-1.0, min(1.0, (value - PROSODY_CUES[key][0]) / PROSODY_CUES[key][1]))
         for key, value in features.items()
     ]
-    return sum(parts) / len(parts)
+    level = sum(parts) / len(parts)
+    if level > 0 and "level_db" in features:
+        rest, full = PROSODY_CUES["level_db"]
+        level *= max(0.0, min(1.0, (features["level_db"] - rest) / full))
+    return level
 
 
 def estimate_mood(text: str, locale: str, prosody: Mapping[str, float] | Any | None = None) -> Mood:

@@ -131,6 +131,16 @@ def test_only_pitch_raised_is_partly_aroused() -> None:
     assert arousal(None) is None
 
 
+def test_a_higher_voice_that_is_not_louder_is_intonation_not_arousal() -> None:
+    # a calm caller's next sentence, as espeak and people say it: higher and quicker, not louder
+    sentence = {"pitch_semitones": 4.0, "level_db": 0.3, "rate_ratio": 1.3, "spread_semitones": 1.3}
+    assert arousal(sentence) == pytest.approx(0.0, abs=0.05)
+    assert estimate_mood("I'm calling about my bill", "en", sentence).label == "neutral"
+    half, full = arousal({**sentence, "level_db": 3.0}), arousal({**sentence, "level_db": 6.0})
+    assert half is not None and full is not None and 0.0 < half < full  # effort counts in steps
+    assert arousal({**sentence, "level_db": -4.0, "pitch_semitones": -6.0}) < 0  # subdued stays
+
+
 def test_prosody_object_with_attributes_is_accepted() -> None:
     @dataclass
     class Change:
