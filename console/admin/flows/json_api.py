@@ -7,8 +7,10 @@ from typing import Any
 from flask import current_app, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from console.admin.flows import api
+from console.admin.flows.uploads import too_large
 from console.admin.services import flow_prompts, flows
 from console.admin.services.base import Actor, AdminError
 from console.admin.web import api_call, body
@@ -94,3 +96,8 @@ def upload_recording(flow_id: int) -> ResponseReturnValue:
         session, who, current_app.config["VAR_DIR"], flow_id, request.form.get("prompt", ""),
         request.form.get("locale", ""), upload.stream if upload and upload.filename else None,
         upload.filename or "" if upload else ""), 201)
+
+
+@api.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    return jsonify(error="invalid input", fields={"file": too_large()}), 413

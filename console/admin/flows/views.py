@@ -17,8 +17,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from console.admin.flows import pages
+from console.admin.flows.uploads import too_large
 from console.admin.services import flow_prompts, flows
 from console.admin.services.base import AdminError, Invalid
 from console.admin.services.flows import FlowInvalid
@@ -177,3 +179,13 @@ def upload_recording(flow_id: int) -> ResponseReturnValue:
     flash(f"Recording {done['recording']} ({done['seconds']} s) plays for {done['prompt']} "
           f"({done['locale']}) from the next call: flow version {done['version']}.")
     return redirect(url_for("admin.flows.edit", flow_id=flow_id))
+
+
+@pages.errorhandler(RequestEntityTooLarge)
+def _upload_too_large(_error: RequestEntityTooLarge) -> ResponseReturnValue:
+    flow_id = (request.view_args or {}).get("flow_id")
+    if request.endpoint != "admin.flows.upload_recording" or not isinstance(flow_id, int):
+        return "Request too large", 413
+    with service_session() as session:
+        text = flows.text_of(session, flows.get(session, flow_id))
+    return _editor(flow_id, text, [], 413, upload_errors={"file": too_large()})

@@ -129,8 +129,10 @@ def _prompt_in(text: str, prompt_id: str, locale: str) -> tuple[str, Mapping[str
 
 
 class _Blank(dict[str, str]):
+    """Placeholders a call fills: an example place in line, and nothing for the rest."""
+
     def __missing__(self, key: str) -> str:
-        return "{" + key + "}" if key == "position" else ""
+        return "3" if key == "position" else ""
 
 
 def preview(var_dir: str | Path, text: str, prompt_id: str, locale: str,

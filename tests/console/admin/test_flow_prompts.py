@@ -200,3 +200,27 @@ def test_preview_renders_the_text_as_typed_for_admins_only(
                       ).status_code == 403
     assert agent.get(answer.json["url"]).status_code == 403
     assert agent.post("/api/admin/flows/preview", json={"text": SUPPORT}).status_code == 403
+
+
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
+    deployment: Deployment, var_dir: Path
+) -> None:
+    headers = bearer(make_token(deployment))
+    flow_id = saved_flow(deployment, headers)
+    huge = b"\0" * (12 * 1024 * 1024)
+    api = deployment.app.test_client().post(
+        f"/api/admin/flows/{flow_id}/recordings", headers=headers,
+        data={"prompt": "greeting", "locale": "en", "file": (io.BytesIO(huge), "huge.wav")},
+        content_type="multipart/form-data")
+    assert api.status_code == 413
+    assert api.json["fields"]["file"] == "larger than 10 MB; nothing was stored"
+    client = deployment.app.test_client()
+    sign_in(client, deployment, "admin")
+    token = csrf_token(client.get(f"/admin/flows/{flow_id}").text)
+    page = client.post(f"/admin/flows/{flow_id}/recordings",
+                       data={"csrf_token": token, "prompt": "greeting", "locale": "en",
+                             "file": (io.BytesIO(huge), "huge.wav")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 413
+    assert 'data-field-error="file">larger than 10 MB; nothing was stored' in page.text
+    assert versions(deployment) == 1 and not list(var_dir.rglob("*.wav"))
