@@ -79,6 +79,9 @@ class Flow:
     locales: tuple[str, ...]
     prompts: Mapping[str, Mapping[str, str]]
     steps: tuple[Step, ...]
+    #: prompt id -> locale -> file name of a recording uploaded for it (played instead of the
+    #: text; the text stays the fallback and what the transcript shows).
+    recordings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     description: str = ""
     queue: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
@@ -102,6 +105,10 @@ class Flow:
     def locale_for(self, wanted: str | None) -> str:
         """The caller's locale when the flow has it, else the flow's first locale."""
         return wanted if wanted in self.locales else self.locales[0]
+
+    def recording(self, prompt_id: str, locale: str) -> str | None:
+        """The file name of the recording to play for *prompt_id* in *locale*, if any."""
+        return self.recordings.get(prompt_id, {}).get(locale)
 
     def prompt_text(self, prompt_id: str, locale: str, variables: Mapping[str, str]) -> str:
         """The prompt's text in *locale*, placeholders filled from call, then flow, variables."""

@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 
 from ivr.document import Document, FieldPath, Issue
 from ivr.flow_graph import check_graph
-from ivr.prompts import VOICES
+from ivr.prompts import RECORDING_FILE, VOICES
 from ivr.steps import (
     MOODS,
     STEP_KINDS,
@@ -63,6 +63,7 @@ class FlowParts(TypedDict):
     description: str
     locales: tuple[str, ...]
     prompts: Mapping[str, Mapping[str, str]]
+    recordings: Mapping[str, Mapping[str, str]]
     steps: tuple[Step, ...]
     queue: str | None
     variables: Mapping[str, str]
@@ -159,6 +160,7 @@ class FlowReader:
             self.fail(("name",), f"'{name}' is not a flow name (letters, digits, '.', '_', '-')")
         self.locales = self.read_locales(raw)
         variables = self.read_variables(raw.get("variables", {}))
+        self.recordings: dict[str, dict[str, str]] = {}
         prompts = self.read_prompts(raw, set(variables) | CALL_VARIABLES)
         operator_key, operator_words = self.read_operator(raw.get("operator", {}))
         steps = self.read_steps(raw)
@@ -172,6 +174,7 @@ class FlowReader:
             description=self.text(raw, (), "description") or "",
             locales=self.locales,
             prompts=prompts,
+            recordings={p: r for p, r in self.recordings.items() if r},
             steps=tuple(steps),
             queue=self.text(raw, (), "queue"),
             variables=variables,
@@ -232,7 +235,8 @@ class FlowReader:
             for locale in self.locales:
                 if locale not in per_locale:
                     self.fail(path, f"missing locale '{locale}'")
-            for locale, text in per_locale.items():
+            for locale, said in per_locale.items():
+                text = self.read_recorded(said, str(prompt_id), locale, (*path, locale))
                 if locale not in self.locales:
                     self.fail((*path, locale), f"locale '{locale}' is not in locales")
                 elif not isinstance(text, str) or not text.strip():
@@ -242,6 +246,28 @@ class FlowReader:
                 ):
                     prompts[str(prompt_id)][locale] = text.strip()
         return prompts
+
+    def read_recorded(self, said: Any, prompt_id: str, locale: Any, path: FieldPath) -> Any:
+        """A prompt's text in a locale: plain text, or ``{text, recording}`` where *recording*
+        names a file uploaded for this prompt and locale (the text stays the fallback and what
+        the transcript shows). Returns the text (anything else is reported by the caller)."""
+        if not isinstance(said, Mapping):
+            return said
+        self.known_fields(said, path, frozenset({"text", "recording"}))
+        recording = said.get("recording")
+        if recording is not None:
+            expected = f"{prompt_id}.{locale}."
+            if not isinstance(recording, str) or not RECORDING_FILE.match(recording):
+                self.fail((*path, "recording"),
+                          f"{_show(recording)} is not a recording file name "
+                          f"({prompt_id}.{locale}.<hex>.wav)")
+            elif not recording.startswith(expected):
+                self.fail((*path, "recording"),
+                          f"'{recording}' was uploaded for another prompt or locale "
+                          f"(expected {expected}<hex>.wav)")
+            else:
+                self.recordings.setdefault(prompt_id, {})[str(locale)] = recording
+        return said.get("text")
 
     def check_placeholders(self, text: str, path: FieldPath, known: set[str]) -> bool:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ivr.flow import CHECKSUMS, DIGITS_RANGE, RETRIES_RANGE, TIMEOUT_RANGE, Flow
-from ivr.prompts import VOICES
+from ivr.prompts import RECORDING_FILE, VOICES
 from ivr.steps import MOODS, STEP_KINDS
 from ivr.survey import SURVEY_PROMPTS
 
@@ -18,10 +18,23 @@ _NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"}
 _SECONDS = {"type": "number", "minimum": TIMEOUT_RANGE[0], "maximum": TIMEOUT_RANGE[1]}
 _DIGITS = {"type": "integer", "minimum": DIGITS_RANGE[0], "maximum": DIGITS_RANGE[1]}
 _KEY = {"type": ["string", "integer"], "pattern": "^[0-9*#]$", "minimum": 0, "maximum": 9}
-_TEXTS = {  # a prompt: locale -> text
+_TEXTS = {  # a prompt: locale -> text, or text and the recording uploaded for it
     "type": "object",
     "propertyNames": {"enum": sorted(VOICES)},
-    "additionalProperties": {"type": "string", "minLength": 1},
+    "additionalProperties": {
+        "oneOf": [
+            {"type": "string", "minLength": 1},
+            {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string", "minLength": 1},
+                    "recording": {"type": "string", "pattern": RECORDING_FILE.pattern},
+                },
+                "required": ["text"],
+                "additionalProperties": False,
+            },
+        ]
+    },
 }
 _WORDS = {
     "type": "object",

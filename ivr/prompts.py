@@ -111,14 +111,17 @@ def speech_samples(
 # --- recorded prompts ------------------------------------------------------------------------
 
 #: Limits for an uploaded recording.
-MAX_RECORDING_BYTES = 20 * 1024 * 1024
-RECORDING_SECONDS = (0.3, 120.0)
+MAX_RECORDING_BYTES = 10 * 1024 * 1024
+RECORDING_SECONDS = (0.3, 60.0)
 MIN_RECORDING_RATE = 8000
 #: Peak below this (int16) is silence: about -50 dBFS.
 SILENCE_PEAK = 100
 #: Recordings are levelled to this peak (-3 dBFS) so they sound like the rendered prompts.
 TARGET_PEAK = int(32767 * 10 ** (-3 / 20))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: A recording uploaded from the console: ``<prompt>.<locale>.<hex>.wav`` (the hex is a digest
+#: of its audio, so a file never changes once a flow version names it).
+RECORDING_FILE = re.compile(r"^[a-z][a-z0-9_]{0,39}\.[a-z]{2}\.[0-9a-f]{8,64}\.wav$")
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,52 @@ def recording_path(recordings_dir: Path, flow: str, prompt_id: str, locale: str)
     return Path(recordings_dir) / flow / f"{prompt_id}.{locale}.wav"
 
 
+def check_recording(source: Path) -> RecordingInfo:
+    """Refuse (PromptError naming the file and why) a file too large, not audio, too short or
+    long, below telephone quality or more than stereo; else what sox says about it."""
+    source = Path(source)
+    if source.is_file() and source.stat().st_size > MAX_RECORDING_BYTES:
+        limit = MAX_RECORDING_BYTES // (1024 * 1024)
+        raise PromptError(f"{source.name}: larger than {limit} MB")
+    info = inspect_recording(source)
+    low, high = RECORDING_SECONDS
+    if not low <= info.seconds <= high:
+        raise PromptError(
+            f"{source.name}: {info.seconds:.1f} s long; a prompt lasts {low:g} to {high:g} s"
+        )
+    if info.clock_rate < MIN_RECORDING_RATE:
+        raise PromptError(
+            f"{source.name}: sampled at {info.clock_rate} Hz; at least {MIN_RECORDING_RATE} Hz"
+        )
+    if info.channels > 2:
+        raise PromptError(f"{source.name}: {info.channels} channels; mono or stereo only")
+    return info
+
+
+def convert_recording(source: Path, work_dir: Path, clock_rate: int = CLOCK_RATE) -> Path:
+    """A checked recording (`check_recording`) converted by sox to mono 16-bit at
+    *clock_rate* and levelled, as ``work_dir/prompt.wav``; PromptError if silent or broken."""
+    check_recording(source)
+    sox = _require("sox")
+    converted = Path(work_dir) / "converted.wav"
+    done = subprocess.run(
+        [sox, "-D", str(source), "-r", str(clock_rate), "-c", "1", "-b", "16",
+         "-e", "signed-integer", str(converted)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip  (-D: no random dither, so the same upload gives the same samples)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["conversion failed"])[-1]
+        raise PromptError(f"{source.name}: sox could not convert it ({reason})")
+    samples, _ = read_wav(converted)
+    converted.unlink()
+    peak = int(np.max(np.abs(samples.astype(np.int32)))) if len(samples) else 0
+    if peak < SILENCE_PEAK:
+        raise PromptError(f"{source.name}: the recording is silent")
+    levelled = np.clip(samples.astype(np.float64) * (TARGET_PEAK / peak), -32768, 32767)
+    return write_wav(Path(work_dir) / "prompt.wav", levelled.astype(np.int16), clock_rate)
+
+
 def import_recording(
     source: Path,
     recordings_dir: Path,
@@ -174,39 +223,8 @@ def import_recording(
     """
     source = Path(source)
     target = recording_path(recordings_dir, flow, prompt_id, locale)
-    if source.is_file() and source.stat().st_size > MAX_RECORDING_BYTES:
-        limit = MAX_RECORDING_BYTES // (1024 * 1024)
-        raise PromptError(f"{source.name}: larger than {limit} MB")
-    info = inspect_recording(source)
-    low, high = RECORDING_SECONDS
-    if not low <= info.seconds <= high:
-        raise PromptError(
-            f"{source.name}: {info.seconds:.1f} s long; a prompt lasts {low:g} to {high:g} s"
-        )
-    if info.clock_rate < MIN_RECORDING_RATE:
-        raise PromptError(
-            f"{source.name}: sampled at {info.clock_rate} Hz; at least {MIN_RECORDING_RATE} Hz"
-        )
-    if info.channels > 2:
-        raise PromptError(f"{source.name}: {info.channels} channels; mono or stereo only")
-    sox = _require("sox")
     with tempfile.TemporaryDirectory() as tmp:
-        converted = Path(tmp) / "converted.wav"
-        done = subprocess.run(
-            [sox, str(source), "-r", str(clock_rate), "-c", "1", "-b", "16",
-             "-e", "signed-integer", str(converted)],
-            capture_output=True,
-            text=True,
-        )  # fmt: skip
-        if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or ["conversion failed"])[-1]
-            raise PromptError(f"{source.name}: sox could not convert it ({reason})")
-        samples, _ = read_wav(converted)
-        peak = int(np.max(np.abs(samples.astype(np.int32)))) if len(samples) else 0
-        if peak < SILENCE_PEAK:
-            raise PromptError(f"{source.name}: the recording is silent")
-        levelled = np.clip(samples.astype(np.float64) * (TARGET_PEAK / peak), -32768, 32767)
-        staged = write_wav(Path(tmp) / "prompt.wav", levelled.astype(np.int16), clock_rate)
+        staged = convert_recording(source, Path(tmp), clock_rate)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(staged, target)
     return target
@@ -220,10 +238,15 @@ def prompt_audio(
     recordings_dir: Path | None,
     cache_dir: Path,
     clock_rate: int = CLOCK_RATE,
+    recording: str | None = None,
 ) -> Path:
-    """The WAV to play for a prompt: the uploaded recording if any, else rendered speech."""
+    """The WAV to play for a prompt: the recording the flow names (*recording*, a file
+    uploaded from the console), else one imported for it, else rendered speech."""
     if recordings_dir is not None:
         recorded = recording_path(recordings_dir, flow, prompt_id, locale)
+        if recording is not None and RECORDING_FILE.match(recording):
+            named = recorded.with_name(recording)
+            recorded = named if named.exists() else recorded
         if recorded.exists():
             with wave.open(str(recorded), "rb") as wav:
                 rate = wav.getframerate()

@@ -19,8 +19,9 @@ FILE_MODE = 0o600
 #: Files the processes keep directly in ``var/`` (the rest lives in the subdirectories below).
 SECRET_FILES = ("deployment-token", "console-secret", "demo-credentials.txt")
 #: Subdirectories of ``var/`` whose every file is private (the edge's rendered configuration,
-#: dispatcher list, pid file and control socket).
-PRIVATE_TREES = ("edge",)
+#: dispatcher list, pid file and control socket; recorded prompts uploaded by admins; prompts
+#: rendered for the flow editor's preview).
+PRIVATE_TREES = ("edge", "recordings", "prompt-preview")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 

@@ -53,8 +53,11 @@ RULES = {
     "analytics": rule("store ivr dsp", third_party="sqlalchemy", forbidden="pjsua2 numba"),
     # the flow editor validates with the IVR's own reader (ivr.flow, ivr.document: no numba);
     # the thresholds page reads the alert rules' registry (ivr.alerts without its watch)
+    # the flow editor rehearses (ivr.rehearsal), previews and stores recorded prompts (ivr.prompts,
+    # ivr.recordings: espeak-ng and sox, no numba)
     "console": rule(
-        "store loglines hardware.provisioning ivr.flow ivr.document ivr.alerts analytics",
+        "store loglines hardware.provisioning ivr.flow ivr.document ivr.alerts analytics "
+        "ivr.accounts ivr.prompts ivr.recordings ivr.rehearsal",
         forbidden="pjsua2 numba",
     ),
     # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up and frame copy

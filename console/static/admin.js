@@ -81,3 +81,92 @@
   }
   setInterval(refresh, 2000);
 })();
+// Flow editor: prompt preview (rendered from the text as typed) and the rehearsal panel.
+(function () {
+  "use strict";
+  const area = document.getElementById("flow-text");
+  const table = document.getElementById("prompts");
+  if (!area || !table) return;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const audio = document.getElementById("prompt-audio");
+  const previewError = document.getElementById("preview-error");
+  function post(url, fields) {
+    const data = new FormData();
+    Object.keys(fields).forEach(function (k) { data.append(k, fields[k]); });
+    return fetch(url, { method: "POST", body: data, credentials: "same-origin",
+                        headers: { "X-CSRFToken": csrf } })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); });
+  }
+  function firstError(body) {
+    if (body.fields) return Object.values(body.fields).join("; ");
+    if (body.issues) return body.issues.map(function (i) { return "line " + i.line + ", " + i.field + ": " + i.message; }).join("; ");
+    return body.error || "refused";
+  }
+  table.querySelectorAll("button[data-play]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      previewError.textContent = "";
+      post(table.dataset.preview, { text: area.value, prompt: button.dataset.play,
+                                    locale: document.getElementById("preview-locale").value })
+        .then(function (answer) {
+          if (!answer.ok) { previewError.textContent = firstError(answer.body); return; }
+          audio.dataset.prompt = button.dataset.play;
+          audio.dataset.text = answer.body.text;
+          audio.src = answer.body.url;
+          audio.play().catch(function () {});
+        });
+    });
+  });
+  table.querySelectorAll("a[data-play-recording]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      audio.src = link.href;
+      audio.play().catch(function () {});
+    });
+  });
+  const form = document.getElementById("rehearsal-form");
+  const list = document.getElementById("rehearsal");
+  const end = document.getElementById("rehearsal-end");
+  const error = document.getElementById("rehearsal-error");
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    error.textContent = "";
+    list.replaceChildren();
+    end.replaceChildren();
+    post(form.action, { text: area.value, turns: form.elements.turns.value,
+                        locale: form.elements.locale.value }).then(function (answer) {
+      if (!answer.ok) { error.textContent = firstError(answer.body); return; }
+      answer.body.lines.forEach(function (line) {
+        const item = document.createElement("li");
+        item.className = "rehearsal-" + line.kind;
+        item.dataset.kind = line.kind;
+        if (line.kind === "prompt") {
+          item.dataset.prompt = line.prompt;
+          item.textContent = "IVR says (" + line.prompt + "): " + line.text;
+        } else if (line.kind === "step") {
+          item.dataset.step = line.step;
+          item.textContent = "step " + line.step + " (" + line.step_kind + ")";
+        } else if (line.kind === "turn") {
+          item.dataset.line = line.line;
+          item.textContent = "caller " + line.text + (line.line ? " (line " + line.line + ")" : "");
+        } else {
+          item.textContent = "ends: " + line.text;
+        }
+        list.appendChild(item);
+      });
+      const result = answer.body.end;
+      const summary = document.createElement("pre");
+      summary.id = "rehearsal-route";
+      summary.dataset.outcome = result.outcome;
+      summary.textContent = result.outcome === "route"
+        ? "queue " + result.queue + " (" + result.reason + ")\n" + JSON.stringify(result.call_data, null, 2)
+        : "the flow hangs up";
+      end.appendChild(summary);
+      if (answer.body.unused_turns.length) {
+        const note = document.createElement("p");
+        note.className = "muted";
+        note.textContent = "Not used (the call had ended): lines " + answer.body.unused_turns.join(", ");
+        end.appendChild(note);
+      }
+    });
+  });
+})();

@@ -179,6 +179,7 @@ class IvrFlows:
             self.recordings_dir,
             self.prompt_dir,
             CLOCK_RATE,
+            flow.recording(prompt.prompt_id, prompt.locale),
         )
 
     def background(

@@ -9,3 +9,7 @@ pages = Blueprint("flows", __name__, url_prefix="/flows", template_folder="templ
 api = Blueprint("flows", __name__, url_prefix="/flows")
 
 from console.admin.flows import json_api, views  # noqa: E402,F401  (registers the routes)
+from console.admin.flows.uploads import limit_uploads  # noqa: E402
+
+for _area in (pages, api):
+    _area.url_value_preprocessor(limit_uploads)  # before any before_request reads the body

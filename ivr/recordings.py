@@ -1,0 +1,105 @@
+"""Recorded prompts uploaded from the console: checked and stored under a name made from a
+digest of their audio, and named in the flow document as ``{text, recording}``.
+
+A stored file never changes (a new upload is a new name), so every flow version keeps the audio
+it was saved with and a rollback restores the old recording too. The document keeps the text as
+the fallback (and for the transcript); `with_recording` edits only the prompt's line of the
+YAML an admin wrote, so their comments and layout survive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dsp.clock import CLOCK_RATE
+from ivr.document import DocumentError, dump_document, load_document
+from ivr.prompts import RECORDING_FILE, PromptError, convert_recording, recording_path
+
+#: Hex digits of the audio digest in a recording's file name.
+DIGEST_LENGTH = 16
+
+
+def recording_name(prompt_id: str, locale: str, audio: bytes) -> str:
+    """``<prompt>.<locale>.<hex>.wav`` for the converted *audio*."""
+    name = f"{prompt_id}.{locale}.{hashlib.sha256(audio).hexdigest()[:DIGEST_LENGTH]}.wav"
+    if not RECORDING_FILE.match(name):
+        raise PromptError(f"prompt {prompt_id!r} in locale {locale!r} has no usable file name")
+    return name
+
+
+def recording_file(recordings_dir: Path, flow: str, name: str) -> Path:
+    """Where the recording *name* of *flow* lives (names are checked, never a path)."""
+    if not RECORDING_FILE.match(name):
+        raise PromptError(f"{name!r} is not a recording file name")
+    return recording_path(recordings_dir, flow, "prompt", "xx").with_name(name)
+
+
+def store_recording(
+    source: Path,
+    recordings_dir: Path,
+    flow: str,
+    prompt_id: str,
+    locale: str,
+    clock_rate: int = CLOCK_RATE,
+) -> str:
+    """Check *source* (size, format, length, rate, channels, silence: `ivr.prompts`), convert
+    it to mono 16-bit at *clock_rate* and store it; returns its file name. Nothing is stored
+    when a check fails."""
+    recording_path(recordings_dir, flow, prompt_id, locale)  # refuses unusable names
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = convert_recording(Path(source), Path(tmp), clock_rate)
+        name = recording_name(prompt_id, locale, staged.read_bytes())
+        target = recording_file(recordings_dir, flow, name)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.move(staged, target)
+    return name
+
+
+def prompt_text(said: Any) -> str | None:
+    """The text of a prompt's entry in a locale: plain text or the ``text`` of a mapping."""
+    if isinstance(said, dict):
+        said = said.get("text")
+    return said if isinstance(said, str) else None
+
+
+def with_recording(text: str, prompt_id: str, locale: str, name: str) -> str:
+    """The flow document *text* with prompt *prompt_id* in *locale* playing recording *name*.
+
+    The prompt's line is rewritten in place when it holds the whole entry (``en: Hello`` or
+    ``en: {text: ..., recording: ...}``); otherwise the document is written out again (its
+    comments are lost then). PromptError when the document has no such prompt.
+    """
+    try:
+        document = load_document(text, "flow")
+    except DocumentError as error:
+        raise PromptError(f"the flow document does not parse: {error}") from None
+    data = document.data
+    prompts = data.get("prompts") if isinstance(data, dict) else None
+    said = prompts.get(prompt_id) if isinstance(prompts, dict) else None
+    spoken = prompt_text(said.get(locale)) if isinstance(said, dict) else None
+    if spoken is None:
+        raise PromptError(f"the flow has no prompt {prompt_id!r} in locale {locale!r}")
+    entry = {"text": spoken.strip(), "recording": name}
+    assert isinstance(prompts, dict) and isinstance(said, dict)
+    said[locale] = entry
+    line_number = document.lines.get(("prompts", prompt_id, locale), 0)
+    lines = text.splitlines(keepends=True)
+    if 0 < line_number <= len(lines):
+        line = lines[line_number - 1]
+        indent = line[: len(line) - len(line.lstrip())]
+        if line.lstrip().startswith(f"{locale}:"):
+            inline = (f"{indent}{locale}: {{text: {json.dumps(entry['text'], ensure_ascii=False)}"
+                      f", recording: {name}}}\n")
+            edited = "".join([*lines[: line_number - 1], inline, *lines[line_number:]])
+            try:
+                if load_document(edited, "flow").data == data:
+                    return edited
+            except DocumentError:
+                pass
+    return dump_document(data)
