@@ -103,3 +103,32 @@ def with_recording(text: str, prompt_id: str, locale: str, name: str) -> str:
             except DocumentError:
                 pass
     return dump_document(data)
+
+
+#: Queue music lives beside the flows' recordings, in a folder no flow can be named after
+#: (flow names start with a letter or digit).
+QUEUE_MUSIC_FOLDER = "_queues"
+MUSIC_PROMPT, MUSIC_LOCALE = "music", "xx"
+
+
+def queue_music_file(recordings_dir: Path, queue: str, name: str) -> Path:
+    """Where the music *name* of *queue* lives (both names checked, never a path)."""
+    if not RECORDING_FILE.match(name):
+        raise PromptError(f"{name!r} is not a recording file name")
+    folder = recording_path(recordings_dir, queue, MUSIC_PROMPT, MUSIC_LOCALE).parent.name
+    return Path(recordings_dir) / QUEUE_MUSIC_FOLDER / folder / name
+
+
+def store_queue_music(source: Path, recordings_dir: Path, queue: str,
+                      clock_rate: int = CLOCK_RATE) -> str:
+    """Check and convert *source* as a prompt upload is (`store_recording`), and keep it as
+    *queue*'s music; returns its file name. Nothing is stored when a check fails."""
+    recording_path(recordings_dir, queue, MUSIC_PROMPT, MUSIC_LOCALE)  # refuses odd queue names
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = convert_recording(Path(source), Path(tmp), clock_rate)
+        name = recording_name(MUSIC_PROMPT, MUSIC_LOCALE, staged.read_bytes())
+        target = queue_music_file(recordings_dir, queue, name)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.move(staged, target)
+    return name

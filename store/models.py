@@ -331,6 +331,9 @@ class Queue(Base):
     callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=120)
     # Whether a waiting caller is offered a callback (key 1) at all (migration 0012).
     callback_offer: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: the admin's recording for the wait (``music.xx.<hex>.wav`` under
+    #: ``var/recordings/queues/<name>/``); None: the generated melody
+    music: Mapped[str | None] = mapped_column(String(80))
     # Whether a caller ID matching exactly one customer identifies the caller (no account asked).
     identify_by_caller_id: Mapped[bool] = mapped_column(Boolean, default=True)
     # The post-call survey (migration 0010): asked at all, and at most once per customer in

@@ -69,7 +69,7 @@ class Offering:
             words = flow.queue_phrases()
         else:
             words = QueuePhrases(context.locale, None, {"company": context.company})
-        self.line = Line(call, queue, words, context.prompt_dir)
+        self.line = Line(call, queue, words, context.prompt_dir, context.recordings_dir)
         priority = call.call_data.get("priority")  # a flow may set it (e.g. an outage line)
         self.line.join(
             call.caller,

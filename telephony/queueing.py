@@ -22,7 +22,8 @@ import numpy as np
 from sqlalchemy import select
 
 from dsp.clock import CLOCK_RATE
-from ivr.prompts import render_prompt, write_wav
+from ivr.prompts import PromptError, render_prompt, write_wav
+from ivr.recordings import queue_music_file
 from store.db import Database
 from store.models import Device
 from telephony import callback_policy, router
@@ -109,9 +110,10 @@ def _join(
     preferred: list[int] | None,
     priority: int | None,
     worker: str,
-) -> tuple[int, bool]:
+) -> tuple[int, bool, str | None]:
     """Enqueue the caller; agents the flow prefers go before the ones the router found.
-    Returns the entry and whether its queue offers callbacks now (the admin's setting)."""
+    Returns the entry, whether its queue offers callbacks now and its music (the admin's
+    settings)."""
     entry_id = router.enqueue(
         db,
         call_id,
@@ -124,7 +126,8 @@ def _join(
         preferred=preferred,
     )
     with db.session() as session:
-        return entry_id, bool(router.queue_settings(session, queue).callback_offer)
+        settings = router.queue_settings(session, queue)
+        return entry_id, bool(settings.callback_offer), settings.music
 
 
 def _next_offer(db: Database, entry_id: int) -> tuple[Offer, bool] | None:
@@ -187,11 +190,14 @@ def music_wav(directory: Path) -> Path:
 class Line:
     """One caller in a queue, from joining to an agent answering (or leaving the line)."""
 
-    def __init__(self, waiter: Waiter, queue: str, words: QueuePhrases, prompt_dir: Path) -> None:
+    def __init__(self, waiter: Waiter, queue: str, words: QueuePhrases, prompt_dir: Path,
+                 recordings_dir: Path | None = None) -> None:
         self.waiter = waiter
         self.queue = queue
         self.phrases = words  # the words of the wait, from the call's flow document
         self.prompt_dir = prompt_dir
+        self.recordings_dir = recordings_dir
+        self.music: Path | None = None  # the queue's uploaded music, read when the caller joins
         self.entry_id: int | None = None
         self.state = WAITING
         self.kind = router.CALL
@@ -221,19 +227,20 @@ class Line:
         switch, waiter = self.waiter.switch, self.waiter
         db, cid, queue, name = switch.db, waiter.id, self.queue, switch.name
 
-        def attempt() -> tuple[int, bool] | None:
+        def attempt() -> tuple[int, bool, str | None] | None:
             try:
                 return _join(db, cid, queue, caller, customer_id, skill, preferred, priority, name)
             except Exception:
                 log.exception("call %s: cannot join queue %s; trying again", cid, queue)
                 return None
 
-        def joined(result: tuple[int, bool] | None) -> None:
+        def joined(result: tuple[int, bool, str | None] | None) -> None:
             if result is None:
                 if self.state != LEFT:
                     switch.later(RETRY_SECONDS, lambda: switch.store(attempt, joined))
                 return
-            entry_id, self.offers_callback = result
+            entry_id, self.offers_callback, music = result
+            self.music = self._music_file(music)
             self.entry_id = entry_id
             if self.state == LEFT:  # the caller hung up before the row existed
                 switch.store(lambda: router.abandon(db, entry_id))
@@ -315,7 +322,19 @@ class Line:
 
     def _music(self) -> None:
         if self._still_comforting():
-            self.waiter.play(music_wav(self.prompt_dir), then=self._announce)
+            music = self.music if self.music is not None and self.music.is_file() else None
+            self.waiter.play(music or music_wav(self.prompt_dir), then=self._announce)
+
+    def _music_file(self, name: str | None) -> Path | None:
+        """The queue's uploaded music (``ivr.recordings``), or None for the generated melody."""
+        if name is None or self.recordings_dir is None:
+            return None
+        try:
+            return queue_music_file(self.recordings_dir, self.queue, name)
+        except PromptError:
+            log.warning("queue %s: music %r is not a recording name; the melody plays",
+                        self.queue, name)
+            return None
 
     def _still_comforting(self) -> bool:
         return self._comforting and self.state == WAITING and not self.waiter.ended

@@ -273,6 +273,7 @@ class Worker:
             company=self.settings.company_name,
             queue=queue_name,
             prompt_dir=self.prompt_dir,
+            recordings_dir=Path(self.settings.var_dir) / "recordings",
         )
         conversation = Conversation(
             self, call_id, caller, dialled, flow_factory or self.flow_factory, context, direction

@@ -30,6 +30,7 @@ class FlowContext:
     company: str
     queue: str
     prompt_dir: Path
+    recordings_dir: Path | None = None  # the admin's uploads (`ivr.recordings`)
 
 
 class CallControl(Protocol):

@@ -3,6 +3,7 @@ relationship-first routing."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ivr.prompts import read_wav, render_prompt
+from ivr.recordings import store_queue_music
 from store.models import (
     Account,
     Agent,
@@ -35,6 +37,7 @@ from tests.telephony.test_switch_behind_edge import kamailio_has, support_uri
 pytestmark = pytest.mark.e2e
 
 KEYED_FLOW = "tests.harness.flows:keyed_account"
+UPLOADED_HZ = 1100.0  # no note of the built-in melody
 
 
 @pytest.fixture
@@ -430,3 +433,30 @@ def test_a_customer_first_callback_calls_the_customer_then_rings_the_held_agent(
     with deployment.db.session() as session:
         entry = session.get(QueueEntry, queued["entry_id"])
         assert entry is not None and entry.outcome == "reached on attempt 1"
+
+
+def test_a_queue_with_uploaded_music_plays_it_between_the_position_messages(
+    edge: EdgeUnderTest, deployment: Deployment, tmp_path: Path
+) -> None:
+    source = tmp_path / "studio-music.wav"  # as an admin's upload: 44.1 kHz stereo, 3 s
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", "-b", "16", str(source),
+                    "synth", "3", "sine", str(UPLOADED_HZ), "vol", "0.4"],
+                   check=True, capture_output=True)  # fmt: skip
+    name = store_queue_music(source, deployment.root / "recordings", "support")
+    with deployment.db.session() as session:
+        queue = session.scalar(select(Queue).where(Queue.name == "support"))
+        if queue is None:
+            session.add(Queue(name="support", music=name))
+        else:
+            queue.music = name
+    agent(deployment, edge, "1001", AgentState.PAUSED)  # nobody free: the caller waits
+    events = start_worker(deployment, edge)
+    caller = deployment.phone("caller")
+    call = caller.call(support_uri(edge))
+    caller.wait_for("state", call=call, state="confirmed")
+    events.wait_for("queue.position", timeout=30)
+    events.wait_for("queue.position", timeout=30)  # the message again, after the music
+    caller.hangup(call)
+    heard = recording(caller.wait_for("recorded", call=call)["path"])
+    assert tone_share(heard, UPLOADED_HZ) > 0.8  # the upload, not the built-in melody
+    assert tone_share(heard, 523.25) < 0.5  # the melody's first note is not played

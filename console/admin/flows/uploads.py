@@ -11,7 +11,7 @@ from ivr.prompts import MAX_RECORDING_BYTES
 
 #: Room for the multipart framing and the prompt and locale fields.
 FORM_ROOM = 64 * 1024
-UPLOAD_ENDPOINTS = frozenset({"upload_recording"})
+UPLOAD_ENDPOINTS = frozenset({"upload_recording", "upload_music"})  # flows, queues
 
 
 def limit_uploads(endpoint: str | None, _values: dict[str, Any] | None) -> None:

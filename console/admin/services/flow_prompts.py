@@ -186,7 +186,7 @@ def recording_path(session: Session, var_dir: str | Path, flow_id: int, name: st
     return path
 
 
-def _spool(stream: IO[bytes], into: Path, shown: str) -> int:
+def spool_upload(stream: IO[bytes], into: Path, shown: str) -> int:
     """Copy an upload to *into*, refusing it once it passes the size limit."""
     size = 0
     with open(into, "wb") as out:
@@ -220,7 +220,7 @@ def upload(session: Session, actor: Actor, var_dir: str | Path, flow_id: int, pr
     with tempfile.TemporaryDirectory() as tmp:
         suffix = Path(shown).suffix.lower()
         source = Path(tmp) / ("upload" + (suffix if _SUFFIX.fullmatch(suffix) else ""))
-        size = _spool(stream, source, shown)
+        size = spool_upload(stream, source, shown)
         if size == 0:
             raise Invalid({"file": f"{shown}: the file is empty; nothing was stored"})
         try:

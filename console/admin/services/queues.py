@@ -32,7 +32,8 @@ def describe(queue: Queue) -> dict[str, Any]:
             "callback_offer": queue.callback_offer, "callback_mode": queue.callback_mode,
             "callback_attempts": queue.callback_attempts,
             "callback_retry_seconds": queue.callback_retry_seconds,
-            "survey_enabled": queue.survey_enabled, "survey_cap_days": queue.survey_cap_days}
+            "survey_enabled": queue.survey_enabled, "survey_cap_days": queue.survey_cap_days,
+            "music": queue.music}
 
 
 def listing(session: Session) -> list[Queue]:

@@ -104,11 +104,13 @@ def test_the_next_caller_and_the_next_try_follow_the_edit(deployment: Deployment
     queue_id = client.post("/api/admin/queues/", headers=headers,
                            json={"name": "night", "callback_attempts": 3}).json["id"]
     db = deployment.db
-    first, offers = _join(db, "call-1", "night", "sip:2001@pbx", None, None, None, None, "w1")
+    first, offers, _music = _join(
+        db, "call-1", "night", "sip:2001@pbx", None, None, None, None, "w1")
     assert offers  # the default: waiting callers are offered a callback
     client.patch(f"/api/admin/queues/{queue_id}", headers=headers,
                  json={"callback_offer": False, "callback_attempts": 1})
-    second, offers = _join(db, "call-2", "night", "sip:2002@pbx", None, None, None, None, "w1")
+    second, offers, _music = _join(
+        db, "call-2", "night", "sip:2002@pbx", None, None, None, None, "w1")
     assert not offers  # the next caller hears no offer, and key 1 is not taken
     words = QueuePhrases("en")
     assert "1" in words.position(2)[0] and "1" not in words.position(2, offer_callback=False)[0]
