@@ -54,10 +54,11 @@ RULES = {
     # the flow editor validates with the IVR's own reader (ivr.flow, ivr.document: no numba);
     # the thresholds page reads the alert rules' registry (ivr.alerts without its watch)
     # the flow editor rehearses (ivr.rehearsal), previews and stores recorded prompts (ivr.prompts,
-    # ivr.recordings: espeak-ng and sox, no numba)
+    # ivr.recordings: espeak-ng and sox, no numba) and knows which prompts are spoken only
+    # (ivr.flow_schema, ivr.survey: pure)
     "console": rule(
         "store loglines hardware.provisioning ivr.flow ivr.document ivr.alerts analytics "
-        "ivr.accounts ivr.prompts ivr.recordings ivr.rehearsal",
+        "ivr.accounts ivr.prompts ivr.recordings ivr.rehearsal ivr.flow_schema ivr.survey",
         forbidden="pjsua2 numba",
     ),
     # the headset is a SIP user agent: pjsua2, through telephony's endpoint set-up and frame copy

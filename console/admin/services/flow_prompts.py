@@ -28,6 +28,7 @@ from console.admin.services.base import Actor, Invalid, NotFound
 from ivr.accounts import AccountMatch
 from ivr.document import DocumentError, load_document
 from ivr.flow import FlowError, load_flow
+from ivr.flow_schema import QUEUE_PROMPTS
 from ivr.prompts import (
     MAX_RECORDING_BYTES,
     RECORDING_FILE,
@@ -38,12 +39,15 @@ from ivr.prompts import (
 )
 from ivr.recordings import prompt_text, recording_file, store_recording, with_recording
 from ivr.rehearsal import MAX_TURN_LENGTH, MAX_TURNS, TurnError, parse_turns, rehearse
+from ivr.survey import SURVEY_PROMPTS
 from store.models import Account
 from store.models import Flow as FlowRow
 from store.private_files import FILE_MODE
 
 #: Folders under ``var/``: rendered previews (a cache) and uploaded recordings.
 PREVIEW_DIR = "prompt-preview"
+#: Prompts the worker speaks from their text, never from a recording.
+SPOKEN_ONLY = frozenset({*QUEUE_PROMPTS, *SURVEY_PROMPTS})
 RECORDINGS_DIR = "recordings"
 #: The longest prompt text a preview renders.
 MAX_PREVIEW_TEXT = 1000
@@ -212,6 +216,10 @@ def upload(session: Session, actor: Actor, var_dir: str | Path, flow_id: int, pr
         raise Invalid({"prompt": f"the stored flow does not validate: {error}"}) from None
     if not _PROMPT_ID.fullmatch(prompt_id or "") or prompt_id not in parsed.prompts:
         raise Invalid({"prompt": f"flow {flow.name} has no prompt {prompt_id!r}"})
+    if prompt_id in SPOKEN_ONLY:
+        raise Invalid({"prompt": f"{prompt_id} is always spoken from its text (the queue's and "
+                                 "the survey's words are said by the worker, some with the "
+                                 "caller's place in line); edit its text instead"})
     locale = _locale(locale, parsed.locales)
     if stream is None:
         raise Invalid({"file": "choose an audio file"})

@@ -118,3 +118,21 @@ def test_the_api_sets_the_music_and_agents_cannot(
     sign_in(agent, deployment, "alice")
     assert agent.get(f"/admin/queues/{queue_id}").status_code == 403
     assert client.post(f"/api/admin/queues/{queue_id}/music").status_code == 401
+
+
+def test_a_prompt_the_worker_speaks_from_text_takes_no_recording(
+    deployment: Deployment, var_dir: Path, tmp_path: Path
+) -> None:
+    from tests.console.admin.test_flow_prompts import saved_flow
+
+    headers = bearer(make_token(deployment))
+    flow_id = saved_flow(deployment, headers)
+    source = stereo_wav(tmp_path / "position.wav")
+    refused = deployment.app.test_client().post(
+        f"/api/admin/flows/{flow_id}/recordings", headers=headers,
+        data={"prompt": "queue_position", "locale": "en",
+              "file": (io.BytesIO(source.read_bytes()), "position.wav")},
+        content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert "always spoken from its text" in refused.json["fields"]["prompt"]
+    assert not (var_dir / "recordings").exists() or not any((var_dir / "recordings").rglob("*.wav"))
