@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from dsp.g711 import alaw_decode, ulaw_decode
 from ivr.prompts import write_wav
 from telephony.testing.ports import free_port
 
@@ -289,3 +290,64 @@ class Baresip:
             self.process.wait()
         with contextlib.suppress(AttributeError, OSError):
             self.sock.close()
+
+
+class RtpWatch:
+    """Counts the RTP payload types to and from one UDP port as they cross loopback (a raw
+    packet socket on ``lo``; root): what was negotiated is checked on the wire, not in logs."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sent: dict[int, int] = {}  # payload type -> packets from the port
+        self.received: dict[int, int] = {}  # payload type -> packets to the port
+        self.arrivals: list[tuple[float, int, int, int, bytes]] = []  # to the port: (t, seq,
+        # ssrc, payload type, payload)
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+        self._sock.bind(("lo", 0))
+        self._sock.settimeout(0.2)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rtp-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                frame, address = self._sock.recvfrom(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if address[2] == socket.PACKET_OUTGOING:  # loopback shows each packet twice
+                continue
+            ip = frame[14:]  # the loopback device's frames carry a zeroed Ethernet header
+            if len(ip) < 20 or ip[9] != socket.IPPROTO_UDP:
+                continue
+            udp = ip[(ip[0] & 0x0F) * 4 :]
+            if len(udp) < 8 + 12 or udp[8] >> 6 != 2:
+                continue
+            source, target = int.from_bytes(udp[0:2], "big"), int.from_bytes(udp[2:4], "big")
+            payload_type = udp[9] & 0x7F
+            if payload_type >= 72 and payload_type <= 76:  # RTCP shares the version bits
+                continue
+            for port, counts in ((source, self.sent), (target, self.received)):
+                if port == self.port:
+                    counts[payload_type] = counts.get(payload_type, 0) + 1
+            if target == self.port:
+                rtp = udp[8:]
+                seq, ssrc = int.from_bytes(rtp[2:4], "big"), int.from_bytes(rtp[8:12], "big")
+                header = 12 + 4 * (rtp[0] & 0x0F)
+                self.arrivals.append((time.monotonic(), seq, ssrc, payload_type, rtp[header:]))
+
+    def audio_received(self, after: float, payload_type: int) -> np.ndarray:
+        """The G.711 audio sent to the port since monotonic time *after*, decoded in arrival
+        order (what the wire carried, whatever the phone made of it)."""
+        decode = {0: ulaw_decode, 8: alaw_decode}[payload_type]
+        chunks = [
+            decode(p) for t, _, _, pt, p in list(self.arrivals) if t >= after and pt == payload_type
+        ]
+        return np.concatenate(chunks).astype(np.float64) if chunks else np.zeros(0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
