@@ -117,7 +117,8 @@ class Baresip:
             "poll_method": "epoll",
             "sip_listen": f"127.0.0.1:{self.sip_port}",
             "net_interface": "127.0.0.1",
-            "audio_player": "aufile,/dev/null",  # no sound card; what it hears is dumped
+            "audio_player": "aufile,/dev/null",  # 1.0.0 has no aufile player: nothing plays,
+            # and the sndfile filter dumps what it decodes
             "audio_source": f"aufile,{source}",
             "audio_alert": "aufile,/dev/null",
             "rtp_ports": f"{self.rtp_low}-{self.rtp_low + 1}",
