@@ -19,7 +19,6 @@ import pytest
 from ivr.flow import default_flow
 from ivr.prompts import render_prompt
 from telephony.testing.audio import correlation_peak, recording
-from telephony.testing.deployment import SUPPORT
 from tests.harness.baresip import Baresip, silence_wav
 from tests.harness.impair import ImpairedLine, Impairment
 from tests.harness.parts import require
@@ -141,27 +140,3 @@ def test_through_a_bad_network_the_greeting_is_recognisable_and_every_key_is_hea
         assert (path.counts.held_back > 0) == (bad.reorder > 0), path.counts
     assert line.relayed_payload_types["to_switch"].get(101, 0) > 0, "keys went around the relay"
     assert_heard_the_greeting(scene, caller, None, 0.75, network)
-
-
-def test_a_pjsua2_caller_through_a_bad_network_keys_its_account_in_band(scene: Scene) -> None:
-    """In-band keys (tones in the audio, no RFC 4733) across 5 % loss and 30 ms jitter: the
-    switch's concealment fills the lost frames and its detector still hears every key."""
-    bad = BAD_NETWORKS["5 % loss, 30 ms jitter"]
-    with ImpairedLine(scene.edge.address, to_switch=bad, to_phone=bad, seed=17) as line:
-        phone = scene.deployment.phone("impaired-caller")
-        call = phone.call(f"sip:{SUPPORT}@{line.uri_host}")
-        phone.wait_for("state", call=call, state="confirmed", timeout=15)
-        call_id = scene.events.wait_for("answered", timeout=10)["call_id"]
-        scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished", timeout=30)
-        phone.play(call, scene.keys_wav(ACCOUNT + "#"))
-        ringing = scene.at_agent(call_id)
-        phone.hangup(call)
-        phone.wait_for("state", call=call, state="disconnected")
-        scene.deployment.ended_call(call_id)
-        scene.wait("ended", call_id)
-    keys = [e for e in scene.seen("dtmf", call_id) if e.get("role") == "customer"]
-    assert "".join(e["digit"] for e in keys) == ACCOUNT + "#", keys
-    assert {e["method"] for e in keys} == {"inband"}, keys
-    assert ringing["call_data"]["account_number"] == ACCOUNT
-    assert 0.02 < line.to_switch.counts.dropped / line.to_switch.counts.packets < 0.09
-    assert line.relayed_payload_types["to_switch"].get(101, 0) == 0  # tones only, no events
