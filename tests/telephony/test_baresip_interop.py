@@ -38,13 +38,6 @@ def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
 
 
 @pytest.fixture
-def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
-    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
-    yield setup
-    setup.close()
-
-
-@pytest.fixture
 def baresips(tmp_path: Path) -> Iterator[list[Baresip]]:
     started: list[Baresip] = []
     yield started

@@ -3,34 +3,17 @@ in line presses 1 and stays in line (no callback request), and gets the agent wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from console.admin.services import queues
 from console.admin.services.base import Actor
 from store.models import AgentState
 from telephony.testing.deployment import Deployment
-from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.edge import EdgeUnderTest
 from tests.telephony.test_switch_behind_edge import support_uri
 from tests.telephony.test_switch_queueing import agent, phone_on_edge, set_state, start_worker
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
-    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
-    with running_edge(tmp_path, settings=settings) as running:
-        yield running
-
-
-@pytest.fixture
-def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
-    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
-    yield setup
-    setup.close()
 
 
 def test_without_the_offer_key_1_keeps_the_caller_in_line(
