@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,17 @@ def store_recording(
     it to mono 16-bit at *clock_rate* and store it; returns its file name. Nothing is stored
     when a check fails."""
     recording_path(recordings_dir, flow, prompt_id, locale)  # refuses unusable names
+    return _store(source, prompt_id, locale, clock_rate,
+                  lambda name: recording_file(recordings_dir, flow, name))
+
+
+def _store(source: Path, prompt_id: str, locale: str, clock_rate: int,
+           place: Callable[[str], Path]) -> str:
+    """Convert *source*, name it by its audio and move it where *place* says, once."""
     with tempfile.TemporaryDirectory() as tmp:
         staged = convert_recording(Path(source), Path(tmp), clock_rate)
         name = recording_name(prompt_id, locale, staged.read_bytes())
-        target = recording_file(recordings_dir, flow, name)
+        target = place(name)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not target.exists():
             shutil.move(staged, target)
@@ -124,11 +132,5 @@ def store_queue_music(source: Path, recordings_dir: Path, queue: str,
     """Check and convert *source* as a prompt upload is (`store_recording`), and keep it as
     *queue*'s music; returns its file name. Nothing is stored when a check fails."""
     recording_path(recordings_dir, queue, MUSIC_PROMPT, MUSIC_LOCALE)  # refuses odd queue names
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = convert_recording(Path(source), Path(tmp), clock_rate)
-        name = recording_name(MUSIC_PROMPT, MUSIC_LOCALE, staged.read_bytes())
-        target = queue_music_file(recordings_dir, queue, name)
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not target.exists():
-            shutil.move(staged, target)
-    return name
+    return _store(source, MUSIC_PROMPT, MUSIC_LOCALE, clock_rate,
+                  lambda name: queue_music_file(recordings_dir, queue, name))
