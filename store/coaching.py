@@ -3,6 +3,8 @@ and the call's agent reads the marks of their own calls."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from store.db import Database
@@ -43,43 +45,25 @@ def mark(db: Database, call_id: str, line: int, note: str, supervisor_id: int) -
         return row.id
 
 
-def marks_for_agent(db: Database, agent_id: int) -> list[CoachingMark]:
-    """The marks on *agent_id*'s calls, newest first (detached, read-only)."""
+def _marks(db: Database, where: Any, *order: Any) -> list[CoachingMark]:
     with db.session() as session:
-        rows = list(
-            session.scalars(
-                select(CoachingMark)
-                .where(CoachingMark.agent_id == agent_id)
-                .order_by(CoachingMark.created_at.desc(), CoachingMark.id.desc())
-            )
-        )
+        rows = list(session.scalars(select(CoachingMark).where(where).order_by(*order)))
         session.expunge_all()
     return rows
+
+
+def marks_for_agent(db: Database, agent_id: int) -> list[CoachingMark]:
+    """The marks on *agent_id*'s calls, newest first (detached, read-only)."""
+    return _marks(db, CoachingMark.agent_id == agent_id,
+                  CoachingMark.created_at.desc(), CoachingMark.id.desc())
 
 
 def marks_for_call(db: Database, call_id: str) -> list[CoachingMark]:
     """The marks on one call, by transcript line (detached, read-only)."""
-    with db.session() as session:
-        rows = list(
-            session.scalars(
-                select(CoachingMark)
-                .where(CoachingMark.call_id == call_id)
-                .order_by(CoachingMark.line, CoachingMark.id)
-            )
-        )
-        session.expunge_all()
-    return rows
+    return _marks(db, CoachingMark.call_id == call_id, CoachingMark.line, CoachingMark.id)
 
 
 def marks_by_supervisor(db: Database, supervisor_id: int) -> list[CoachingMark]:
     """The marks *supervisor_id* made, newest first (detached, read-only)."""
-    with db.session() as session:
-        rows = list(
-            session.scalars(
-                select(CoachingMark)
-                .where(CoachingMark.supervisor_id == supervisor_id)
-                .order_by(CoachingMark.created_at.desc(), CoachingMark.id.desc())
-            )
-        )
-        session.expunge_all()
-    return rows
+    return _marks(db, CoachingMark.supervisor_id == supervisor_id,
+                  CoachingMark.created_at.desc(), CoachingMark.id.desc())
