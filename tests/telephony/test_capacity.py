@@ -32,13 +32,6 @@ def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
         yield running
 
 
-@pytest.fixture
-def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
-    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
-    yield setup
-    setup.close()
-
-
 def test_a_caller_beyond_capacity_hears_all_lines_busy_then_a_hang_up(
     edge: EdgeUnderTest, deployment: Deployment, tmp_path: Path
 ) -> None:

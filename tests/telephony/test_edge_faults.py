@@ -23,13 +23,6 @@ def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
         yield running
 
 
-@pytest.fixture
-def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
-    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
-    yield setup
-    setup.close()
-
-
 def test_a_killed_edge_started_again_keeps_registrations_and_takes_new_calls(
     edge: EdgeUnderTest, deployment: Deployment
 ) -> None:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from telephony.testing.deployment import SUPPORT, Deployment
-from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.edge import EdgeUnderTest
 from telephony.testing.workers import wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
-    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
-    with running_edge(tmp_path, settings=settings) as running:
-        yield running
 
 
 def test_a_burst_of_info_keys_arrives_complete_and_in_order(edge: EdgeUnderTest, tmp_path: Path):

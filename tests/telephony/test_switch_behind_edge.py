@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,25 +11,11 @@ from telephony.callflow import busy
 from telephony.edge import EdgeError
 from telephony.testing.audio import recording, tone_share
 from telephony.testing.deployment import SUPPORT, Deployment
-from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.edge import EdgeUnderTest
 from telephony.testing.phones import Phone
 from telephony.testing.workers import WorkerProcess, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
-    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
-    with running_edge(tmp_path, settings=settings) as running:
-        yield running
-
-
-@pytest.fixture
-def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
-    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
-    yield setup
-    setup.close()
 
 
 def start_workers(deployment: Deployment, edge: EdgeUnderTest, count: int) -> list[WorkerProcess]:

@@ -29,7 +29,7 @@ from store.models import (
 from telephony.queue_phrases import POSITION_TEXT
 from telephony.testing.audio import correlation_peak, recording, tone_share
 from telephony.testing.deployment import Deployment
-from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.edge import EdgeUnderTest
 from telephony.testing.phones import Phone
 from telephony.testing.workers import EventStream, wait_until
 from tests.telephony.test_switch_behind_edge import kamailio_has, support_uri
@@ -38,13 +38,6 @@ pytestmark = pytest.mark.e2e
 
 KEYED_FLOW = "tests.harness.flows:keyed_account"
 UPLOADED_HZ = 1100.0  # no note of the built-in melody
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
-    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
-    with running_edge(tmp_path, settings=settings) as running:
-        yield running
 
 
 @pytest.fixture

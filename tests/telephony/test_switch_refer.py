@@ -4,8 +4,6 @@ the caller to another extension, done by the worker as the B2BUA (see telephony/
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -13,25 +11,11 @@ from sqlalchemy import update
 from store.models import Agent, AgentState
 from telephony.testing.audio import recording, tone_share
 from telephony.testing.deployment import Deployment
-from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.edge import EdgeUnderTest
 from telephony.testing.workers import wait_until
 from tests.telephony.test_switch_behind_edge import registered_agent, start_workers, support_uri
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
-    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
-    with running_edge(tmp_path, settings=settings) as running:
-        yield running
-
-
-@pytest.fixture
-def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
-    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
-    yield setup
-    setup.close()
 
 
 def let_audio_flow(seconds: float) -> None:

@@ -21,7 +21,6 @@ from tests.telephony.test_switch_queueing import (
     agent,
     assert_talking,
     deployment,
-    edge,
     set_state,
     start_worker,
 )
@@ -29,7 +28,7 @@ from tests.telephony.test_switch_queueing import (
 pytestmark = pytest.mark.e2e
 
 RING_SECONDS = 20  # longer than two whole calls and a third bridged take here (about 9 s)
-__all__ = ["deployment", "edge"]
+__all__ = ["deployment"]
 
 
 def bridged_call(

@@ -20,7 +20,6 @@ from tests.telephony.test_switch_behind_edge import kamailio_has, support_uri
 from tests.telephony.test_switch_queueing import (
     agent,
     deployment,
-    edge,
     let_audio_flow,
     set_state,
 )
@@ -28,7 +27,7 @@ from tests.telephony.test_switch_queueing import (
 pytestmark = pytest.mark.e2e
 
 IVR = "telephony.callflow.ivr:IvrFlows"
-__all__ = ["deployment", "edge"]  # the fixtures, shared with the queueing tests
+__all__ = ["deployment"]  # the fixtures, shared with the queueing tests
 
 
 def ivr_worker(deployment: Deployment, edge: EdgeUnderTest) -> EventStream:

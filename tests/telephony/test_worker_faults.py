@@ -36,13 +36,6 @@ def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
         yield running
 
 
-@pytest.fixture
-def deployment(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[Deployment]:
-    setup = Deployment(tmp_path, db_url=edge.settings.database_url)
-    yield setup
-    setup.close()
-
-
 def start_workers(
     deployment: Deployment, edge: EdgeUnderTest, count: int, **options: object
 ) -> list[WorkerProcess]:
