@@ -168,6 +168,9 @@ def test_killed_mid_ivr_the_caller_is_hung_up_and_the_cdr_failed(
     caller.wait_for("state", call=call, state="confirmed")
     worker = worker_of(deployment, workers, only_call_id(deployment))
     prompt = streams[worker.name].wait_for("ivr.prompt", timeout=20, state="playing")
+    # the worker writes the CDR behind the call: wait for its leg row, or a kill that comes
+    # first leaves no leg for the reaper to close (what this test checks it does)
+    wait_until(lambda: deployment.call(prompt["call_id"]).legs, 10, "the call's leg stored")
 
     worker.kill(signal.SIGKILL)
     killed_at = time.monotonic()
