@@ -284,12 +284,12 @@ def deployment_under_soak(
                 console_config.write_text(
                     f'var_dir = "{root}"\ndatabase_url = "{edge.settings.database_url}"\n'
                 )
-                log = (root / "console.log").open("wb")
-                console = subprocess.Popen(
-                    [sys.executable, "-m", "console.app", "--config", str(console_config),
-                     "--port", str(console_port)],
-                    stdout=log, stderr=subprocess.STDOUT,
-                )  # fmt: skip
+                with (root / "console.log").open("wb") as log:  # the child keeps its copy
+                    console = subprocess.Popen(
+                        [sys.executable, "-m", "console.app", "--config", str(console_config),
+                         "--port", str(console_port)],
+                        stdout=log, stderr=subprocess.STDOUT,
+                    )  # fmt: skip
                 console_url = f"http://127.0.0.1:{console_port}"
                 wait_until(lambda: _answers(console_url), 30, "the console answers", 0.2)
                 callers: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -425,9 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--minutes", type=float, default=30.0, help="how long calls cycle")
-    parser.add_argument("--interval", type=float, default=20.0, help="seconds between calls")
+    parser.add_argument("--interval", type=float, default=15.0, help="seconds between calls")
     parser.add_argument("--sample-seconds", type=float, default=5.0, help="seconds between samples")
-    parser.add_argument("--talk", type=float, default=4.0, help="seconds per conversation leg")
+    parser.add_argument("--talk", type=float, default=6.0, help="seconds per conversation leg")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     result = run(args.minutes, args.interval, args.sample_seconds, args.talk)
