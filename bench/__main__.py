@@ -62,6 +62,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "analytics": Benchmark(
         "analytics", "hang-up to a call's analytics and summary stored; CPU per call", False
     ),
+    "soak": Benchmark(
+        "soak", "memory, descriptors, threads of every process over a long run; CDRs kept", False
+    ),
     "console_streams": Benchmark(
         "console_streams", "console sign-in latency, memory, threads with N open streams", True
     ),

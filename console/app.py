@@ -20,6 +20,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -33,7 +34,7 @@ from console.hub import EventHub
 from console.streams import StreamGate
 from console.worker_feed import EventRouter, WorkerFeed
 from loglines import setup_logging
-from store.db import Database
+from store.db import DISK_FULL_ADVICE, Database, disk_full_error
 from store.private_files import private_umask
 from store.settings import Settings, load_settings
 
@@ -62,6 +63,19 @@ def _register_errors(app: Flask) -> None:
         if wants_json():
             return jsonify(error=error.description), code
         return render_template_string(_ERROR_PAGE, code=code, message=error.description), code
+
+
+    @app.errorhandler(OSError)
+    @app.errorhandler(OperationalError)
+    def disk_full(error: Exception) -> ResponseReturnValue:
+        if not disk_full_error(error):
+            raise error
+        log.error("event=console.disk_full %s %s: %s", request.method, request.path,
+                  DISK_FULL_ADVICE)
+        message = f"Not saved: {DISK_FULL_ADVICE}. Try again once space is freed."
+        if wants_json():
+            return jsonify(error=message), 507
+        return render_template_string(_ERROR_PAGE, code=507, message=message), 507
 
 
 def _secure_headers(response: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -65,8 +66,20 @@ def _store(source: Path, prompt_id: str, locale: str, clock_rate: int,
         target = place(name)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not target.exists():
-            shutil.move(staged, target)
+            _place_whole(staged, target)
     return name
+
+
+def _place_whole(staged: Path, target: Path) -> None:
+    """Copy *staged* beside *target* and rename it there: a copy cut short (a full disk) leaves
+    nothing under the recording's name, and its partial file is removed."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        shutil.copyfile(staged, partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def prompt_text(said: Any) -> str | None:

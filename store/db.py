@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,26 @@ def transient_write_error(error: BaseException) -> bool:
         return False
     text = str(error.orig if error.orig is not None else error).lower()
     return any(phrase in text for phrase in _TRANSIENT)
+
+
+#: SQLite's SQLITE_FULL and PostgreSQL's disk_full (53100): the statement was not written, the
+#: transaction is rolled back, and it can succeed again once space is freed.
+_DISK_FULL = ("database or disk is full", "could not extend file", "no space left on device")
+#: What to tell an operator, in every "disk full" message of the store's writers.
+DISK_FULL_ADVICE = (
+    "the disk holding the database (var/) is full: free space there (old recordings, logs, "
+    "backups); nothing already stored is lost"
+)
+
+
+def disk_full_error(error: BaseException) -> bool:
+    """Whether *error* means "no space left" for the database or a file under ``var/``."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(phrase in text for phrase in _DISK_FULL)
 
 
 def make_engine(database_url: str) -> Engine:

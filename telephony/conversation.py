@@ -472,3 +472,6 @@ class FlowControl:
 
     def publish(self, kind: str, **data: Any) -> None:
         self._conversation.publish(kind, None, **data)
+
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None:
+        self._conversation.switch.store(job, then)

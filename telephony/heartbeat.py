@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 
 from store import agents
-from store.db import Database
+from store.db import DISK_FULL_ADVICE, Database, disk_full_error
 from store.kamailio_tables import dispatcher
 from store.models import Worker, utcnow
 from store.settings import Settings
@@ -115,13 +116,27 @@ class Heartbeat:
         return self
 
     def _run(self) -> None:
+        full_since: float | None = None  # the database's disk has been full since then
+        reap_after = 0.0  # no reaping until then: every worker's beats failed together
         while not self.stopping.wait(self.settings.heartbeat_seconds):
             try:
                 beat(self.db, self.worker_id, self.load())
+                if full_since is not None:
+                    log.warning("event=heartbeat.disk_space_back after %.0f s",
+                                time.monotonic() - full_since)
+                    full_since = None
+                    # the others' heartbeats are as old as ours: give them a window to beat
+                    reap_after = time.monotonic() + self.settings.stale_after_seconds
                 agents.end_due_wrap_ups(self.db)
-                reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
-                if reaped:
-                    log.warning("closed the open calls of dead worker(s) %s", ", ".join(reaped))
+                if time.monotonic() >= reap_after:
+                    reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
+                    if reaped:
+                        log.warning("closed the open calls of dead worker(s) %s",
+                                    ", ".join(reaped))
                 self.on_beat()
-            except Exception:
-                log.exception("heartbeat failed")
+            except Exception as error:
+                if not disk_full_error(error):
+                    log.exception("heartbeat failed")
+                elif full_since is None:  # once, not every beat: calls go on meanwhile
+                    full_since = time.monotonic()
+                    log.error("event=heartbeat.disk_full: %s; calls go on", DISK_FULL_ADVICE)

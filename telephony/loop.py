@@ -6,8 +6,10 @@ between two pumps of the SIP stack (`run_jobs`), or ask for one `later` (`run_ti
 Database work goes to `store`, one thread in order (so CDR rows follow the call), whose
 result comes back to the loop. A store job that another writer held out (SQLite locked past
 its busy timeout, a PostgreSQL deadlock victim) is run again after a pause, in its place, so
-that a long writer delays the call's records instead of losing them. `call_on_loop` runs a
-closure there and waits for its result.
+that a long writer delays the call's records instead of losing them. A job refused for want of
+disk space (SQLite's "database or disk is full") is run again the same way, for longer, so that
+the records wait in memory, in order, until an operator frees space: one error says so when it
+starts, one line when space is back. `call_on_loop` runs a closure there and waits for its result.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from store.db import transient_write_error
+from store.db import DISK_FULL_ADVICE, disk_full_error, transient_write_error
 
 log = logging.getLogger("centralino.switch")
 T = TypeVar("T")
@@ -30,6 +32,8 @@ T = TypeVar("T")
 #: How long a store job is retried while another writer holds the database, and the pauses.
 STORE_RETRY_SECONDS = 120.0
 STORE_RETRY_PAUSES = (0.05, 2.0)
+#: How long a store job is retried while the database's disk is full (time to free space).
+STORE_FULL_RETRY_SECONDS = 600.0
 
 
 class Loop:
@@ -43,6 +47,7 @@ class Loop:
         self._store = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="store", initializer=store_thread_setup
         )
+        self._disk_full_since: float | None = None  # the store thread's alone
 
     # -- any thread -------------------------------------------------------------------------
     def post(self, action: Callable[[], None]) -> None:
@@ -65,6 +70,12 @@ class Loop:
                     break
                 except Exception as error:
                     waited = time.monotonic() - began
+                    if disk_full_error(error):
+                        if self._held_for_space(waited):
+                            time.sleep(pause)  # the disk is full: wait for space, in order
+                            pause = min(pause * 2, STORE_RETRY_PAUSES[1])
+                            continue
+                        return
                     if not transient_write_error(error) or waited > STORE_RETRY_SECONDS:
                         log.exception("store job failed")
                         return
@@ -72,10 +83,28 @@ class Loop:
                                 str(error).splitlines()[0][:120])
                     time.sleep(pause)  # a retry's back-off on the store thread, in order
                     pause = min(pause * 2, STORE_RETRY_PAUSES[1])
+            if self._disk_full_since is not None:
+                log.warning("event=store.disk_space_back held_s=%.1f: the held records are "
+                            "being written", time.monotonic() - self._disk_full_since)
+                self._disk_full_since = None
             if then is not None:
                 self.post(lambda: then(result))
 
         self._store.submit(run)
+
+    def _held_for_space(self, waited: float) -> bool:
+        """On the store thread, a job refused for want of space: whether to try it again (one
+        error when the disk fills, one when a job is given up after the bound)."""
+        if self._disk_full_since is None:
+            self._disk_full_since = time.monotonic()
+            log.error("event=store.disk_full: %s; the call records wait in memory, in order, "
+                      "and are written once there is space (for up to %.0f s)",
+                      DISK_FULL_ADVICE, STORE_FULL_RETRY_SECONDS)
+        if waited <= STORE_FULL_RETRY_SECONDS:
+            return True
+        log.error("event=store.write_lost held_s=%.0f: a store job given up, the disk is "
+                  "still full", waited)
+        return False
 
     def call_on_loop(self, action: Callable[[], T], timeout: float = 5.0) -> T:
         """Run *action* on the loop thread and return its result (for the control API)."""

@@ -62,6 +62,10 @@ class CallControl(Protocol):
     def publish(self, kind: str, **data: Any) -> None:
         """Emit an event on the worker's stream (e.g. ``ivr.step``, ``transcript.final``)."""
 
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None:
+        """Run the write *job* on the worker's store thread, after the call's records and
+        retried as they are (a long writer, a full disk); *then* gets its result (any thread)."""
+
 
 class CallFlow(Protocol):
     """Events the worker delivers to a flow, in call order."""

@@ -11,8 +11,9 @@ transcript is stored in ``calls.transcript`` when the call ends.
 
 Threads: keys, prompt ends and the end of the call come on the worker's loop, audio on the tap
 thread, results on the speech client's thread and timers on their own; one lock per call
-serialises them into the interpreter, and every action either posts to the loop or goes to the
-background pool (prompt rendering, store writes), so no caller of this module ever waits.
+serialises them into the interpreter, and every action either posts to the loop, goes to the
+background pool (prompt rendering) or to the worker's store thread (the transcript at hang-up,
+behind the call's records and retried as they are), so no caller of this module ever waits.
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ class IvrFlows:
         )
 
     def background(
-        self, job: Callable[[], None], pool: concurrent.futures.Executor | None = None
+        self, job: Callable[[], object], pool: concurrent.futures.Executor | None = None
     ) -> None:
         def run() -> None:
             try:
@@ -194,13 +195,23 @@ class IvrFlows:
         (pool or self.pool).submit(run)
 
     def store_transcript(
-        self, call_id: str, entries: list[dict[str, Any]], gaps: list[dict[str, Any]] | None = None
+        self,
+        call: CallControl,
+        call_id: str,
+        entries: list[dict[str, Any]],
+        gaps: list[dict[str, Any]] | None = None,
     ) -> None:
-        """The call's transcript and what of it was never heard (`speech_gaps`), then its
-        analytics and summary (on the closing pool)."""
-        cdr.update_call(self.db, call_id, transcript=entries, speech_gaps=gaps or [])
-        if self.analyse_calls:
-            analyse_after_hangup(self.db, call_id)
+        """The call's transcript and what of it was never heard (`speech_gaps`), written on the
+        worker's store thread behind the call's records (so retried past a long writer or a
+        full disk, like them); then its analytics and summary (on the closing pool)."""
+        db, unheard = self.db, gaps or []
+
+        def analyse(_: object) -> None:
+            if self.analyse_calls:
+                self.background(lambda: analyse_after_hangup(db, call_id), self.closing)
+
+        call.store(lambda: cdr.update_call(db, call_id, transcript=entries, speech_gaps=unheard),
+                   analyse)
 
     # --- prompts rendered before they are needed -------------------------------------------------
 
@@ -358,7 +369,7 @@ class IvrCall:
             if agent is not None:
                 agent.close(5.0)
             self.flows.store_transcript(
-                self.context.call_id, list(self.transcript), list(self.speech_gaps))
+                call, self.context.call_id, list(self.transcript), list(self.speech_gaps))
 
         self.flows.background(finish, self.flows.closing)
 

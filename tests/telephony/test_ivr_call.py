@@ -62,6 +62,11 @@ class StandInCall:
         self.events.append((kind, data))
         self._note()
 
+    def store(self, job: Any, then: Any = None) -> None:
+        result = job()  # the store thread's order, here inline
+        if then is not None:
+            then(result)
+
     def wait(self, condition: Any, what: str, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         with self._changed:

@@ -393,6 +393,42 @@ def test_a_long_writer_delays_the_call_records_and_loses_none(scene: Scene) -> N
     assert {leg.role for leg in row.legs} >= {"customer", "agent"}
     assert "event=store.retry" in scene.worker.log()  # it was held out, and tried again
 
+#: From the hang-up: the transcript's write comes once the speech streams have closed (up to
+#: 5 s), and a write without retries gives up 10 s after it began (SQLite's busy timeout).
+HANG_UP_LOCK_SECONDS = 18.0
+
+
+def test_a_long_writer_at_hang_up_delays_the_transcript_and_loses_none(scene: Scene) -> None:
+    """The caller answers the greeting (a transcript line) and hangs up while another process
+    holds SQLite's write lock past the busy timeout: the transcript waits for the lock on the
+    worker's store thread, as the CDR does, and is stored after."""
+    phone, call, call_id = scene.dial()
+    scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished", timeout=25)
+    phone.play(call, scene.answer_wav)
+    heard = scene.wait("transcript.final", call_id, speaker="caller", timeout=30)
+    scene.wait("ivr.step", call_id, step="identify")
+    holder = sqlite3.connect(scene.deployment.db_url.removeprefix("sqlite:///"), timeout=30)
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, until COMMIT
+    try:
+        scene.live.remove((phone, call, call_id))
+        phone.hangup(call)
+        phone.wait_for("state", call=call, state="disconnected")
+        hung_up_at = time.monotonic()
+        scene.wait("ended", call_id)
+        time.sleep(max(0.0, HANG_UP_LOCK_SECONDS - (time.monotonic() - hung_up_at)))  # a duration
+        assert scene.deployment.call(call_id).ended_at is None  # (reads pass under WAL)
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    scene.deployment.ended_call(call_id, timeout=20)
+    stored = wait_until(lambda: scene.deployment.call(call_id).transcript, 20, "transcript stored")
+    assert any(e["speaker"] == "caller" and e["text"] == heard["text"] for e in stored), stored
+    assert "IVR background job failed" not in scene.worker.log()
+    wait_until(lambda: scene.worker.get("/health")["load"] == 0, 10, "the call's legs freed")
+    scene.free_agents()
+
+
 def test_the_speech_service_dies_mid_call_the_ivr_goes_on_with_keys_and_transcripts_resume(
     scene: Scene,
 ) -> None:

@@ -1,8 +1,10 @@
-"""The worker's store thread runs a job again when another writer held the database out, in
-order, and gives up at once on any other error (pure logic around `telephony.loop.Loop`)."""
+"""The worker's store thread runs a job again when another writer held the database out or its
+disk was full, in order, and gives up at once on any other error (pure logic around
+`telephony.loop.Loop`)."""
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from store.db import transient_write_error
+from store.db import disk_full_error, transient_write_error
 from telephony import loop as loop_module
 from telephony.loop import Loop
 
@@ -85,3 +87,60 @@ def test_which_errors_are_transient(message: str, transient: bool) -> None:
     error = OperationalError("stmt", {}, sqlite3.OperationalError(message))
     assert transient_write_error(error) is transient
     assert transient_write_error(ValueError(message)) is False
+
+
+def disk_full() -> OperationalError:
+    return OperationalError("INSERT ...", {}, sqlite3.OperationalError("database or disk is full"))
+
+
+def test_a_write_refused_for_space_waits_in_order_and_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tries = {"first": 0, "second": 0}
+
+    def first() -> str:
+        tries["first"] += 1
+        if tries["first"] < 5:
+            raise disk_full()
+        return "first"
+
+    def second() -> str:
+        tries["second"] += 1
+        if tries["second"] < 3:
+            raise disk_full()
+        return "second"
+
+    with caplog.at_level("WARNING", logger="centralino.switch"):
+        assert results_of(Loop(), [first, second, lambda: "third"]) == ["first", "second", "third"]
+    text = caplog.text
+    assert text.count("event=store.disk_full") == 2  # it filled twice
+    assert text.count("event=store.disk_space_back") == 2
+    assert "free space" in text and "Traceback" not in text
+
+
+def test_a_disk_that_stays_full_gives_the_job_up_after_its_bound(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(loop_module, "STORE_FULL_RETRY_SECONDS", 0.05)
+
+    def forever() -> None:
+        raise disk_full()
+
+    with caplog.at_level("WARNING", logger="centralino.switch"):
+        assert results_of(Loop(), [forever, lambda: "next"]) == ["next"]
+    assert "event=store.write_lost" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("error", "full"),
+    [
+        (disk_full(), True),
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (OperationalError("x", {}, Exception('could not extend file "base/1/2": No space')), True),
+        (locked(), False),
+        (OSError(errno.EACCES, "Permission denied"), False),
+    ],
+)
+def test_which_errors_mean_the_disk_is_full(error: BaseException, full: bool) -> None:
+    assert disk_full_error(error) is full
+    assert transient_write_error(error) is False or not full
