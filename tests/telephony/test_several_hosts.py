@@ -199,7 +199,7 @@ def test_a_host_killed_mid_call_leaves_the_other_hosts_calls_untouched(
     for name, api_url in rows:  # what the console dials: the host's address, not loopback
         assert api_url.startswith(f"http://{host_of[name].address}:"), (name, api_url)
 
-    # A burst: every caller at once; each hears the greeting, presses 0 and gets an agent.
+    # A burst: every caller at once; each is greeted, presses 0 (an agent) and gets one.
     callers = [deployment.phone(f"caller{n}", address=GATEWAY) for n in range(1, CALLERS + 1)]
     calls = [phone.call(f"sip:{SUPPORT}@{edge.uri_host}") for phone in callers]
     for phone, call in zip(callers, calls, strict=True):
@@ -220,7 +220,7 @@ def test_a_host_killed_mid_call_leaves_the_other_hosts_calls_untouched(
     by_peer: dict[str, tuple[Phone, int, Phone, int]] = {}  # CDR -> caller, call, agent, call
     for cdr in cdrs:
         agent_phone = next(p for p in agents if p.name == f"agent{_extension(deployment, cdr)}")
-        caller_index = _caller_of(deployment, cdr, callers)
+        caller_index = _caller_of(cdr, callers)
         by_peer[cdr.id] = (
             callers[caller_index], calls[caller_index],
             agent_phone, agent_calls[agent_phone.name],
@@ -320,7 +320,7 @@ def _extension(deployment: Deployment, cdr: Call) -> str:
         return agent.device.extension
 
 
-def _caller_of(deployment: Deployment, cdr: Call, callers: list[Phone]) -> int:
+def _caller_of(cdr: Call, callers: list[Phone]) -> int:
     """Which caller phone a CDR is (its From user is the phone's name)."""
     for index, phone in enumerate(callers):
         if f"sip:{phone.name}@" in (cdr.caller or ""):
