@@ -5,7 +5,8 @@ PostgreSQL and the phones listen) and *count* namespaces, host n at ``10.77.0.1n
 veth pair on the bridge. Nothing is routed off the machine: the bridge has no physical port.
 Names carry the test process's pid (``cx-<pid>-h1``, bridge ``cxb<pid>``) so two runs never
 share one, and whatever a crashed run left behind (its pid gone) is removed on the next start.
-Root and iproute2 are needed (`tests.harness.parts`: ``netns``).
+The addresses are fixed, so one such test runs at a time (through ``heavy``, as every test
+with real processes). Root and iproute2 are needed (`tests.harness.parts`: ``netns``).
 """
 
 from __future__ import annotations
