@@ -26,6 +26,10 @@ class Settings:
     # request as a worker's because it arrived on it. Keep it off the public network.
     edge_switch_address: str = "127.0.0.1"
     edge_switch_port: int = 5070
+    # Where this machine's switch workers bind SIP and RTP and what they register in the
+    # dispatcher (the address the edge and phones reach them on); empty: sip_address (one
+    # machine). On a switch host of several (docs/deployment.md), that host's own address.
+    switch_address: str = ""
     workers: int = 0  # 0: one per agent, as the machine allows (telephony.sizing)
     worker_sip_base_port: int = 5080
     worker_rtp_base_port: int = 20000
@@ -62,6 +66,11 @@ class Settings:
         self.var_dir = Path(self.var_dir)
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'centralino.sqlite'}"
+
+    @property
+    def worker_address(self) -> str:
+        """The address this machine's switch workers bind and advertise (`switch_address`)."""
+        return self.switch_address or self.sip_address
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -80,7 +80,7 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.name = name
-        self.address = settings.sip_address
+        self.address = settings.worker_address
         self.requested_sip_port = sip_port
         self.rtp_port = rtp_port
         self.api_port = api_port

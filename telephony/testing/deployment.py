@@ -64,8 +64,11 @@ class Deployment:
         """The deployment token of this deployment's var directory (its workers want it)."""
         return deployment_token(Settings(var_dir=self.root, database_url=self.db_url))
 
-    def phone(self, name: str, auto_answer: bool = False, record: bool = True) -> Phone:
-        phone = Phone.start(name, auto_answer=auto_answer, record_dir=self.root if record else None)
+    def phone(
+        self, name: str, auto_answer: bool = False, record: bool = True, address: str = "127.0.0.1"
+    ) -> Phone:
+        record_dir = self.root if record else None
+        phone = Phone.start(name, auto_answer=auto_answer, record_dir=record_dir, address=address)
         self.phones.append(phone)
         return phone
 

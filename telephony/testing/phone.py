@@ -238,7 +238,8 @@ class Phone:
         self.name: str = args.name
         self.auto_answer: bool = args.auto_answer
         self.record_dir = Path(args.record_dir) if args.record_dir else None
-        self.endpoint: Endpoint = start_endpoint("127.0.0.1", args.sip_port, args.rtp_port, 50)
+        self.address: str = args.address
+        self.endpoint: Endpoint = start_endpoint(self.address, args.sip_port, args.rtp_port, 50)
         self.account = PhoneAccount(self)
         self._configure_account(None)
         self.calls: dict[int, PhoneCall] = {}
@@ -258,7 +259,7 @@ class Phone:
         config = pj.AccountConfig()
         config.mediaConfig.transportConfig = self.endpoint.media_transport()
         if registration is None:
-            config.idUri = f"sip:{self.name}@127.0.0.1:{self.endpoint.sip_port}"
+            config.idUri = f"sip:{self.name}@{self.address}:{self.endpoint.sip_port}"
         else:
             realm = registration.get("realm", "*")
             domain = registration.get("domain", registration["registrar"])
@@ -418,6 +419,7 @@ class Phone:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="phone")
+    parser.add_argument("--address", default="127.0.0.1", help="SIP and RTP bind address")
     parser.add_argument("--sip-port", type=int, default=0)
     parser.add_argument("--rtp-port", type=int, default=40000)
     parser.add_argument("--auto-answer", action="store_true")

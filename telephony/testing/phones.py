@@ -26,9 +26,12 @@ class PhoneError(AssertionError):
 class Phone:
     """One test phone process; events are kept in order and consumed by `wait_for`."""
 
-    def __init__(self, process: subprocess.Popen[str], name: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], name: str, address: str = "127.0.0.1"
+    ) -> None:
         self.process = process
         self.name = name
+        self.address = address
         self.events: list[dict[str, Any]] = []
         self._consumed: set[int] = set()
         self._replies: dict[int, dict[str, Any]] = {}
@@ -44,8 +47,12 @@ class Phone:
         name: str,
         auto_answer: bool = False,
         record_dir: Path | None = None,
+        address: str = "127.0.0.1",
     ) -> Phone:
+        """*address*: where the phone binds SIP and RTP (another interface than loopback when
+        its peers sit in other network namespaces)."""
         argv = [sys.executable, "-m", "telephony.testing.phone", "--name", name]
+        argv += ["--address", address]
         argv += ["--rtp-port", str(rtp_base(50))]
         if auto_answer:
             argv.append("--auto-answer")
@@ -63,14 +70,14 @@ class Phone:
         )
         log.close()
         try:
-            return cls(process, name)
+            return cls(process, name, address)
         except BaseException:
             os.killpg(process.pid, signal.SIGKILL)
             raise
 
     @property
     def uri(self) -> str:
-        return f"sip:{self.name}@127.0.0.1:{self.sip_port}"
+        return f"sip:{self.name}@{self.address}:{self.sip_port}"
 
     def _read(self) -> None:
         assert self.process.stdout is not None

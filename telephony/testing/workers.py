@@ -39,16 +39,18 @@ def write_config(
     flow: str = "telephony.callflow.greeting:greeting_then_agent",
     speech: tuple[str, int] | None = None,
     extra: dict[str, Any] | None = None,
+    host: str | None = None,
 ) -> Path:
     """A TOML configuration for test workers (*switch* = the edge's switch socket, where agents
     are dialled); they run the placeholder flow unless *flow* names another (the IVR:
-    `telephony.callflow.ivr:IvrFlows`)."""
-    host, port = edge or ("127.0.0.1", free_port())
+    `telephony.callflow.ivr:IvrFlows`). *host*: a switch host's own address, where its workers
+    bind SIP, RTP and their control API (``switch_address``, ``control_address``)."""
+    edge_host, edge_port = edge or ("127.0.0.1", free_port())
     lines = [
         f'var_dir = "{var_dir}"',
         f'database_url = "{database_url}"',
-        f'sip_address = "{host}"',
-        f"sip_port = {port}",
+        f'sip_address = "{edge_host}"',
+        f"sip_port = {edge_port}",
         f"heartbeat_seconds = {heartbeat_seconds}",
         f"stale_after_seconds = {stale_after_seconds}",
     ]
@@ -56,6 +58,8 @@ def write_config(
         lines += [f'edge_switch_address = "{switch[0]}"', f"edge_switch_port = {switch[1]}"]
     if sip_domain:
         lines.append(f'sip_domain = "{sip_domain}"')
+    if host:
+        lines += [f'switch_address = "{host}"', f'control_address = "{host}"']
     if speech:
         lines += [f'speech_address = "{speech[0]}"', f"speech_port = {speech[1]}"]
     lines.append("[extra]")
@@ -125,14 +129,15 @@ class WorkerProcess:
     log_path: Path
     token: str  # the deployment token its control API wants (var/deployment-token)
     streams: list[EventStream] = field(default_factory=list)
+    host: str = "127.0.0.1"  # its SIP and control address (a switch host's, in a namespace)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"http://{self.host}:{self.api_port}"
 
     @property
     def sip_uri_host(self) -> str:
-        return f"127.0.0.1:{self.sip_port}"
+        return f"{self.host}:{self.sip_port}"
 
     def get(self, path: str) -> Any:
         response = requests.get(self.url + path, headers=bearer_header(self.token), timeout=5)
@@ -172,15 +177,23 @@ class WorkerProcess:
 
 
 def launch_worker(
-    config: Path, index: int, log_dir: Path, name: str | None = None
+    config: Path,
+    index: int,
+    log_dir: Path,
+    name: str | None = None,
+    netns: str | None = None,
+    host: str = "127.0.0.1",
 ) -> WorkerProcess:
     """Start ``telephony.worker`` as a process on free ports (not yet awaited); the deployment
-    token is made here first, in the configuration's var directory, as `centralino init` does."""
+    token is made here first, in the configuration's var directory, as `centralino init` does.
+    With *netns*, it runs in that network namespace (``ip netns exec``: a switch host of its
+    own), where *host* is its address (the configuration's ``switch_address``)."""
     name = name or f"test-switch-{index}"
     token = deployment_token(load_settings(config))
     sip_port, api_port = free_port(), free_port(socket.SOCK_STREAM)
     log_path = log_dir / f"{name}.log"
     argv = [
+        *(["ip", "netns", "exec", netns] if netns else []),
         sys.executable,
         "-m",
         "telephony.worker",
@@ -201,7 +214,7 @@ def launch_worker(
         process = subprocess.Popen(
             argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    return WorkerProcess(name, sip_port, api_port, process, log_path, token)
+    return WorkerProcess(name, sip_port, api_port, process, log_path, token, host=host)
 
 
 def await_ready(worker: WorkerProcess, timeout: float = 30.0) -> WorkerProcess:

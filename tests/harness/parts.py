@@ -37,6 +37,9 @@ PARTS: dict[str, tuple[Callable[[], bool], str]] = {
     "sox": (_tool("sox"), "apt-get install -y sox"),
     "jackd": (_tool("jackd"), "apt-get install -y jackd2"),
     "baresip": (_tool("baresip"), "apt-get install -y baresip"),
+    # Switch hosts as network namespaces (tests/harness/hosts.py): iproute2, run as root.
+    "netns": (lambda: shutil.which("ip") is not None and os.geteuid() == 0,
+              "apt-get install -y iproute2, and run the tests as root"),
     # The edge's configuration loads the presence modules (busy-lamp fields) on every start.
     "kamailio": (
         lambda: shutil.which("kamailio") is not None

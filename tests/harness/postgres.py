@@ -20,8 +20,10 @@ def postgres_binaries() -> Path | None:
 
 
 @contextmanager
-def running_postgres() -> Iterator[str]:
-    """Yield a SQLAlchemy URL of a fresh PostgreSQL cluster; removed afterwards."""
+def running_postgres(address: str = "127.0.0.1", clients: str | None = None) -> Iterator[str]:
+    """Yield a SQLAlchemy URL of a fresh PostgreSQL cluster; removed afterwards. It listens on
+    loopback and *address*; *clients* (a network such as ``10.77.0.0/24``) may connect there
+    too (trusted, as loopback is: a throw-away cluster on a private network)."""
     binaries = postgres_binaries()
     if binaries is None:
         raise RuntimeError("PostgreSQL is not installed: apt-get install -y postgresql")
@@ -43,6 +45,10 @@ def running_postgres() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
+    if clients:
+        with (data / "db" / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host all all {clients} trust\n")
+    listen = ",".join(dict.fromkeys(["127.0.0.1", address]))
     port = free_port()
     server = subprocess.Popen(
         [
@@ -55,7 +61,7 @@ def running_postgres() -> Iterator[str]:
             "-k",
             str(data),
             "-c",
-            "listen_addresses=127.0.0.1",
+            f"listen_addresses={listen}",
             "-c",
             "fsync=off",
         ],
@@ -66,7 +72,7 @@ def running_postgres() -> Iterator[str]:
         deadline = time.monotonic() + 30
         while (
             subprocess.run(
-                [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                [str(binaries / "pg_isready"), "-h", address, "-p", str(port)],
                 capture_output=True,
             ).returncode
             != 0
@@ -74,7 +80,7 @@ def running_postgres() -> Iterator[str]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("PostgreSQL did not start")
             time.sleep(0.1)
-        yield f"postgresql+psycopg2://centralino@127.0.0.1:{port}/postgres"
+        yield f"postgresql+psycopg2://centralino@{address}:{port}/postgres"
     finally:
         server.terminate()
         server.wait(30)

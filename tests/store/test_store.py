@@ -34,6 +34,14 @@ def test_settings_come_from_toml_then_environment(tmp_path: Path):
     assert settings.speech_models == {"en": "/models/en"}
 
 
+def test_switch_workers_bind_the_edge_address_unless_their_host_has_its_own(tmp_path: Path):
+    config = tmp_path / "host.toml"
+    config.write_text('sip_address = "10.0.0.1"\n')
+    assert load_settings(config, env={}).worker_address == "10.0.0.1"  # one machine
+    host = load_settings(config, env={"CENTRALINO_SWITCH_ADDRESS": "10.0.0.12"})
+    assert (host.worker_address, host.sip_address) == ("10.0.0.12", "10.0.0.1")
+
+
 def test_unknown_settings_are_refused_by_name(tmp_path: Path):
     config = tmp_path / "bad.toml"
     config.write_text("sip_prot = 5070\n")
