@@ -32,8 +32,9 @@ STATES = {
 #: steady tone through the late, bunched packets of a loaded machine, went unstable (seconds
 #: of full-scale output at the far end: docs/reliability.md, "The headset's media path").
 CODECS: tuple[str, ...] = ("PCMU/8000/1", "PCMA/8000/1")
-#: pjmedia's priority of a codec it offers first (0 disables one).
-TOP_PRIORITY = 255
+#: The priority of the first codec: above pjmedia's defaults (128-130), below its ceiling
+#: (set at 255 and at 254, both read back as 254 and tie). 0 disables a codec.
+TOP_PRIORITY = 200
 
 
 def prefer_codecs(lib: pj.Endpoint, codecs: tuple[str, ...] = CODECS) -> list[str]:
