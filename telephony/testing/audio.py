@@ -63,6 +63,9 @@ def correlation_peak(heard: np.ndarray, reference: np.ndarray) -> tuple[float, i
 
 STEADY_DBFS = -20.0  # a test phone's tone arrives at about -12 dBFS
 STEADY_BLOCKS = 10
+#: How far a tone stands above the band beside it (`tone_dbfs`'s *controls*): a 50 ms block of
+#: a steady tone puts nothing on another whole bin, a click puts as much there as on the tone.
+NARROWBAND_MARGIN_DB = 10.0
 
 
 def tone_dbfs(
@@ -72,6 +75,8 @@ def tone_dbfs(
     block: int = 400,
     after_tone: float | None = None,
     share: float = 1.0,
+    controls: tuple[float, ...] = (),
+    margin_db: float = NARROWBAND_MARGIN_DB,
 ) -> tuple[float, int]:
     """The loudest 50 ms block's level at *freq* in dBFS of a sine, and how many blocks were
     measured. With *after_tone*, measuring starts once that tone is steady (``STEADY_BLOCKS``
@@ -80,9 +85,18 @@ def tone_dbfs(
     included, is measured (the last block, the hang-up, is left out). With *share* below 1,
     the level at the *share* quantile (0.7: 70 % of blocks are at or below it), so a glitch of
     a few blocks (a late burst of packets on a loaded machine) does not count, a steady leak
-    does."""
+    does. With *controls* (frequencies near *freq*), only a tone counts: a block's level at
+    *freq* is taken as nothing unless it stands *margin_db* above each control's level in
+    the same block, so a click or a burst of noise (flat across the band) is not mistaken for
+    a tone at *freq*, while a tone at *freq* is measured whatever the noise beside it."""
     starts = list(range(0, len(samples) - block, block))
     levels = [goertzel_power(samples[s : s + block], freq, rate) * 4.0 / block for s in starts]
+    if controls:
+        margin = 10 ** (margin_db / 10)
+        beside = [max(goertzel_power(samples[s : s + block], c, rate) * 4.0 / block
+                      for c in controls) for s in starts]
+        levels = [level if level > margin * other else 0.0
+                  for level, other in zip(levels, beside, strict=True)]
     first = 0
     if after_tone is not None:
         steady = [

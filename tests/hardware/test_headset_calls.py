@@ -96,6 +96,9 @@ def test_a_caller_reaches_the_headset_both_ways_mute_and_hook_switch_work(
         headset.send(HOOK_OFF)  # the agent lifts the boom: the hook switch answers
         assert headset.wait_for("button")["button"] == "hook_off"
         answered = headset.wait_for("answered", timeout=10)
+        # G.711, though the caller offers pjmedia's speex/16000 first: the speex decoder turned
+        # the room's tone into full-scale noise at the caller on a loaded machine
+        assert headset.wait_for("media", active=True)["codec"] == "PCMU/8000"
         headset.wait_for("lamps", report="1701")  # off-hook lamp
         caller.wait_for("state", call=call, state="confirmed", timeout=5)
         media_at = caller.wait_for("media", call=call, timeout=5)["t"]
@@ -234,6 +237,7 @@ def test_a_device_that_disappears_mid_call_resumes_on_the_default_and_the_call_s
         caller.register(edge.uri_host, "2002", caller_password, domain=edge.settings.sip_domain)
         call = caller.call(f"sip:1001@{edge.uri_host}")
         headset.wait_for("answered", timeout=10)
+        assert headset.wait_for("media", active=True)["codec"] == "PCMU/8000"
         caller.wait_for("state", call=call, state="confirmed", timeout=5)
         caller.tone(call, 440.0)
 
