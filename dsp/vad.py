@@ -28,7 +28,8 @@ FLOOR_MEMORY_FRAMES = 100  # two seconds of 20 ms frames
 # layout of the per-stream state vector
 _HP_IN, _HP_OUT, _FRAMES, _RUN, _HANG, _SPEAKING, _SILENT, _SLOT, _COUPLING = range(9)
 _QUIET, _OPEN = 9, 10  # frames since the last speech-like frame; an utterance is open
-_BANDS_AT = 11  # then each band's smoothed level, then each band's floor (the minimum)
+_RAW_COUPLING = 11  # the echo path's own coupling: input before the canceller over the far end
+_BANDS_AT = 12  # then each band's smoothed level, then each band's floor (the minimum)
 FLATNESS_GROUP = 8  # bins whose powers are multiplied before one logarithm
 
 # layout of the parameter vector
@@ -42,7 +43,8 @@ FLATNESS_GROUP = 8  # bins whose powers are multiplied before one logarithm
     P_ECHO_MARGIN_DB,
     P_FLOOR_BIAS_DB,
     P_END_FRAMES,
-) = range(9)
+    P_ECHO_REMOVED_DB,
+) = range(10)
 
 # layout of the features vector the kernel fills
 F_LEVEL, F_SNR, F_FLATNESS, F_RAW, F_SCORE, F_SPEECH, F_STARTED, F_ENDED = range(8)
@@ -52,6 +54,7 @@ F_LEVEL, F_SNR, F_FLATNESS, F_RAW, F_SCORE, F_SPEECH, F_STARTED, F_ENDED = range
 def analyse_frame(
     frame: np.ndarray,
     far_end_dbfs: float,
+    near_dbfs: float,
     state: np.ndarray,
     floors: np.ndarray,
     window: np.ndarray,
@@ -158,6 +161,21 @@ def analyse_frame(
             state[_COUPLING] = max(
                 state[_COUPLING] - 0.05, min(coupling, state[_COUPLING] + 1.0), -60.0
             )
+        if not math.isnan(near_dbfs):
+            # the same gate on the input before the canceller (the echo path's own coupling,
+            # learnt alike), for frames the canceller did not clean: while it converges or
+            # re-learns a changed path its output can be as loud as its input, or louder, and
+            # the residual learnt while it cancelled well says nothing about such a frame
+            raw_coupling = near_dbfs - far_end_dbfs
+            raw_echo_like = raw_coupling < state[_RAW_COUPLING] + params[P_ECHO_MARGIN_DB]
+            if state[_SPEAKING] == 0.0 and raw_echo_like:
+                state[_RAW_COUPLING] = max(
+                    state[_RAW_COUPLING] - 0.05,
+                    min(raw_coupling, state[_RAW_COUPLING] + 1.0),
+                    -60.0,
+                )
+            if raw_echo_like and near_dbfs - level < params[P_ECHO_REMOVED_DB]:
+                echo_like = True
         if echo_like:
             speech_like = False
     score = mean_snr if speech_like else min(mean_snr, params[P_SNR_DB] - 1e-3)
@@ -215,6 +233,9 @@ class VadSettings:
     onset_frames: int = 2  # 40 ms of speech-like frames start speech (barge-in)
     hangover_frames: int = 10  # 200 ms bridge between words
     echo_margin_db: float = 6.0  # speech must be this much above the learnt echo residual
+    #: a frame the canceller took less than this off must also beat the echo path's own
+    #: learnt coupling by the margin (only when the input before the canceller is given)
+    echo_removed_db: float = 10.0
     initial_coupling_db: float = -25.0  # residual echo level expected below the far end
     floor_bias_db: float = 3.0  # the two-second minimum lies below the noise's mean level
     end_of_utterance_ms: int = 700
@@ -231,6 +252,7 @@ class VadSettings:
                 self.echo_margin_db,
                 self.floor_bias_db,
                 self.end_of_utterance_ms / 20.0,
+                self.echo_removed_db,
             ],
             dtype=np.float64,
         )
@@ -270,10 +292,18 @@ class VoiceActivityDetector:
         self._params = self.settings.vector()
         self._state = np.zeros(_BANDS_AT + 2 * len(self._band_low))
         self._state[_COUPLING] = self.settings.initial_coupling_db
+        self._state[_RAW_COUPLING] = self.settings.initial_coupling_db
         self._floors = np.zeros((FLOOR_MEMORY_FRAMES, len(self._band_low)))
         self._features = np.zeros(8)
 
-    def process(self, frame: np.ndarray, far_end_dbfs: float | None = None) -> VoiceActivity:
+    def process(
+        self,
+        frame: np.ndarray,
+        far_end_dbfs: float | None = None,
+        near_dbfs: float | None = None,
+    ) -> VoiceActivity:
+        """One frame (after the echo canceller, if any); *far_end_dbfs* the level played to the
+        caller lately, *near_dbfs* the frame's level before the canceller (see the echo gate)."""
         if type(frame) is not np.ndarray:
             frame = np.asarray(frame, dtype=np.float64)
         if frame.shape[0] != self.frame_size:
@@ -281,6 +311,7 @@ class VoiceActivityDetector:
         analyse_frame(
             frame,
             math.nan if far_end_dbfs is None else far_end_dbfs,
+            math.nan if near_dbfs is None else near_dbfs,
             self._state,
             self._floors,
             self._window,

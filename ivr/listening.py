@@ -4,7 +4,9 @@ Read `CallerListener.hear` top to bottom: each 20 ms frame of the caller's audio
 the frame we sent them (the echo reference) ->
 
 1. echo canceller: what came back minus the echo of our prompt;
-2. voice activity on the cleaned audio, told how loud our side has been lately (its echo gate);
+2. voice activity on the cleaned audio, told how loud our side has been lately and how loud the
+   frame was before the canceller (its echo gate: a frame the canceller did not clean must beat
+   the echo path's own coupling, so an unconverged or re-learning canceller lets no echo by);
 3. in-band DTMF on the caller's raw audio (tones are not speech: a key hides its own voice
    activity, so a keyed account number never looks like an answer);
 4. prosody of the voiced frames, closed at the end of each utterance;
@@ -128,7 +130,9 @@ class CallerListener:
 
         played = self.played_dbfs = max(self._far_levels)
         activity = self.voice.process(
-            cleaned, far_end_dbfs=played if played > FAR_SILENT_DBFS else None
+            cleaned,
+            far_end_dbfs=played if played > FAR_SILENT_DBFS else None,
+            near_dbfs=far_end_level(samples),
         )
 
         self.level_dbfs = activity.level_dbfs

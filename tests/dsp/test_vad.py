@@ -130,3 +130,36 @@ def test_the_score_ranks_speech_above_noise_and_agrees_with_the_decision() -> No
     recent = np.array([reached[max(0, i - settings.hangover_frames - 1) : i + 1].any()
                        for i in range(len(reached))])  # fmt: skip
     assert speech.any() and not (speech & ~recent).any()
+
+
+def test_a_frame_the_canceller_did_not_clean_must_beat_the_echo_paths_own_coupling() -> None:
+    """A canceller that converged, then lost the path (its output as loud as what came back):
+    the residual learnt while it cancelled says nothing then; the echo path's coupling does."""
+    prompt_voice = utterances(3)[2].astype(np.float64)
+    far = np.tile(prompt_voice, 3)
+    far *= 32768 * 10 ** (-15 / 20) / np.sqrt(2 * np.mean(far**2))
+    echo = np.convolve(far, np.r_[np.zeros(80), 0.6, 0.3, -0.2])[: len(far)] * 10 ** (-8 / 20)
+    count = len(far) // 160
+    lost = count // 2  # from here on the canceller removes nothing
+    line = np.random.default_rng(1).normal(0, 32768 * 10 ** (-65 / 20), len(far))
+    raw = np.clip(echo + line, -32768, 32767).astype(np.int16)
+    cleaned = np.clip(echo * 10 ** (-30 / 20) + line, -32768, 32767).astype(np.int16)
+    cleaned[lost * 160 :] = raw[lost * 160 :]
+
+    def run(with_near: bool) -> np.ndarray:
+        detector = VoiceActivityDetector(settings=VadSettings(initial_coupling_db=-12.0))
+        played = [far_end_level(far[i * 160 : (i + 1) * 160]) for i in range(count)]
+        frames = []
+        for i in range(count):
+            part = slice(i * 160, (i + 1) * 160)
+            frames.append(
+                detector.process(
+                    cleaned[part],
+                    max(played[max(0, i - 19) : i + 1]),  # as the IVR's listener holds it
+                    far_end_level(raw[part]) if with_near else None,
+                ).speech
+            )
+        return np.array(frames)
+
+    assert run(False)[lost:].any()  # the learnt residual alone lets the lost canceller's echo by
+    assert not run(True).any()

@@ -31,6 +31,7 @@ from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
 from telephony.testing.phones import Phone
 from telephony.testing.speech import SpeechServiceProcess
 from telephony.testing.workers import EventStream, WorkerProcess, wait_until
+from tests.harness.load import cpu_burners
 from tests.harness.parts import require
 from tests.telephony.test_switch_behind_edge import kamailio_has, registered_agent, support_uri
 
@@ -258,6 +259,34 @@ def test_echo_alone_does_not_barge_in_but_the_callers_speech_does(scene: Scene) 
     phone.dtmf(call, "0#")
     data = scene.at_agent(call_id)["call_data"]
     assert data["route_reason"] == "operator"
+    scene.hang_up(phone, call, call_id)
+
+
+@pytest.mark.parametrize("echo_db", [-14.0, -8.0])
+def test_on_a_loaded_machine_the_greetings_echo_never_stops_it(
+    scene: Scene, echo_db: float
+) -> None:
+    """Busy processes on every core while the greeting plays into a handset that echoes it:
+    the worker's media threads get their time late and in bursts, and the echo of the prompt
+    must still never pass for the caller's voice (no barge-in until the canceller settles)."""
+    phone, call, call_id = scene.dial()
+    phone.echo(call, delay_ms=60, gain_db=echo_db)
+    def greeting_over() -> list[str]:
+        return [
+            e["state"]
+            for e in scene.seen("ivr.prompt", call_id)
+            if e["prompt"] == "greeting" and e["state"] in {"finished", "stopped"}
+        ]
+
+    with cpu_burners():
+        wait_until(greeting_over, 40, "the greeting over")
+    voice = scene.seen("ivr.voice", call_id)
+    assert greeting_over() == ["finished"], str(voice + scene.seen("ivr.prompt", call_id))
+    assert not [e for e in voice if e["state"] == "started"], voice
+    phone.play(call, scene.answer_wav)  # the canceller settled, the caller's voice still counts
+    scene.wait("ivr.step", call_id, step="identify")
+    phone.dtmf(call, "0#")
+    scene.at_agent(call_id)
     scene.hang_up(phone, call, call_id)
 
 
