@@ -3,8 +3,13 @@
 `SpeechClient.feed` only appends to a bounded queue (the oldest frame is dropped, and counted,
 when it is full). A background thread runs an asyncio loop that streams the queued audio to the
 speech service (or any vosk-server) over WebSocket, delivers partial and final results through
-a callback with times on the caller's own audio timeline, reconnects with backoff when the
-service fails, and reports every stretch of audio that was not recognised as a `SpeechGap`.
+a callback with times on the caller's own audio timeline (and each result's lag: from the feed
+of the last frame it accounts for to its arrival), reconnects with backoff when the service
+fails, and reports every stretch of audio that was not recognised as a `SpeechGap`.
+
+Audio goes out in 40 ms chunks: Vosk decodes in bursts of about 240 ms of audio, and audio held
+back in the client until a longer chunk fills reaches the recognizer only with the final's
+request, so the burst it triggers then sits in front of the final (`bench/asr_finals.py`).
 """
 
 from __future__ import annotations
@@ -83,8 +88,8 @@ class SpeechClient:
         phrases: Sequence[str] | None = None,
         words: bool = True,
         queue_ms: int = 5000,
-        chunk_ms: int = 100,
-        max_in_flight: int = 10,
+        chunk_ms: int = 40,
+        max_in_flight: int = 25,
         backoff: tuple[float, float] = (0.1, 5.0),
         deliver_empty: bool = False,
         name: str = "speech-client",
@@ -109,6 +114,8 @@ class SpeechClient:
         self._queue: deque[tuple[int, bytes]] = deque(maxlen=max(1, queue_ms // 20))
         self._ends: deque[int] = deque(maxlen=64)  # where `end_utterance` was asked (samples)
         self._skips: deque[tuple[int, int]] = deque()  # stretches `skip` left out
+        # (sample fed up to, time.monotonic() then): each result's lag; 10 s of frames
+        self._fed_at: deque[tuple[int, float]] = deque(maxlen=512)
         self.utterances_ended = 0
         self._lock = threading.Lock()
         self._fed = 0
@@ -141,6 +148,7 @@ class SpeechClient:
             if len(self._queue) == self._queue.maxlen:
                 self.dropped_frames += 1
             self._queue.append((start, pcm))
+            self._fed_at.append((self._fed, time.monotonic()))
         if self._idle and self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):  # loop already closed
                 self._loop.call_soon_threadsafe(self._wake.set)
@@ -153,6 +161,7 @@ class SpeechClient:
         with self._lock:
             self._skips.append((self._fed, samples))
             self._fed += samples
+            self._fed_at.append((self._fed, time.monotonic()))
 
     def end_utterance(self) -> None:
         """The caller stopped (our VAD says so): once the audio fed so far is sent, ask the
@@ -403,8 +412,19 @@ class SpeechClient:
             )
             for w in reply.words
         )
-        transcript = Transcript(reply.text, reply.final, words, audio_end / rate, time.monotonic())
+        now = time.monotonic()
+        fed = self._fed_time(audio_end)
+        lag = round((now - fed) * 1000, 1) if fed is not None else None
+        transcript = Transcript(reply.text, reply.final, words, audio_end / rate, now, lag)
         self._notify(self.on_result, transcript, "result")
+
+    def _fed_time(self, sample: int) -> float | None:
+        """When the frame that brought the leg's audio up to *sample* was fed (None: forgotten)."""
+        with self._lock:
+            for end, at in self._fed_at:
+                if end >= sample:
+                    return at
+        return None
 
     # -- gaps and callbacks ----------------------------------------------------------------
 

@@ -406,6 +406,9 @@ def test_end_utterance_gives_the_final_at_once_and_the_stream_goes_on(
     assert all(f.text for f in seen.finals)
     assert seen.finals[1].words[0].start >= ends[0] - 0.01  # the second on the caller's time
     assert client.utterances_ended == 2 and client.connections == 1
+    # each result says how long after its last frame was fed it came (fed at once here: the
+    # lag is the queue, the network and the decoding, and no longer than the wait for it)
+    assert all(r.lag_ms is not None and 0 < r.lag_ms < 60_000 for r in seen.results)
     client.end_utterance()  # nothing fed since: no request
     assert client.close(timeout=60)
     assert client.utterances_ended == 2 and not seen.errors
