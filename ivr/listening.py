@@ -10,8 +10,8 @@ the frame we sent them (the echo reference) ->
 4. prosody of the voiced frames, closed at the end of each utterance;
 5. the speech client gets every cleaned frame (it only queues: recognition runs elsewhere),
    and is told when the caller pauses (120 ms), so the recognizer's final comes at once; one
-   utterance is also ended on the greeting's silence (after 2 s), so a stream's first real
-   final is not its first final (the first one of a stream is the slowest);
+   utterance is also ended while the caller is quiet (after 2 s, during the greeting), its
+   final dropped, so a stream's first real final is not its first final (the slowest);
 
 and out come `SpeechStarted`, `SpeechEnded(prosody)`, `DtmfDigit(method="inband")`, and, from the
 speech client's own thread, `SpeechRecognised` events. Nothing here blocks: the DSP stages are numba
@@ -140,7 +140,7 @@ class CallerListener:
         self._inband_keys(samples)
         self._pause_check(activity.score >= self.voice.settings.snr_db)
         if self.frames == WARM_FRAMES and self.speech and not self._talking and not self.gate:
-            self.speech.end_utterance()  # a final on silence: warms the stream, delivers nothing
+            self.speech.end_utterance(deliver=False)  # warms the stream; its final is dropped
         self._voice(activity.speech, activity.ended, cleaned)
 
         if self.gate is not None:

@@ -112,7 +112,8 @@ class SpeechClient:
         self.name = name
         # ~20 ms frames: the queue holds queue_ms of audio, then drops the oldest.
         self._queue: deque[tuple[int, bytes]] = deque(maxlen=max(1, queue_ms // 20))
-        self._ends: deque[int] = deque(maxlen=64)  # where `end_utterance` was asked (samples)
+        # where `end_utterance` was asked (samples), and whether its final is delivered
+        self._ends: deque[tuple[int, bool]] = deque(maxlen=64)
         self._skips: deque[tuple[int, int]] = deque()  # stretches `skip` left out
         # (sample fed up to, time.monotonic() then): each result's lag; 10 s of frames
         self._fed_at: deque[tuple[int, float]] = deque(maxlen=512)
@@ -163,14 +164,18 @@ class SpeechClient:
             self._fed += samples
             self._fed_at.append((self._fed, time.monotonic()))
 
-    def end_utterance(self) -> None:
+    def end_utterance(self, deliver: bool = True) -> None:
         """The caller stopped (our VAD says so): once the audio fed so far is sent, ask the
         recognizer for its final result now (``{"reset": 1}``) and go on with a new utterance,
-        instead of waiting for its own endpointing (about a second of silence)."""
+        instead of waiting for its own endpointing (about a second of silence).
+
+        ``deliver=False`` warms the stream up (a stream's first final is its slowest): the
+        final is asked for and dropped, so whatever the recognizer made of the audio so far (a
+        greeting's echo) never reaches the caller's transcript."""
         with self._lock:
-            if self._ends and self._ends[-1] == self._fed:
+            if self._ends and self._ends[-1][0] == self._fed:
                 return
-            self._ends.append(self._fed)
+            self._ends.append((self._fed, deliver))
         if self._idle and self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake.set)
@@ -286,9 +291,11 @@ class SpeechClient:
                 if chunk is None:
                     break
                 start, pcm = chunk
-                if not pcm:  # the caller stopped: the final result now
+                if not pcm:  # the caller stopped: the final result now (start < 0: dropped)
                     await connection.send(RESET_MESSAGE)
                     timeline.pending.append(timeline.sent_to)
+                    if start < 0:
+                        timeline.muted.add(len(timeline.pending) + timeline.answers)
                     timeline.utterance_open = False
                     self.utterances_ended += 1
                     continue
@@ -334,12 +341,12 @@ class SpeechClient:
                 while self._skips and self._skips[0][0] < head:
                     self._lost.skipped(*self._skips.popleft())
                 while self._ends:  # an utterance ended: flush the audio before it, then reset
-                    end = self._ends[0]
+                    end, deliver = self._ends[0]
                     if self._queue and self._queue[0][0] < end:
                         return self._take_chunk(end)
                     self._ends.popleft()
                     if timeline.utterance_open:
-                        return end, b""
+                        return (end if deliver else -1), b""
                 queued = sum(len(pcm) for _, pcm in self._queue) // 2
                 if queued >= self.chunk_samples or (queued and self._closing.is_set()):
                     return self._take_chunk()
@@ -391,11 +398,14 @@ class SpeechClient:
                 continue
             self._answered = True
             audio_end = timeline.pending.popleft() if timeline.pending else timeline.sent_to
+            timeline.answers += 1
+            muted = timeline.answers in timeline.muted
+            timeline.muted.discard(timeline.answers)
             answered.set()
             if reply.final:
                 timeline.finalised_to = audio_end
                 timeline.last_partial = ""
-                if reply.text or self.deliver_empty:
+                if (reply.text or self.deliver_empty) and not muted:
                     self._deliver(reply, timeline, audio_end)
             elif reply.text and reply.text != timeline.last_partial:
                 timeline.last_partial = reply.text

@@ -436,3 +436,22 @@ def test_gated_feeding_keeps_times_on_the_callers_clock_without_gaps(
     assert len(seen.finals) >= 2 and all(f.text for f in seen.finals)
     assert seen.finals[-1].words[0].start >= second - 0.25  # after the skipped silence
     assert not seen.gaps and not seen.errors and client.utterances_ended >= 2
+
+
+def test_a_warm_up_final_is_asked_for_but_never_delivered(speech_service, korean_speech):
+    """`end_utterance(deliver=False)` (the listener's, on the greeting's silence): the
+    recognizer finalises, the client drops that result, and the next final is delivered."""
+    seen = Collector()
+    client = client_for(speech_service.url(), seen).start()
+    for frame in frames(korean_speech["greeting"]):  # words, to be sure something is dropped
+        client.feed(frame)
+    client.end_utterance(deliver=False)
+    for frame in frames(korean_speech["thanks"]):
+        client.feed(frame)
+    client.end_utterance()
+    total = (len(korean_speech["greeting"]) + len(korean_speech["thanks"])) / 8000
+    assert seen.wait_for(lambda: len(seen.finals) == 1, timeout=60), seen.results
+    assert client.close(timeout=60)
+    assert [round(f.audio_end, 2) for f in seen.finals] == [round(total, 2)]
+    assert seen.finals[0].words[0].start >= len(korean_speech["greeting"]) / 8000 - 0.01
+    assert client.utterances_ended == 2 and not seen.errors
