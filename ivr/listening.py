@@ -11,7 +11,9 @@ the frame we sent them (the echo reference) ->
    activity, so a keyed account number never looks like an answer);
 4. prosody of the voiced frames, closed at the end of each utterance;
 5. the speech client gets every cleaned frame (it only queues: recognition runs elsewhere),
-   and is told when the caller pauses (120 ms), so the recognizer's final comes at once;
+   and is told when the caller pauses (120 ms), so the recognizer's final comes at once; one
+   utterance is also ended while the caller is quiet (after 2 s, during the greeting), its
+   final dropped, so a stream's first real final is not its first final (the slowest);
 
 and out come `SpeechStarted`, `SpeechEnded(prosody)`, `DtmfDigit(method="inband")`, and, from the
 speech client's own thread, `SpeechRecognised` events. Nothing here blocks: the DSP stages are numba
@@ -55,6 +57,9 @@ MAX_PENDING_FAR = 2
 #: Frames without a speech-like one that end the recognizer's utterance (a pause, 120 ms: longer
 #: than the gaps inside words; the IVR joins the finals of one turn).
 PAUSE_FRAMES = 6
+#: Frames after which the stream's first (empty) final is asked for while the caller is quiet:
+#: the recognizer's first decode of a stream is its slowest, and it should not be the answer's.
+WARM_FRAMES = 100
 #: Voice activity must last this many frames without a key going down to count as speech.
 SPEECH_CONFIRM_FRAMES = 2
 
@@ -138,6 +143,8 @@ class CallerListener:
         self.level_dbfs = activity.level_dbfs
         self._inband_keys(samples)
         self._pause_check(activity.score >= self.voice.settings.snr_db)
+        if self.frames == WARM_FRAMES and self.speech and not self._talking and not self.gate:
+            self.speech.end_utterance(deliver=False)  # warms the stream; its final is dropped
         self._voice(activity.speech, activity.ended, cleaned)
 
         if self.gate is not None:

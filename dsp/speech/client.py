@@ -3,8 +3,13 @@
 `SpeechClient.feed` only appends to a bounded queue (the oldest frame is dropped, and counted,
 when it is full). A background thread runs an asyncio loop that streams the queued audio to the
 speech service (or any vosk-server) over WebSocket, delivers partial and final results through
-a callback with times on the caller's own audio timeline, reconnects with backoff when the
-service fails, and reports every stretch of audio that was not recognised as a `SpeechGap`.
+a callback with times on the caller's own audio timeline (and each result's lag: from the feed
+of the last frame it accounts for to its arrival), reconnects with backoff when the service
+fails, and reports every stretch of audio that was not recognised as a `SpeechGap`.
+
+Audio goes out in 40 ms chunks: Vosk decodes in bursts of about 240 ms of audio, and audio held
+back in the client until a longer chunk fills reaches the recognizer only with the final's
+request, so the burst it triggers then sits in front of the final (`bench/asr_finals.py`).
 """
 
 from __future__ import annotations
@@ -83,8 +88,8 @@ class SpeechClient:
         phrases: Sequence[str] | None = None,
         words: bool = True,
         queue_ms: int = 5000,
-        chunk_ms: int = 100,
-        max_in_flight: int = 10,
+        chunk_ms: int = 40,
+        max_in_flight: int = 25,
         backoff: tuple[float, float] = (0.1, 5.0),
         deliver_empty: bool = False,
         name: str = "speech-client",
@@ -107,8 +112,11 @@ class SpeechClient:
         self.name = name
         # ~20 ms frames: the queue holds queue_ms of audio, then drops the oldest.
         self._queue: deque[tuple[int, bytes]] = deque(maxlen=max(1, queue_ms // 20))
-        self._ends: deque[int] = deque(maxlen=64)  # where `end_utterance` was asked (samples)
+        # where `end_utterance` was asked (samples), and whether its final is delivered
+        self._ends: deque[tuple[int, bool]] = deque(maxlen=64)
         self._skips: deque[tuple[int, int]] = deque()  # stretches `skip` left out
+        # (sample fed up to, time.monotonic() then): each result's lag; 10 s of frames
+        self._fed_at: deque[tuple[int, float]] = deque(maxlen=512)
         self.utterances_ended = 0
         self._lock = threading.Lock()
         self._fed = 0
@@ -141,6 +149,7 @@ class SpeechClient:
             if len(self._queue) == self._queue.maxlen:
                 self.dropped_frames += 1
             self._queue.append((start, pcm))
+            self._fed_at.append((self._fed, time.monotonic()))
         if self._idle and self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):  # loop already closed
                 self._loop.call_soon_threadsafe(self._wake.set)
@@ -153,15 +162,20 @@ class SpeechClient:
         with self._lock:
             self._skips.append((self._fed, samples))
             self._fed += samples
+            self._fed_at.append((self._fed, time.monotonic()))
 
-    def end_utterance(self) -> None:
+    def end_utterance(self, deliver: bool = True) -> None:
         """The caller stopped (our VAD says so): once the audio fed so far is sent, ask the
         recognizer for its final result now (``{"reset": 1}``) and go on with a new utterance,
-        instead of waiting for its own endpointing (about a second of silence)."""
+        instead of waiting for its own endpointing (about a second of silence).
+
+        ``deliver=False`` warms the stream up (a stream's first final is its slowest): the
+        final is asked for and dropped, so whatever the recognizer made of the audio so far (a
+        greeting's echo) never reaches the caller's transcript."""
         with self._lock:
-            if self._ends and self._ends[-1] == self._fed:
+            if self._ends and self._ends[-1][0] == self._fed:
                 return
-            self._ends.append(self._fed)
+            self._ends.append((self._fed, deliver))
         if self._idle and self._loop is not None and self._wake is not None:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake.set)
@@ -277,9 +291,11 @@ class SpeechClient:
                 if chunk is None:
                     break
                 start, pcm = chunk
-                if not pcm:  # the caller stopped: the final result now
+                if not pcm:  # the caller stopped: the final result now (start < 0: dropped)
                     await connection.send(RESET_MESSAGE)
                     timeline.pending.append(timeline.sent_to)
+                    if start < 0:
+                        timeline.muted.add(len(timeline.pending) + timeline.answers)
                     timeline.utterance_open = False
                     self.utterances_ended += 1
                     continue
@@ -325,12 +341,12 @@ class SpeechClient:
                 while self._skips and self._skips[0][0] < head:
                     self._lost.skipped(*self._skips.popleft())
                 while self._ends:  # an utterance ended: flush the audio before it, then reset
-                    end = self._ends[0]
+                    end, deliver = self._ends[0]
                     if self._queue and self._queue[0][0] < end:
                         return self._take_chunk(end)
                     self._ends.popleft()
                     if timeline.utterance_open:
-                        return end, b""
+                        return (end if deliver else -1), b""
                 queued = sum(len(pcm) for _, pcm in self._queue) // 2
                 if queued >= self.chunk_samples or (queued and self._closing.is_set()):
                     return self._take_chunk()
@@ -382,11 +398,14 @@ class SpeechClient:
                 continue
             self._answered = True
             audio_end = timeline.pending.popleft() if timeline.pending else timeline.sent_to
+            timeline.answers += 1
+            muted = timeline.answers in timeline.muted
+            timeline.muted.discard(timeline.answers)
             answered.set()
             if reply.final:
                 timeline.finalised_to = audio_end
                 timeline.last_partial = ""
-                if reply.text or self.deliver_empty:
+                if (reply.text or self.deliver_empty) and not muted:
                     self._deliver(reply, timeline, audio_end)
             elif reply.text and reply.text != timeline.last_partial:
                 timeline.last_partial = reply.text
@@ -403,8 +422,19 @@ class SpeechClient:
             )
             for w in reply.words
         )
-        transcript = Transcript(reply.text, reply.final, words, audio_end / rate, time.monotonic())
+        now = time.monotonic()
+        fed = self._fed_time(audio_end)
+        lag = round((now - fed) * 1000, 1) if fed is not None else None
+        transcript = Transcript(reply.text, reply.final, words, audio_end / rate, now, lag)
         self._notify(self.on_result, transcript, "result")
+
+    def _fed_time(self, sample: int) -> float | None:
+        """When the frame that brought the leg's audio up to *sample* was fed (None: forgotten)."""
+        with self._lock:
+            for end, at in self._fed_at:
+                if end >= sample:
+                    return at
+        return None
 
     # -- gaps and callbacks ----------------------------------------------------------------
 

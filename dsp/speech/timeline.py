@@ -15,6 +15,8 @@ class StreamTimeline:
         self.stream_samples = 0  # samples this connection carried (Vosk's own timeline)
         self.breaks: list[tuple[int, int]] = []  # (stream sample, client sample offset)
         self.pending: deque[int] = deque()  # client sample end of each unanswered chunk
+        self.answers = 0  # replies received on this connection
+        self.muted: set[int] = set()  # numbers (1, 2, ...) of replies not to deliver
         self.last_partial = ""
         self.utterance_open = False  # audio went out since the last final was asked for
 

@@ -17,3 +17,6 @@ class Transcript(Timed):
     words: tuple[Word, ...]
     audio_end: float  # end of the audio this result accounts for
     received_at: float  # time.monotonic() when it arrived
+    #: how long after the last frame it accounts for was fed to the client (queue, network,
+    #: the recognizer's decoding): the recognizer's lag as the call leg sees it
+    lag_ms: float | None = None

@@ -501,7 +501,8 @@ class IvrCall:
             self.transcript.append(entry)
             if self.survey is not None and speaker == "caller":
                 self.survey.on_words(result.text)
-        call.publish("transcript.final" if result.final else "transcript.partial", **entry)
+        lag = {} if result.lag_ms is None else {"lag_ms": result.lag_ms}  # shown, not stored
+        call.publish("transcript.final" if result.final else "transcript.partial", **entry, **lag)
 
     def _unheard(self, speaker: str, gap: SpeechGap) -> None:
         """A stretch of *speaker*'s audio the recogniser never got (the service was down, or

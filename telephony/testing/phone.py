@@ -8,7 +8,8 @@ answered at once, like a desk phone's intercom),
 loop), ``tone`` (call, freq), ``silence`` (call), ``hold``/``unhold`` (call), ``echo`` (call,
 delay_ms, gain_db: what the phone hears goes back into its microphone, delayed, low-passed and
 attenuated, mixed with what it plays; gain_db null switches it off), ``transfer`` (call, uri:
-a blind transfer, i.e. a REFER with that Refer-To), ``quit``.
+a blind transfer, i.e. a REFER with that Refer-To), ``stats`` (call: what its audio stream
+received, lost on the wire and lost or discarded in the jitter buffer), ``quit``.
 Events (``{"event": ...}``): ``ready``, ``registered``, ``incoming``, ``state``, ``media``,
 ``dtmf``, ``transfer`` (the REFER's progress: code, reason, final), ``recorded`` (every call is
 recorded from media start to disconnect when ``--record-dir`` is given).
@@ -390,6 +391,14 @@ class Phone:
 
     def do_silence(self, command: dict[str, Any]) -> None:
         self._call(command).silence()
+
+    def do_stats(self, command: dict[str, Any]) -> dict[str, Any]:
+        stat = self._call(command).getStreamStat(0)
+        rx = stat.rtcp.rxStat
+        return {
+            "received": int(rx.pkt), "lost": int(rx.loss), "discarded": int(rx.discard),
+            "jbuf_lost": int(stat.jbuf.lost), "jbuf_discarded": int(stat.jbuf.discard),
+        }  # fmt: skip
 
     def do_hold(self, command: dict[str, Any]) -> None:
         self._call(command).setHold(pj.CallOpParam(True))

@@ -161,6 +161,11 @@ class Phone:
     def play(self, call: int, wav: Path, loop: bool = False) -> None:
         self.command("play", call=call, wav=str(wav), loop=loop)
 
+    def stats(self, call: int) -> dict[str, int]:
+        """The call's received RTP: packets, lost on the wire, lost in the jitter buffer."""
+        reply = self.command("stats", call=call)
+        return {k: int(v) for k, v in reply.items() if k not in ("reply", "ok")}
+
     def tone(self, call: int, freq: float = 1000.0) -> None:
         self.command("tone", call=call, freq=freq)
 

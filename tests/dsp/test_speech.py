@@ -406,6 +406,9 @@ def test_end_utterance_gives_the_final_at_once_and_the_stream_goes_on(
     assert all(f.text for f in seen.finals)
     assert seen.finals[1].words[0].start >= ends[0] - 0.01  # the second on the caller's time
     assert client.utterances_ended == 2 and client.connections == 1
+    # each result says how long after its last frame was fed it came (fed at once here: the
+    # lag is the queue, the network and the decoding, and no longer than the wait for it)
+    assert all(r.lag_ms is not None and 0 < r.lag_ms < 60_000 for r in seen.results)
     client.end_utterance()  # nothing fed since: no request
     assert client.close(timeout=60)
     assert client.utterances_ended == 2 and not seen.errors
@@ -433,3 +436,22 @@ def test_gated_feeding_keeps_times_on_the_callers_clock_without_gaps(
     assert len(seen.finals) >= 2 and all(f.text for f in seen.finals)
     assert seen.finals[-1].words[0].start >= second - 0.25  # after the skipped silence
     assert not seen.gaps and not seen.errors and client.utterances_ended >= 2
+
+
+def test_a_warm_up_final_is_asked_for_but_never_delivered(speech_service, korean_speech):
+    """`end_utterance(deliver=False)` (the listener's, on the greeting's silence): the
+    recognizer finalises, the client drops that result, and the next final is delivered."""
+    seen = Collector()
+    client = client_for(speech_service.url(), seen).start()
+    for frame in frames(korean_speech["greeting"]):  # words, to be sure something is dropped
+        client.feed(frame)
+    client.end_utterance(deliver=False)
+    for frame in frames(korean_speech["thanks"]):
+        client.feed(frame)
+    client.end_utterance()
+    total = (len(korean_speech["greeting"]) + len(korean_speech["thanks"])) / 8000
+    assert seen.wait_for(lambda: len(seen.finals) == 1, timeout=60), seen.results
+    assert client.close(timeout=60)
+    assert [round(f.audio_end, 2) for f in seen.finals] == [round(total, 2)]
+    assert seen.finals[0].words[0].start >= len(korean_speech["greeting"]) / 8000 - 0.01
+    assert client.utterances_ended == 2 and not seen.errors

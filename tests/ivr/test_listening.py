@@ -7,7 +7,7 @@ import pytest
 
 from dsp.dtmf import dtmf_signal
 from ivr.events import DtmfDigit, Event, SpeechEnded, SpeechStarted
-from ivr.listening import CallerListener, warm_up
+from ivr.listening import WARM_FRAMES, CallerListener, warm_up
 from ivr.prompts import speech_samples
 
 FRAME = 160
@@ -73,3 +73,34 @@ def test_a_prompt_of_our_own_is_never_read_as_keys(voices: dict[str, np.ndarray]
     assert not [
         e for _, e in run(prompt, echo_of(prompt, gain_db=-6.0)) if isinstance(e, DtmfDigit)
     ]
+
+
+class _Ends:
+    """Stands in for the speech client: which frames the listener ended an utterance at."""
+
+    def __init__(self, listener: CallerListener) -> None:
+        self.listener, self.at = listener, []
+
+    def feed(self, _frame: np.ndarray) -> None:
+        return None
+
+    def end_utterance(self, deliver: bool = True) -> None:
+        self.at.append(self.listener.frames if deliver else -self.listener.frames)
+
+
+def test_the_stream_gets_one_final_on_the_greetings_silence_then_one_per_pause(
+    voices: dict[str, np.ndarray],
+) -> None:
+    """A final on silence before the caller speaks (the stream's first final is the slowest),
+    then one at each of the caller's pauses, none while they talk."""
+    listener = CallerListener(lambda _event: None)
+    ends = _Ends(listener)
+    listener.speech = ends  # type: ignore[assignment]
+    quiet = np.zeros(WARM_FRAMES * FRAME + 8000, dtype=np.int16)
+    heard = np.concatenate([quiet, voices["caller"], np.zeros(8000)]).astype(np.int16)
+    for start in range(0, len(heard) - FRAME + 1, FRAME):
+        listener.hear(heard[start : start + FRAME])
+    assert ends.at[0] == -WARM_FRAMES  # its final is not delivered
+    later = ends.at[1:]
+    speech_from, speech_to = len(quiet) // FRAME, (len(quiet) + len(voices["caller"])) // FRAME
+    assert len(later) >= 2 and all(speech_from < at <= speech_to + 10 for at in later), ends.at
