@@ -1,7 +1,8 @@
 """Our endpoints' codecs (worker, headset, test phone: one `start_endpoint`): G.711 only, PCMU
-first, on a real pjsua2 endpoint (in a process of its own: one endpoint per process). pjmedia's own order puts speex/16000 first, and under load
-its decoder turned the headset's steady tone into seconds of full-scale noise at the caller
-(docs/reliability.md, "The headset's media path under load")."""
+first, on a real pjsua2 endpoint (in a process of its own: one endpoint per process).
+pjmedia's own order puts speex/16000 first, and under load its decoder turned the headset's
+steady tone into seconds of full-scale noise at the caller (docs/reliability.md, "The
+headset's media path under load")."""
 
 from __future__ import annotations
 
