@@ -2,7 +2,8 @@
 
 Used by the switch worker and by the test phone alike: no worker threads (the owner pumps
 ``libHandleEvents``), a null sound device, 8 kHz conference bridge, SIP and RTP bound to the
-address we mean (so Contact and SDP carry it), and an RTP port range per process.
+address we mean (so Contact and SDP carry it), an RTP port range per process, and G.711 alone
+(`CODECS`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,18 @@ from dataclasses import dataclass
 import pjsua2 as pj
 
 from dsp.clock import CLOCK_RATE, FRAME_MS
+
+#: The codecs every endpoint of ours offers and accepts, best first: G.711, the 8 kHz telephone
+#: codec the whole media path runs at (conference bridge, DSP chain, recognizer), and what every
+#: desk phone and carrier speaks. Every other codec of pjmedia is switched off: its default
+#: order puts speex/16000 first, so two of our endpoints (worker and headset or test phone)
+#: spoke speex to each other, resampled twice for nothing, and under load its decoder, fed
+#: late, bunched packets, went unstable: seconds of full-scale noise at the far end
+#: (docs/reliability.md, "The headset's media path under load").
+CODECS: tuple[str, ...] = ("PCMU/8000/1", "PCMA/8000/1")
+#: The priority of the first codec: above pjmedia's defaults (128-130), below its ceiling
+#: (set at 255 and at 254, both read back as 254 and tie). 0 disables a codec.
+TOP_PRIORITY = 200
 
 _PJ_TO_LOGGING = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
 
@@ -68,6 +81,18 @@ class Endpoint:
         self.lib.libHandleEvents(ms)
 
 
+def prefer_codecs(lib: pj.Endpoint, codecs: tuple[str, ...] = CODECS) -> list[str]:
+    """Offer and accept only *codecs*, in their order; returns the codec ids now enabled."""
+    wanted = {codec.lower(): TOP_PRIORITY - rank for rank, codec in enumerate(codecs)}
+    enabled = []
+    for info in lib.codecEnum2():
+        priority = wanted.get(info.codecId.lower(), 0)
+        lib.codecSetPriority(info.codecId, priority)
+        if priority:
+            enabled.append(info.codecId)
+    return enabled
+
+
 def start_endpoint(
     address: str,
     sip_port: int,
@@ -102,6 +127,7 @@ def start_endpoint(
     transport_id = lib.transportCreate(pj.PJSIP_TRANSPORT_UDP, sip)
     bound_port = int(lib.transportGetInfo(transport_id).localName.rsplit(":", 1)[1])
     lib.libStart()
+    prefer_codecs(lib)
     return Endpoint(lib, address, bound_port, rtp_port, rtp_port_range)
 
 

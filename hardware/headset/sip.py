@@ -26,29 +26,6 @@ STATES = {
     pj.PJSIP_INV_STATE_DISCONNECTED: "disconnected",
 }
 
-#: The codecs the headset negotiates, best first: G.711, the 8 kHz telephone codec its media
-#: path (the conference bridge, the bridge to the sound card) runs at. Every other codec of
-#: pjmedia is switched off: its default order puts speex/16000 first, and its decoder, fed a
-#: steady tone through the late, bunched packets of a loaded machine, went unstable (seconds
-#: of full-scale output at the far end: docs/reliability.md, "The headset's media path").
-CODECS: tuple[str, ...] = ("PCMU/8000/1", "PCMA/8000/1")
-#: The priority of the first codec: above pjmedia's defaults (128-130), below its ceiling
-#: (set at 255 and at 254, both read back as 254 and tie). 0 disables a codec.
-TOP_PRIORITY = 200
-
-
-def prefer_codecs(lib: pj.Endpoint, codecs: tuple[str, ...] = CODECS) -> list[str]:
-    """Offer and accept only *codecs*, in their order; returns the codec ids now enabled."""
-    wanted = {codec.lower(): TOP_PRIORITY - rank for rank, codec in enumerate(codecs)}
-    enabled = []
-    for info in lib.codecEnum2():
-        priority = wanted.get(info.codecId.lower(), 0)
-        lib.codecSetPriority(info.codecId, priority)
-        if priority:
-            enabled.append(info.codecId)
-    return enabled
-
-
 class CallPort(pj.AudioMediaPort):
     """A port on the conference bridge: the call's audio in, the headset's capture out."""
 

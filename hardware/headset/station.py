@@ -20,7 +20,7 @@ import pjsua2 as pj
 from hardware.headset.bridge import AudioBridge
 from hardware.headset.events import Events
 from hardware.headset.report import HeadsetState, StateReporter
-from hardware.headset.sip import CallPort, HeadsetAccount, HeadsetCall, prefer_codecs
+from hardware.headset.sip import CallPort, HeadsetAccount, HeadsetCall
 from hardware.headset.sound import SoundCard
 from hardware.hid.device import TelephonyDevice
 from hardware.hid.telephony import Button, Lamps
@@ -114,7 +114,6 @@ class Station:
         """Start pjsua2, register, and return once the edge accepted us (else raise)."""
         r = self.registration
         self.endpoint = start_endpoint(r.address, r.sip_port, r.rtp_port, 100, max_calls=4)
-        prefer_codecs(self.endpoint.lib)  # G.711 alone: see sip.CODECS
         self.port = CallPort(self.bridge)
         self.account = HeadsetAccount(self)
         config = pj.AccountConfig()

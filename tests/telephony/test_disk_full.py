@@ -31,7 +31,8 @@ from tests.console.admin.test_flow_prompts import SUPPORT as SUPPORT_FLOW
 from tests.console.admin.test_flow_prompts import stereo_wav
 from tests.console.conftest import Deployment as ConsoleDeployment
 from tests.console.conftest import console_app, seeded_database
-from tests.telephony.test_worker_faults import registered_agent, start_workers, support_uri
+from tests.telephony.test_switch_behind_edge import registered_agent
+from tests.telephony.test_worker_faults import start_workers, support_uri
 
 pytestmark = pytest.mark.e2e
 
@@ -123,7 +124,7 @@ def test_a_full_disk_holds_the_call_records_in_memory_and_the_call_goes_on(
 def full_disk_call(
     disk: SmallDisk, edge: EdgeUnderTest, deployment: Deployment, database: Path
 ) -> None:
-    agent = registered_agent(deployment, edge, "1002")
+    agent = registered_agent(deployment, edge, "1002", record=False)
     (worker,) = start_workers(deployment, edge, 1)
     events = worker.events()
     caller = deployment.phone("caller", record=False)

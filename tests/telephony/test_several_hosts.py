@@ -39,6 +39,7 @@ from telephony.testing.workers import (
 from tests.harness.hosts import GATEWAY, NETWORK, SwitchHost, host_network
 from tests.harness.parts import require
 from tests.harness.postgres import running_postgres
+from tests.telephony.test_switch_behind_edge import registered_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -141,17 +142,6 @@ def start_hosts(
     return host_of
 
 
-def agent_on_bridge(deployment: Deployment, edge: EdgeUnderTest, extension: str) -> Phone:
-    password = edge.add_device(extension)
-    deployment.add_agent(extension)
-    phone = deployment.phone(f"agent{extension}", auto_answer=True, address=GATEWAY)
-    registration = phone.register(
-        edge.uri_host, extension, password, domain=edge.settings.sip_domain
-    )
-    assert registration["code"] == 200, registration
-    return phone
-
-
 def bridged_calls(deployment: Deployment, count: int) -> list[Call]:
     """The CDRs once *count* calls have an agent who is on the call."""
 
@@ -189,7 +179,10 @@ def test_a_host_killed_mid_call_leaves_the_other_hosts_calls_untouched(
     deployment: Deployment,
     console: tuple[ConsoleProcess, str],
 ) -> None:
-    agents = [agent_on_bridge(deployment, edge, f"10{n:02d}") for n in range(1, CALLERS + 1)]
+    agents = [
+        registered_agent(deployment, edge, f"10{n:02d}", address=GATEWAY)
+        for n in range(1, CALLERS + 1)
+    ]
     with deployment.db.session() as session:  # after a call, an agent stays in wrap-up
         session.execute(update(Agent).values(wrapup_seconds=WRAP_UP_SECONDS))
     host_of = start_hosts(deployment, edge, hosts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from typing import Any
 
 import pytest
 
@@ -41,15 +42,16 @@ def kamailio_has(edge: EdgeUnderTest, destinations: list[str]) -> bool:
     return all(uri in loaded for uri in destinations)
 
 
-def registered_agent(deployment: Deployment, edge: EdgeUnderTest, extension: str) -> Phone:
+def registered_agent(
+    deployment: Deployment, edge: EdgeUnderTest, extension: str, **phone_options: Any
+) -> Phone:
+    """An agent with a device at the edge and an auto-answering phone registered as it;
+    *phone_options* go to `Deployment.phone` (e.g. ``record=False``, ``address=``)."""
     password = edge.add_device(extension)
     deployment.add_agent(extension)
-    phone = deployment.phone(f"agent{extension}", auto_answer=True)
+    phone = deployment.phone(f"agent{extension}", auto_answer=True, **phone_options)
     registration = phone.register(
-        f"{edge.settings.sip_address}:{edge.settings.sip_port}",
-        extension,
-        password,
-        domain=edge.settings.sip_domain,
+        edge.uri_host, extension, password, domain=edge.settings.sip_domain
     )
     assert registration["code"] == 200, registration
     return phone

@@ -21,6 +21,7 @@ from telephony.testing.deployment import SUPPORT, Deployment
 from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
 from telephony.testing.phones import Phone
 from telephony.testing.workers import WorkerProcess, await_ready, launch_worker, wait_until
+from tests.telephony.test_switch_behind_edge import registered_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -53,17 +54,6 @@ def start_workers(
     want = [f"sip:{w.sip_uri_host}" for w in workers]
     wait_until(lambda: sorted(edge.edge.destinations) == sorted(want), 12, "edge has them")
     return workers
-
-
-def registered_agent(deployment: Deployment, edge: EdgeUnderTest, extension: str) -> Phone:
-    password = edge.add_device(extension)
-    deployment.add_agent(extension)
-    phone = deployment.phone(f"agent{extension}", auto_answer=True, record=False)
-    registration = phone.register(
-        edge.uri_host, extension, password, domain=edge.settings.sip_domain
-    )
-    assert registration["code"] == 200, registration
-    return phone
 
 
 def support_uri(host: str) -> str:
@@ -131,7 +121,7 @@ def test_killed_mid_queue_the_caller_is_hung_up_and_the_next_caller_gets_the_age
 def test_killed_mid_bridge_both_phones_are_hung_up_and_the_agent_is_free(
     edge: EdgeUnderTest, deployment: Deployment
 ) -> None:
-    agent_phone = registered_agent(deployment, edge, "1002")
+    agent_phone = registered_agent(deployment, edge, "1002", record=False)
     workers = start_workers(deployment, edge, 2)  # the survivor reaps the victim
     streams = {w.name: w.events() for w in workers}
     caller = deployment.phone("caller", record=False)
