@@ -153,7 +153,11 @@ def test_through_a_bad_network_in_band_keys_reach_the_agents_pop(scene: Scene, s
     with ImpairedLine(scene.edge.address, to_switch=bad, to_phone=bad, seed=seed) as line:
         phone = scene.deployment.phone(f"inband{seed}")
         registration = phone.register(
-            line.uri_host, extension, password, domain=scene.edge.settings.sip_domain
+            scene.edge.uri_host,
+            extension,
+            password,
+            domain=scene.edge.settings.sip_domain,
+            proxy=line.uri_host,  # every request, the INVITE too, through the relay
         )
         assert registration["code"] == 200, registration
         call = phone.call(support_uri(scene.edge))
