@@ -120,7 +120,12 @@ class Heartbeat:
         reap_after = 0.0  # no reaping until then: every worker's beats failed together
         while not self.stopping.wait(self.settings.heartbeat_seconds):
             try:
+                began = time.monotonic()
                 beat(self.db, self.worker_id, self.load())
+                if time.monotonic() - began > self.settings.heartbeat_seconds:
+                    # the database held our beat up (a long writer): the other workers' beats
+                    # were held up alike, so they look stale without being dead
+                    reap_after = time.monotonic() + self.settings.stale_after_seconds
                 if full_since is not None:
                     log.warning("event=heartbeat.disk_space_back after %.0f s",
                                 time.monotonic() - full_since)
@@ -129,7 +134,9 @@ class Heartbeat:
                     reap_after = time.monotonic() + self.settings.stale_after_seconds
                 agents.end_due_wrap_ups(self.db)
                 if time.monotonic() >= reap_after:
-                    reaped = reap_stale_workers(self.db, self.settings.stale_after_seconds)
+                    reaped = reap_stale_workers(
+                        self.db, self.settings.stale_after_seconds, reaper_id=self.worker_id
+                    )
                     if reaped:
                         log.warning("closed the open calls of dead worker(s) %s",
                                     ", ".join(reaped))

@@ -36,17 +36,22 @@ FAILED = "failed"
 WORKER_FAILED = "worker failed"
 
 
-def reap_stale_workers(db: Database, stale_after_seconds: float) -> list[str]:
-    """Bury every worker marked alive whose heartbeat is older than *stale_after_seconds*.
+def reap_stale_workers(
+    db: Database, stale_after_seconds: float, reaper_id: int | None = None
+) -> list[str]:
+    """Bury every worker marked alive whose heartbeat is older than *stale_after_seconds*,
+    except the reaper itself (*reaper_id*: a worker that runs this is alive, whatever its row
+    says; a beat that waited long for the database lock stores the time it was made).
 
     Each is marked not alive first (a compare-and-set, so of several reapers one wins and a
     worker whose heartbeat came back meanwhile is left alone). Returns the names buried."""
     cutoff = utcnow() - timedelta(seconds=stale_after_seconds)
     reaped: list[str] = []
     with db.session() as session:
-        stale = session.scalars(
-            select(Worker).where(Worker.alive.is_(True), Worker.heartbeat_at < cutoff)
-        ).all()
+        query = select(Worker).where(Worker.alive.is_(True), Worker.heartbeat_at < cutoff)
+        if reaper_id is not None:
+            query = query.where(Worker.id != reaper_id)
+        stale = session.scalars(query).all()
         for worker in stale:
             claimed = changed_rows(
                 session,

@@ -454,6 +454,9 @@ def test_a_long_writer_at_hang_up_delays_the_transcript_and_loses_none(scene: Sc
     stored = wait_until(lambda: scene.deployment.call(call_id).transcript, 20, "transcript stored")
     assert any(e["speaker"] == "caller" and e["text"] == heard["text"] for e in stored), stored
     assert "IVR background job failed" not in scene.worker.log()
+    # its beats waited behind the lock and stored the time they were made: the worker must not
+    # take itself for dead (it buried its own row and calls, and the edge routed to nobody)
+    assert "closed the open calls of dead worker" not in scene.worker.log()
     wait_until(lambda: scene.worker.get("/health")["load"] == 0, 10, "the call's legs freed")
     scene.free_agents()
 

@@ -190,3 +190,18 @@ def test_a_worker_seen_to_exit_by_its_parent_is_buried_at_once_and_only_that_lif
         row = session.get(Worker, worker)
         assert call is not None and call.outcome == "failed"
         assert row is not None and not row.alive
+
+
+def test_a_worker_never_buries_itself_however_old_its_row_looks(db: Database) -> None:
+    """A beat that waited behind a long writer stores the time it was made: the worker's own
+    row then looks stale to its own reaper, which buried it (and its live calls) before."""
+    me = heartbeat.register_worker(db, "me", "127.0.0.1", 1, 5081, "http://x", 3)
+    cdr.open_call(db, "mine", "caller", "800", me)
+    go_stale(db, me)
+    assert reaper.reap_stale_workers(db, stale_after_seconds=5, reaper_id=me) == []
+    with db.session() as session:
+        row = session.get(Worker, me)
+        assert row is not None and row.alive
+        call = session.get(Call, "mine")
+        assert call is not None and call.ended_at is None
+    assert reaper.reap_stale_workers(db, stale_after_seconds=5) == ["me"]  # others would
