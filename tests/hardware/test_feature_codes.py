@@ -14,16 +14,9 @@ from console.testing.console_process import ConsoleProcess
 from store.models import Agent, AgentState
 from store.passwords import ScryptCost, hash_password
 from telephony.testing.deployment import Deployment
-from telephony.testing.edge import EdgeUnderTest, make_settings, running_edge
+from telephony.testing.edge import EdgeUnderTest
 from telephony.testing.phones import Phone
 from telephony.testing.workers import wait_until
-
-
-@pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
-    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
-    with running_edge(tmp_path, settings=settings) as running:
-        yield running
 
 
 @pytest.fixture

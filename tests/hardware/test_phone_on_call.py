@@ -19,13 +19,6 @@ from telephony.testing.workers import WorkerProcess, wait_until
 
 
 @pytest.fixture
-def edge(tmp_path: Path) -> Iterator[EdgeUnderTest]:
-    settings = make_settings(tmp_path, heartbeat_seconds=0.5, stale_after_seconds=2.0)
-    with running_edge(tmp_path, settings=settings) as running:
-        yield running
-
-
-@pytest.fixture
 def worker(edge: EdgeUnderTest, tmp_path: Path) -> Iterator[WorkerProcess]:
     deployment = Deployment(tmp_path, db_url=edge.settings.database_url)
     config = deployment.config(edge=edge.address, switch=edge.switch_address,
