@@ -7,7 +7,9 @@ two seconds, so the floor follows line noise up and down but never climbs onto s
 pauses now and then. A frame is speech-like when the bands stand clearly above their floors
 (mean SNR) and the spectrum is not flat like hiss. While the switch plays audio to the caller,
 the worker may pass that frame's level: the detector learns how loud the echo canceller's
-residual is relative to it and ignores input that is not louder than that residual.
+residual is relative to it and ignores input that is not louder than that residual. Given also
+the frame's level before the canceller, it learns the echo path's own coupling alike, and a
+frame the canceller barely cleaned must beat that too (an unconverged canceller's error).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def analyse_frame(
     """One 20 ms frame (any numeric dtype) through the detector; returns speech (after
     hangover).
 
-    far_end_dbfs is the level of what the caller hears now, or NaN when nothing plays.
+    far_end_dbfs is the level of what the caller hears now, or NaN when nothing plays;
+    near_dbfs the frame's level before the echo canceller, or NaN when not known.
     features receives [level dBFS, mean band SNR dB, flatness, raw speech-like 0/1, score,
     speech 0/1, speech started 0/1, utterance ended 0/1] (the F_* indices):
     the score is the mean band SNR, lowered below the SNR threshold for a frame that fails
