@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
     || { echo "mypy found problems"; exit 1; }
 # Required parts are required here: a missing one fails its tests (tests/harness/parts.py).
 export CI="${CI:-true}"
-.venv/bin/python -m pytest -p no:cacheprovider -ra "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -ra --durations=40 "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
     echo "pytest collected no tests: failing on purpose" >&2

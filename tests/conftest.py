@@ -4,7 +4,8 @@ end of the run."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import logging
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +25,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if not reason.startswith(("Skipped: " + OPTIONAL_PREFIX, OPTIONAL_PREFIX)):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, but only optional extras may skip: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """An entry point a test calls in-process (`setup_logging`) points the root logger at the
+    test's captured stderr, which pytest closes after the test: without this, a later thread's
+    record (the edge's log pump) prints "Logging error ... I/O operation on closed file"."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
