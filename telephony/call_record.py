@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from store import agents
 from store.db import Database
-from store.models import CallState
+from store.models import CallState, utcnow
 from telephony import cdr
 
 
@@ -42,8 +42,10 @@ class CallRecord:
 
     # -- the calls row --------------------------------------------------------------------
     def opened(self, caller: str, dialled: str, direction: str = "inbound") -> None:
-        worker_id = self.switch.worker_id
-        self._write(lambda db, cid: cdr.open_call(db, cid, caller, dialled, worker_id, direction))
+        worker_id, at = self.switch.worker_id, utcnow()
+        self._write(
+            lambda db, cid: cdr.open_call(db, cid, caller, dialled, worker_id, direction, at)
+        )
 
     def update(self, **columns: Any) -> None:
         """Set columns of the call (``customer_id``, ``agent_id``, ``call_data``, ...)."""
@@ -56,22 +58,25 @@ class CallRecord:
         """The call's data as it ended, then the outcome (the first one wins)."""
         data = dict(call_data)
         self.update(call_data=data)
-        self._write(lambda db, cid: cdr.close_call(db, cid, outcome))
+        at = utcnow()
+        self._write(lambda db, cid: cdr.close_call(db, cid, outcome, at))
 
     # -- its legs ---------------------------------------------------------------------------
     def leg_added(self, leg_id: str, role: str, peer: str) -> None:
-        rows = self.rows
+        rows, at = self.rows, utcnow()
 
         def write(db: Database, cid: str) -> None:
-            rows[leg_id] = cdr.add_leg(db, cid, role, peer)
+            rows[leg_id] = cdr.add_leg(db, cid, role, peer, at)
 
         self._write(write)
 
     def leg_answered(self, leg_id: str, sip_call_id: str | None) -> None:
-        self._leg(leg_id, lambda db, row: cdr.leg_answered(db, row, sip_call_id))
+        at = utcnow()
+        self._leg(leg_id, lambda db, row: cdr.leg_answered(db, row, sip_call_id, at))
 
     def leg_ended(self, leg_id: str, reason: str) -> None:
-        self._leg(leg_id, lambda db, row: cdr.leg_ended(db, row, reason))
+        at = utcnow()
+        self._leg(leg_id, lambda db, row: cdr.leg_ended(db, row, reason, at))
 
     def _leg(self, leg_id: str, job: Callable[[Database, int], None]) -> None:
         rows = self.rows

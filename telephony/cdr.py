@@ -1,11 +1,14 @@
 """Call detail records: the ``calls`` and ``call_legs`` rows of live calls, and closing dead ones.
 
-A worker writes its own calls as they progress. When a worker dies, whoever notices closes
-its open calls as ``failed`` (`telephony.reaper`).
+A worker writes its own calls as they progress, behind the call on its store thread: each
+moment is stamped when it happens (*at*, from `telephony.call_record`), not when the write
+runs, so a write the store held up cannot put a call's start after its answer. When a worker
+dies, whoever notices closes its open calls as ``failed`` (`telephony.reaper`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -21,6 +24,7 @@ def open_call(
     dialled: str,
     worker_id: int | None,
     direction: str = "inbound",
+    at: datetime | None = None,
 ) -> None:
     with db.session() as session:
         session.add(
@@ -31,7 +35,7 @@ def open_call(
                 direction=direction,
                 worker_id=worker_id,
                 state=CallState.RINGING,
-                started_at=utcnow(),
+                started_at=at or utcnow(),
             )
         )
 
@@ -42,40 +46,44 @@ def update_call(db: Database, call_id: str, **values: Any) -> None:
         session.execute(update(Call).where(Call.id == call_id).values(**values))
 
 
-def add_leg(db: Database, call_id: str, role: str, peer: str) -> int:
+def add_leg(
+    db: Database, call_id: str, role: str, peer: str, at: datetime | None = None
+) -> int:
     with db.session() as session:
         leg = CallLeg(
             call_id=call_id,
             role=role,
             peer=peer[:255],
-            started_at=utcnow(),
+            started_at=at or utcnow(),
         )
         session.add(leg)
         session.flush()
         return leg.id
 
 
-def leg_answered(db: Database, leg_row: int, sip_call_id: str | None) -> None:
+def leg_answered(
+    db: Database, leg_row: int, sip_call_id: str | None, at: datetime | None = None
+) -> None:
     with db.session() as session:
         session.execute(
             update(CallLeg)
             .where(CallLeg.id == leg_row)
-            .values(answered_at=utcnow(), sip_call_id=sip_call_id)
+            .values(answered_at=at or utcnow(), sip_call_id=sip_call_id)
         )
 
 
-def leg_ended(db: Database, leg_row: int, reason: str) -> None:
+def leg_ended(db: Database, leg_row: int, reason: str, at: datetime | None = None) -> None:
     with db.session() as session:
         session.execute(
             update(CallLeg)
             .where(CallLeg.id == leg_row, CallLeg.ended_at.is_(None))
-            .values(ended_at=utcnow(), end_reason=reason[:64])
+            .values(ended_at=at or utcnow(), end_reason=reason[:64])
         )
 
 
-def close_call(db: Database, call_id: str, outcome: str) -> None:
+def close_call(db: Database, call_id: str, outcome: str, at: datetime | None = None) -> None:
     """End the call and any leg still open; a call already closed keeps its first outcome."""
-    now = utcnow()
+    now = at or utcnow()
     with db.session() as session:
         session.execute(
             update(Call)
