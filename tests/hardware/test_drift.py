@@ -16,11 +16,11 @@ from hardware.headset.bridge import (
 from tests.hardware.clocks import TwoClockCall, dominant_hz
 
 
-@pytest.mark.parametrize(("ppm", "seconds"), [(100.0, 3600.0), (-100.0, 600.0)])
+@pytest.mark.parametrize(("ppm", "seconds"), [(100.0, 1800.0), (-100.0, 600.0)])
 def test_a_call_with_clocks_100_ppm_apart_keeps_latency_and_never_underruns(
     ppm: float, seconds: float
 ) -> None:
-    """An hour with the card fast, ten minutes with it slow (CI time)."""
+    """Half an hour with the card fast (180 ms of drift), ten minutes with it slow (CI time)."""
     call = TwoClockCall(device_ppm=ppm)
     call.run(60.0)  # the first minute: buffers prime and the loop settles
     settled = call.bridge.stats()
