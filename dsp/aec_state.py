@@ -4,8 +4,8 @@ Shared by the kernels of ``dsp.aec_filter``, ``dsp.aec_paths`` and ``dsp.aec_sup
 and by the public classes of ``dsp.aec``; numba freezes these module constants at compile time.
 
 numba's cache checks only the file a kernel is defined in: after editing a value here, delete
-the ``dsp/__pycache__/aec_*.nb*`` files (or touch the kernel modules), or the cached kernels
-keep the old values.
+the ``dsp/__pycache__/aec*.nb*`` files (``dsp.aec``'s own kernels are ``aec.*``, not
+``aec_*``), or touch the kernel modules, or the cached kernels keep the old values.
 """
 
 from __future__ import annotations
