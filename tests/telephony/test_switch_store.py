@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -12,8 +14,9 @@ from sqlalchemy import select, update
 from store.db import Database
 from store.kamailio_tables import dispatcher
 from store.migrate import upgrade
-from store.models import Agent, AgentState, Call, Worker, utcnow
+from store.models import Agent, AgentState, Call, CallState, Worker, utcnow
 from telephony import cdr, heartbeat, reaper
+from telephony.call_record import CallRecord
 
 
 @pytest.fixture
@@ -89,3 +92,53 @@ def test_close_call_keeps_the_first_outcome(db: Database) -> None:
     with db.session() as session:
         call = session.get(Call, "c1")
         assert call is not None and call.outcome == "completed"
+
+
+class HeldStore:
+    """A switch whose store thread is held up: writes queue until `run` (as behind a long
+    writer), so a stamp taken when the write runs would come after the moment it records."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.worker_id: int | None = None
+        self.jobs: list[Callable[[], Any]] = []
+
+    def store(self, job: Callable[[], Any], then: Callable[[Any], None] | None = None) -> None:
+        self.jobs.append(job)
+
+    def run(self) -> None:
+        for job in self.jobs:
+            job()
+        self.jobs.clear()
+
+
+def test_a_held_up_store_keeps_each_moment_of_the_call_when_it_happened(db: Database) -> None:
+    switch = HeldStore(db)
+    record = CallRecord(switch, "c-held")
+    before = utcnow()
+    record.opened("caller", "800")
+    record.leg_added("c-held/1", "customer", "caller")
+    record.leg_answered("c-held/1", "sip-1")
+    answered = utcnow()
+    record.state(CallState.IVR, answered_at=answered)  # the IVR stamps its answer at the event
+    record.leg_ended("c-held/1", "hangup")
+    record.closed("completed", {})
+    happened = utcnow()
+    while utcnow() <= happened:  # the store is held up while the wall clock moves on
+        pass
+    switch.run()
+    with db.session() as session:
+        call = session.get(Call, "c-held")
+        assert call is not None
+        moments = [call.started_at, answered, call.ended_at]
+        assert in_order([before, *moments, happened]), moments
+        assert in_order([before, *legs(call), happened]), legs(call)
+
+
+def legs(call: Call) -> list[datetime | None]:
+    leg = call.legs[0]
+    return [leg.started_at, leg.answered_at, leg.ended_at]
+
+
+def in_order(moments: list[datetime | None]) -> bool:
+    return all(a is not None and b is not None and a <= b for a, b in pairwise(moments))
