@@ -31,7 +31,10 @@ FLOOR_MEMORY_FRAMES = 100  # two seconds of 20 ms frames
 _HP_IN, _HP_OUT, _FRAMES, _RUN, _HANG, _SPEAKING, _SILENT, _SLOT, _COUPLING = range(9)
 _QUIET, _OPEN = 9, 10  # frames since the last speech-like frame; an utterance is open
 _RAW_COUPLING = 11  # the echo path's own coupling: input before the canceller over the far end
-_BANDS_AT = 12  # then each band's smoothed level, then each band's floor (the minimum)
+_NEAR_HP_IN, _NEAR_HP_OUT = 12, 13  # the high-pass of the input before the canceller
+#: then each band's smoothed level, each band's floor (the minimum), and each band's smoothed
+#: level before the canceller (the floor learns from it when given)
+_BANDS_AT = 14
 FLATNESS_GROUP = 8  # bins whose powers are multiplied before one logarithm
 
 # layout of the parameter vector
@@ -53,10 +56,43 @@ F_LEVEL, F_SNR, F_FLATNESS, F_RAW, F_SCORE, F_SPEECH, F_STARTED, F_ENDED = range
 
 
 @njit(cache=True, nogil=True)
+def _near_bands_db(
+    near: np.ndarray,
+    state: np.ndarray,
+    window: np.ndarray,
+    band_low: np.ndarray,
+    band_high: np.ndarray,
+    nfft: int,
+) -> np.ndarray:
+    """Each band's level (dB) of the frame before the canceller, high-passed like the frame."""
+    buffer = np.zeros(nfft)
+    x_prev = state[_NEAR_HP_IN]
+    y_prev = state[_NEAR_HP_OUT]
+    for i in range(near.shape[0]):
+        x = float(near[i])
+        y = x - x_prev + 0.98 * y_prev
+        x_prev = x
+        y_prev = y
+        buffer[i] = y * window[i]
+    state[_NEAR_HP_IN] = x_prev
+    state[_NEAR_HP_OUT] = y_prev
+    spectrum = np.fft.rfft(buffer)
+    power = spectrum.real**2 + spectrum.imag**2
+    levels = np.empty(band_low.shape[0])
+    for b in range(band_low.shape[0]):
+        band_power = 0.0
+        for k in range(band_low[b], band_high[b]):
+            band_power += power[k]
+        levels[b] = 10.0 * math.log10(band_power / (band_high[b] - band_low[b]) + 1e-3)
+    return levels
+
+
+@njit(cache=True, nogil=True)
 def analyse_frame(
     frame: np.ndarray,
     far_end_dbfs: float,
     near_dbfs: float,
+    near: np.ndarray,
     state: np.ndarray,
     floors: np.ndarray,
     window: np.ndarray,
@@ -69,7 +105,11 @@ def analyse_frame(
     hangover).
 
     far_end_dbfs is the level of what the caller hears now, or NaN when nothing plays;
-    near_dbfs the frame's level before the echo canceller, or NaN when not known.
+    near_dbfs the frame's level before the echo canceller, or NaN when not known; near the
+    frame before the canceller (empty when not known): the noise floors learn from it, because
+    the canceller's suppressor attenuates the room's noise while the far end plays alone (up
+    to 40 dB), and a floor learnt from that made the same noise, back at its level when the
+    prompt ended, read as strong speech for the two seconds the floor remembers.
     features receives [level dBFS, mean band SNR dB, flatness, raw speech-like 0/1, score,
     speech 0/1, speech started 0/1, utterance ended 0/1] (the F_* indices):
     the score is the mean band SNR, lowered below the SNR threshold for a frame that fails
@@ -101,6 +141,11 @@ def analyse_frame(
     power = spectrum.real**2 + spectrum.imag**2
     slot = int(state[_SLOT])
     first = state[_FRAMES] == 0.0
+    nears = minima + bands
+    given = near.shape[0] == n
+    near_levels = power[:0]
+    if given:
+        near_levels = _near_bands_db(near, state, window, band_low, band_high, nfft)
     snr_sum = 0.0
     log_sum = 0.0
     linear_sum = 0.0
@@ -124,6 +169,9 @@ def analyse_frame(
         band_db = 10.0 * math.log10(band_power + 1e-3)
         smoothed = band_db if first else 0.5 * state[_BANDS_AT + b] + 0.5 * band_db
         state[_BANDS_AT + b] = smoothed
+        if given:  # the floor is the background before the canceller's attenuation
+            smoothed = near_levels[b] if first else 0.5 * state[nears + b] + 0.5 * near_levels[b]
+            state[nears + b] = smoothed
         if first:
             for s in range(floors.shape[0]):
                 floors[s, b] = smoothed
@@ -293,7 +341,8 @@ class VoiceActivityDetector:
         self._band_high = np.array(edges[1:], dtype=np.int64)
         self._window = np.hanning(self.frame_size + 2)[1:-1]
         self._params = self.settings.vector()
-        self._state = np.zeros(_BANDS_AT + 2 * len(self._band_low))
+        self._state = np.zeros(_BANDS_AT + 3 * len(self._band_low))
+        self._no_near = np.zeros(0, dtype=np.int16)
         self._state[_COUPLING] = self.settings.initial_coupling_db
         self._state[_RAW_COUPLING] = self.settings.initial_coupling_db
         self._floors = np.zeros((FLOOR_MEMORY_FRAMES, len(self._band_low)))
@@ -304,9 +353,11 @@ class VoiceActivityDetector:
         frame: np.ndarray,
         far_end_dbfs: float | None = None,
         near_dbfs: float | None = None,
+        near: np.ndarray | None = None,
     ) -> VoiceActivity:
         """One frame (after the echo canceller, if any); *far_end_dbfs* the level played to the
-        caller lately, *near_dbfs* the frame's level before the canceller (see the echo gate)."""
+        caller lately, *near_dbfs* the frame's level before the canceller (see the echo gate),
+        *near* the frame itself before the canceller (the noise floors learn from it)."""
         if type(frame) is not np.ndarray:
             frame = np.asarray(frame, dtype=np.float64)
         if frame.shape[0] != self.frame_size:
@@ -315,6 +366,7 @@ class VoiceActivityDetector:
             frame,
             math.nan if far_end_dbfs is None else far_end_dbfs,
             math.nan if near_dbfs is None else near_dbfs,
+            self._no_near if near is None else near,
             self._state,
             self._floors,
             self._window,

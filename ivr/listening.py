@@ -138,6 +138,7 @@ class CallerListener:
             cleaned,
             far_end_dbfs=played if played > FAR_SILENT_DBFS else None,
             near_dbfs=far_end_level(samples),
+            near=samples,
         )
 
         self.level_dbfs = activity.level_dbfs

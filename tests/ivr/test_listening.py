@@ -9,6 +9,7 @@ from dsp.dtmf import dtmf_signal
 from ivr.events import DtmfDigit, Event, SpeechEnded, SpeechStarted
 from ivr.listening import WARM_FRAMES, CallerListener, warm_up
 from ivr.prompts import speech_samples
+from telephony.testing.signals import hoth_noise
 
 FRAME = 160
 
@@ -40,6 +41,10 @@ def run(played: np.ndarray, heard: np.ndarray) -> list[tuple[int, Event]]:
         listener.sent(played[start : start + FRAME])
         listener.hear(heard[start : start + FRAME])
     return events
+
+
+def speech_starts(events: list[tuple[int, Event]]) -> list[int]:
+    return [frame for frame, event in events if isinstance(event, SpeechStarted)]
 
 
 def test_the_echo_of_a_prompt_is_not_speech(voices: dict[str, np.ndarray]) -> None:
@@ -104,3 +109,22 @@ def test_the_stream_gets_one_final_on_the_greetings_silence_then_one_per_pause(
     later = ends.at[1:]
     speech_from, speech_to = len(quiet) // FRAME, (len(quiet) + len(voices["caller"])) // FRAME
     assert len(later) >= 2 and all(speech_from < at <= speech_to + 10 for at in later), ends.at
+
+
+@pytest.mark.parametrize("noise_dbfs", [-40.0, -45.0, -50.0])
+def test_a_rooms_steady_noise_is_not_speech_when_a_prompt_ends(
+    voices: dict[str, np.ndarray], noise_dbfs: float
+) -> None:
+    """A quiet caller in a noisy room (no echo at all): while the prompt plays, the canceller's
+    suppressor takes the noise for residual echo and attenuates it by up to 40 dB; the voice
+    detector's noise floor must not learn that quiet (it learns from the frame before the
+    canceller), or the same noise, back at its level when the prompt ends, reads as speech.
+    The old floor did: a SpeechStarted just after the prompt's end, at each level."""
+    prompt = np.tile(voices["prompt"], 3)
+    tail = 8000 * 4
+    noise = hoth_noise(len(prompt) + tail, noise_dbfs + 3.14, seed=17)  # dBm0 of that dBFS
+    assert not speech_starts(run(prompt, noise))
+    caller = voices["caller"]
+    late = np.concatenate([np.zeros(len(prompt) + 8000), caller, np.zeros(tail)])
+    noise = hoth_noise(len(late), noise_dbfs + 3.14, seed=17)
+    assert speech_starts(run(prompt, late + noise))  # the caller who then speaks is heard
