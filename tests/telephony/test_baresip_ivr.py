@@ -147,23 +147,9 @@ def test_through_a_bad_network_in_band_keys_reach_the_agents_pop(scene: Scene, s
     """A phone that keys in band (DTMF tones in the audio, no RFC 4733), 5 % loss and 30 ms
     jitter both ways: every key is heard once, none is mistaken for another (seed 17 once
     turned the 8 into a 7 while our phones spoke speex/16000), and the right account is found."""
-    extension = f"20{20 + seed}"
-    password = scene.edge.add_device(extension)
     bad = BAD_NETWORKS["5 % loss, 30 ms jitter"]
     with ImpairedLine(scene.edge.address, to_switch=bad, to_phone=bad, seed=seed) as line:
-        phone = scene.deployment.phone(f"inband{seed}")
-        registration = phone.register(
-            scene.edge.uri_host,
-            extension,
-            password,
-            domain=scene.edge.settings.sip_domain,
-            proxy=line.uri_host,  # every request, the INVITE too, through the relay
-        )
-        assert registration["code"] == 200, registration
-        call = phone.call(support_uri(scene.edge))
-        phone.wait_for("state", call=call, state="confirmed", timeout=15)
-        call_id = scene.events.wait_for("answered", timeout=10)["call_id"]
-        scene.live.append((phone, call, call_id))
+        phone, call, call_id = scene.dial_via(line.uri_host, f"20{20 + seed}")
         scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished", timeout=30)
         phone.play(call, scene.keys_wav(ACCOUNT + "#"))
         ringing = scene.at_agent(call_id)

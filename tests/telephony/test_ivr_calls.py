@@ -88,6 +88,38 @@ class Scene:
         self.live.append((phone, call, call_id))
         return phone, call, call_id
 
+    def dial_via(self, proxy: str, extension: str) -> tuple[Phone, int, str]:
+        """A new caller phone registers as device *extension* with every request (the INVITE
+        too) sent through *proxy* (an `ImpairedLine`'s), then calls the support number."""
+        password = self.edge.add_device(extension)
+        phone = self.deployment.phone(f"via{extension}")
+        registration = phone.register(
+            self.edge.uri_host,
+            extension,
+            password,
+            domain=self.edge.settings.sip_domain,
+            proxy=proxy,
+        )
+        assert registration["code"] == 200, registration
+        call = phone.call(support_uri(self.edge))
+        phone.wait_for("state", call=call, state="confirmed", timeout=15)
+        call_id = self.events.wait_for("answered", timeout=10)["call_id"]
+        self.live.append((phone, call, call_id))
+        return phone, call, call_id
+
+    def greeting_ends(self, call_id: str) -> list[str]:
+        """How the greeting's playing ended so far: ["finished"] when it played out, "stopped"
+        when barge-in cut it."""
+        return [
+            e["state"]
+            for e in self.seen("ivr.prompt", call_id)
+            if e["prompt"] == "greeting" and e["state"] in {"finished", "stopped"}
+        ]
+
+    def voice_starts(self, call_id: str) -> list[dict[str, Any]]:
+        """The voice detector's speech onsets on the caller's side (what barge-in acts on)."""
+        return [e for e in self.seen("ivr.voice", call_id) if e["state"] == "started"]
+
     def wait(self, kind: str, call_id: str, timeout: float = 20.0, **fields: Any) -> dict:
         return self.events.wait_for(kind, timeout=timeout, call_id=call_id, **fields)
 
@@ -271,18 +303,13 @@ def test_on_a_loaded_machine_the_greetings_echo_never_stops_it(
     must still never pass for the caller's voice (no barge-in until the canceller settles)."""
     phone, call, call_id = scene.dial()
     phone.echo(call, delay_ms=60, gain_db=echo_db)
-    def greeting_over() -> list[str]:
-        return [
-            e["state"]
-            for e in scene.seen("ivr.prompt", call_id)
-            if e["prompt"] == "greeting" and e["state"] in {"finished", "stopped"}
-        ]
-
     with cpu_burners():
-        wait_until(greeting_over, 40, "the greeting over")
+        wait_until(lambda: scene.greeting_ends(call_id), 40, "the greeting over")
     voice = scene.seen("ivr.voice", call_id)
-    assert greeting_over() == ["finished"], str(voice + scene.seen("ivr.prompt", call_id))
-    assert not [e for e in voice if e["state"] == "started"], voice
+    assert scene.greeting_ends(call_id) == ["finished"], str(
+        voice + scene.seen("ivr.prompt", call_id)
+    )
+    assert not scene.voice_starts(call_id), voice
     phone.play(call, scene.answer_wav)  # the canceller settled, the caller's voice still counts
     scene.wait("ivr.step", call_id, step="identify")
     phone.dtmf(call, "0#")
