@@ -36,6 +36,7 @@ _NEAR_HP_IN, _NEAR_HP_OUT = 12, 13  # the high-pass of the input before the canc
 #: level before the canceller (the floor learns from it when given)
 _BANDS_AT = 14
 FLATNESS_GROUP = 8  # bins whose powers are multiplied before one logarithm
+GAP_DBFS = -90.0  # this quiet before the canceller: a gap in the stream, not a room
 
 # layout of the parameter vector
 (
@@ -85,6 +86,52 @@ def _near_bands_db(
             band_power += power[k]
         levels[b] = 10.0 * math.log10(band_power / (band_high[b] - band_low[b]) + 1e-3)
     return levels
+
+
+@njit(cache=True, nogil=True)
+def _raw_dbfs(frame: np.ndarray) -> float:
+    """The frame's level as it came (no high-pass: its tail is not the line's), dBFS."""
+    energy = 0.0
+    for i in range(frame.shape[0]):
+        energy += float(frame[i]) * float(frame[i])
+    rms = math.sqrt(energy / frame.shape[0]) * math.sqrt(2.0)
+    return 20.0 * math.log10(rms / 32768.0) if rms > 0.0 else -120.0
+
+
+@njit(cache=True, nogil=True)
+def _learn_floor(
+    b: int,
+    band_db: float,
+    near_levels: np.ndarray,
+    first: bool,
+    slot: int,
+    state: np.ndarray,
+    floors: np.ndarray,
+    minima: int,
+    nears: int,
+) -> None:
+    """Band *b*'s smoothed level and its floor, the minimum of the smoothed levels over the
+    memory (from the frame before the canceller when *near_levels* has it)."""
+    smoothed = band_db if first else 0.5 * state[_BANDS_AT + b] + 0.5 * band_db
+    state[_BANDS_AT + b] = smoothed
+    if near_levels.shape[0] > 0:  # the floor is the background before the canceller's attenuation
+        smoothed = near_levels[b] if first else 0.5 * state[nears + b] + 0.5 * near_levels[b]
+        state[nears + b] = smoothed
+    if first:
+        for s in range(floors.shape[0]):
+            floors[s, b] = smoothed
+        state[minima + b] = smoothed
+    # kept, and searched again only when the level that held it leaves the memory
+    leaving = floors[slot, b]
+    floors[slot, b] = smoothed
+    if smoothed <= state[minima + b]:
+        state[minima + b] = smoothed
+    elif leaving == state[minima + b]:
+        lowest = floors[0, b]
+        for s in range(1, floors.shape[0]):
+            if floors[s, b] < lowest:
+                lowest = floors[s, b]
+        state[minima + b] = lowest
 
 
 @njit(cache=True, nogil=True)
@@ -140,9 +187,13 @@ def analyse_frame(
     spectrum = np.fft.rfft(buffer)
     power = spectrum.real**2 + spectrum.imag**2
     slot = int(state[_SLOT])
-    first = state[_FRAMES] == 0.0
-    nears = minima + bands
+    # a gap in the stream (a frame the jitter buffer had nothing for and filled with silence,
+    # a lost frame concealment gave up on) is not the caller's background: one such frame in
+    # the floors' memory made a room's steady noise read as strong speech for two seconds
     given = near.shape[0] == n
+    gap = _raw_dbfs(near if given else frame) < GAP_DBFS
+    first = state[_FRAMES] == 0.0 and not gap
+    nears = minima + bands
     near_levels = power[:0]
     if given:
         near_levels = _near_bands_db(near, state, window, band_low, band_high, nfft)
@@ -167,33 +218,14 @@ def analyse_frame(
         bins += band_high[b] - band_low[b]
         band_power /= band_high[b] - band_low[b]
         band_db = 10.0 * math.log10(band_power + 1e-3)
-        smoothed = band_db if first else 0.5 * state[_BANDS_AT + b] + 0.5 * band_db
-        state[_BANDS_AT + b] = smoothed
-        if given:  # the floor is the background before the canceller's attenuation
-            smoothed = near_levels[b] if first else 0.5 * state[nears + b] + 0.5 * near_levels[b]
-            state[nears + b] = smoothed
-        if first:
-            for s in range(floors.shape[0]):
-                floors[s, b] = smoothed
-            state[minima + b] = smoothed
-        # the floor is the minimum over the memory: kept, and searched again only when the
-        # level that held it leaves the memory
-        leaving = floors[slot, b]
-        floors[slot, b] = smoothed
-        if smoothed <= state[minima + b]:
-            state[minima + b] = smoothed
-        elif leaving == state[minima + b]:
-            lowest = floors[0, b]
-            for s in range(1, floors.shape[0]):
-                if floors[s, b] < lowest:
-                    lowest = floors[s, b]
-            state[minima + b] = lowest
-        floor = state[minima + b]
-        snr = band_db - floor - params[P_FLOOR_BIAS_DB]
+        if not gap:
+            _learn_floor(b, band_db, near_levels, first, slot, state, floors, minima, nears)
+        snr = band_db - state[minima + b] - params[P_FLOOR_BIAS_DB]
         if snr > 0.0:
             snr_sum += snr
-    state[_SLOT] = (slot + 1) % floors.shape[0]
-    state[_FRAMES] += 1.0
+    if not gap:
+        state[_SLOT] = (slot + 1) % floors.shape[0]
+        state[_FRAMES] += 1.0
     mean_snr = snr_sum / bands
     flatness = math.exp(log_sum / bins) / (linear_sum / bins + 1e-3)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from dsp.vad import VadSettings, VoiceActivityDetector, far_end_level
-from telephony.testing.signals import labelled_mixture, utterances
+from telephony.testing.signals import hoth_noise, labelled_mixture, utterances
 
 
 def far_from_speech(labels: np.ndarray, frames: int = 15) -> np.ndarray:
@@ -163,3 +163,14 @@ def test_a_frame_the_canceller_did_not_clean_must_beat_the_echo_paths_own_coupli
 
     assert run(False)[lost:].any()  # the learnt residual alone lets the lost canceller's echo by
     assert not run(True).any()
+
+
+def test_a_gap_in_the_stream_does_not_lower_the_noise_floor() -> None:
+    """One 20 ms frame of digital silence in a room's steady noise (the jitter buffer had
+    nothing for it): the old floor took that frame's level for the room's, and the noise
+    after it read as strong speech at once (within 100 ms, every gap length tried)."""
+    noise = np.round(hoth_noise(8000 * 4, -42 + 3.14, seed=5)).astype(np.int16)
+    for gap in (1, 2, 5):
+        signal = noise.copy()
+        signal[8000 * 2 : 8000 * 2 + 160 * gap] = 0
+        assert not VoiceActivityDetector().speech_frames(signal).any(), gap
