@@ -18,7 +18,6 @@ Run: ``.venv/bin/python -m bench analytics --calls 10``; writes ``bench/results/
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from sqlalchemy import update  # noqa: E402
 from analytics.facts import epoch  # noqa: E402
 from analytics.runner import analyse_call  # noqa: E402
 from bench.report import machine, result_path, summary_ms, table, write_result  # noqa: E402
+from bench.workdir import scratch  # noqa: E402
 from store.analytics_tables import CallAnalytics, CallSummary  # noqa: E402
 from store.db import Database  # noqa: E402
 from store.models import (  # noqa: E402
@@ -61,52 +61,51 @@ def real_calls(calls: int) -> dict[str, Any]:
     from telephony.testing.deployment import SUPPORT, Deployment
     from telephony.testing.speech import SpeechServiceProcess
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-analytics-"))
-    os.environ.setdefault("PHONE_LOG_DIR", str(workdir))
-    setup = Deployment(workdir)
-    speech = SpeechServiceProcess(workdir, token=setup.token)
-    speech.start()
-    waits: list[float] = []
-    cpu: list[float] = []
-    failures: list[str] = []
-    try:
-        with setup.db.session() as session:
-            session.execute(
-                update(SupportNumber).where(SupportNumber.number == SUPPORT).values(locale="ko")
-            )
-        setup.add_agent("1001")
-        agent = setup.phone("agent1001", auto_answer=True, record=False)
-        config = setup.config(
-            agent_uris={"1001": agent.uri},
-            flow="telephony.callflow.ivr:IvrFlows",
-            speech=("127.0.0.1", speech.port),
-            extra={"transcribe_agent": True},
-        )
-        worker = setup.worker(1, config)
-        events = worker.events()
-        caller = setup.phone("caller", record=False)
-        said = {"caller": render_prompt(CALLER_LINE, "ko", workdir / "speech", 8000),
-                "agent": render_prompt(AGENT_LINE, "ko", workdir / "speech", 8000)}
-        for number in range(calls):
-            try:
-                waited, spent = one_call(setup.db, caller, agent, worker, events, said)
-                waits.append(waited * 1000)
-                cpu.append(spent * 1000)
-            except (AssertionError, TimeoutError) as error:
-                failures.append(f"call {number + 1}: {error}"[:300])
+    with scratch("bench-analytics-", keep=True) as workdir:
+        setup = Deployment(workdir)
+        speech = SpeechServiceProcess(workdir, token=setup.token)
+        speech.start()
+        waits: list[float] = []
+        cpu: list[float] = []
+        failures: list[str] = []
+        try:
             with setup.db.session() as session:
                 session.execute(
-                    update(Agent).values(state=AgentState.AVAILABLE, claimed_by_call=None)
+                    update(SupportNumber).where(SupportNumber.number == SUPPORT).values(locale="ko")
                 )
-    finally:
-        setup.close()
-        speech.stop()
-        if failures:  # the phones' and the worker's logs tell why
-            print(f"logs of the failed calls kept in {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return {"calls": calls, "failed_calls": failures, "hangup_to_stored": summary_ms(waits),
-            "cpu_ms_real_calls": summary_ms(cpu, 3)}
+            setup.add_agent("1001")
+            agent = setup.phone("agent1001", auto_answer=True, record=False)
+            config = setup.config(
+                agent_uris={"1001": agent.uri},
+                flow="telephony.callflow.ivr:IvrFlows",
+                speech=("127.0.0.1", speech.port),
+                extra={"transcribe_agent": True},
+            )
+            worker = setup.worker(1, config)
+            events = worker.events()
+            caller = setup.phone("caller", record=False)
+            said = {"caller": render_prompt(CALLER_LINE, "ko", workdir / "speech", 8000),
+                    "agent": render_prompt(AGENT_LINE, "ko", workdir / "speech", 8000)}
+            for number in range(calls):
+                try:
+                    waited, spent = one_call(setup.db, caller, agent, worker, events, said)
+                    waits.append(waited * 1000)
+                    cpu.append(spent * 1000)
+                except (AssertionError, TimeoutError) as error:
+                    failures.append(f"call {number + 1}: {error}"[:300])
+                with setup.db.session() as session:
+                    session.execute(
+                        update(Agent).values(state=AgentState.AVAILABLE, claimed_by_call=None)
+                    )
+        finally:
+            setup.close()
+            speech.stop()
+            if failures:  # the phones' and the worker's logs tell why
+                print(f"logs of the failed calls kept in {workdir}", file=sys.stderr)
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+        return {"calls": calls, "failed_calls": failures, "hangup_to_stored": summary_ms(waits),
+                "cpu_ms_real_calls": summary_ms(cpu, 3)}
 
 
 def one_call(db: Database, caller: Any, agent: Any, worker: Any, events: Any,

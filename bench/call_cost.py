@@ -30,9 +30,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +39,7 @@ from sqlalchemy import update
 
 from bench.report import machine, percentile, result_path, table, write_result
 from bench.resources import CpuWindow, process_tree, rss_kib
+from bench.workdir import scratch
 from telephony.testing.workers import WorkerError
 
 DEFAULT_OUTPUT = result_path("call_cost")
@@ -283,58 +281,56 @@ def run(steps: list[int], hold: float) -> dict[str, Any]:
     from telephony.testing.edge import make_settings, running_edge
     from telephony.testing.speech import SpeechServiceProcess
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-call-cost-"))
-    os.environ.setdefault("PHONE_LOG_DIR", str(workdir))
-    answer = render_prompt(ANSWER, "ko", workdir / "speech", 8000)
-    talk = render_prompt(" ".join([ANSWER] * 6), "ko", workdir / "speech", 8000)
-    rows: list[dict[str, Any]] = []
-    for calls in steps:
-        root = workdir / f"step{calls}"
-        settings = make_settings(root, heartbeat_seconds=1.0, stale_after_seconds=5.0)
-        with running_edge(root, settings=settings) as edge:
-            setup = Deployment(root, db_url=settings.database_url)
-            speech = SpeechServiceProcess(root, token=setup.token)
-            speech.start()
-            try:
-                with setup.db.session() as session:
-                    session.execute(
-                        update(SupportNumber)
-                        .where(SupportNumber.number == SUPPORT)
-                        .values(locale="ko")
+    with scratch("bench-call-cost-") as workdir:
+        answer = render_prompt(ANSWER, "ko", workdir / "speech", 8000)
+        talk = render_prompt(" ".join([ANSWER] * 6), "ko", workdir / "speech", 8000)
+        rows: list[dict[str, Any]] = []
+        for calls in steps:
+            root = workdir / f"step{calls}"
+            settings = make_settings(root, heartbeat_seconds=1.0, stale_after_seconds=5.0)
+            with running_edge(root, settings=settings) as edge:
+                setup = Deployment(root, db_url=settings.database_url)
+                speech = SpeechServiceProcess(root, token=setup.token)
+                speech.start()
+                try:
+                    with setup.db.session() as session:
+                        session.execute(
+                            update(SupportNumber)
+                            .where(SupportNumber.number == SUPPORT)
+                            .values(locale="ko")
+                        )
+                        customer = Customer(name="Bench Caller", locale="ko")
+                        session.add(customer)
+                        session.flush()
+                        session.add(Account(number=ACCOUNT, customer_id=customer.id))
+                    rows.append(ours_step(edge, setup, speech, calls, hold, (answer, talk)))
+                    rows.append(direct_step(setup, calls, hold, talk))
+                    rows[-2]["ratio_to_direct"] = round(
+                        rows[-2]["cpu_ms_per_call_second_bridged"]
+                        / max(rows[-1]["cpu_ms_per_call_second_bridged"], 1e-9),
+                        2,
                     )
-                    customer = Customer(name="Bench Caller", locale="ko")
-                    session.add(customer)
-                    session.flush()
-                    session.add(Account(number=ACCOUNT, customer_id=customer.id))
-                rows.append(ours_step(edge, setup, speech, calls, hold, (answer, talk)))
-                rows.append(direct_step(setup, calls, hold, talk))
-                rows[-2]["ratio_to_direct"] = round(
-                    rows[-2]["cpu_ms_per_call_second_bridged"]
-                    / max(rows[-1]["cpu_ms_per_call_second_bridged"], 1e-9),
-                    2,
-                )
-                print_row(rows[-2])
-                print_row(rows[-1])
-            finally:
-                setup.close()
-                speech.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
-    ours = [r for r in rows if r["path"] != "direct pjsua2 (reference)"]
-    best = max((r["calls_per_core_bridged"] or 0 for r in ours), default=0)
-    clean = [r for r in ours if r["clean"]]
-    best_clean = max((r["calls_per_core_bridged"] or 0 for r in clean), default=0)
-    return {
-        "benchmark": "call_cost",
-        "measured": "IVR + bridge + live transcription per call through the Kamailio edge: "
-        "workers, Kamailio and speech service",
-        "machine": machine(),
-        "steps": rows,
-        "goal_calls_per_core": GOAL_CALLS_PER_CORE,
-        "lag_goal_ms": LAG_GOAL_MS,
-        "calls_per_core_bridged": best,
-        "calls_per_core_clean": best_clean,
-        "goal_met": best_clean >= GOAL_CALLS_PER_CORE,
-    }
+                    print_row(rows[-2])
+                    print_row(rows[-1])
+                finally:
+                    setup.close()
+                    speech.stop()
+        ours = [r for r in rows if r["path"] != "direct pjsua2 (reference)"]
+        best = max((r["calls_per_core_bridged"] or 0 for r in ours), default=0)
+        clean = [r for r in ours if r["clean"]]
+        best_clean = max((r["calls_per_core_bridged"] or 0 for r in clean), default=0)
+        return {
+            "benchmark": "call_cost",
+            "measured": "IVR + bridge + live transcription per call through the Kamailio edge: "
+            "workers, Kamailio and speech service",
+            "machine": machine(),
+            "steps": rows,
+            "goal_calls_per_core": GOAL_CALLS_PER_CORE,
+            "lag_goal_ms": LAG_GOAL_MS,
+            "calls_per_core_bridged": best,
+            "calls_per_core_clean": best_clean,
+            "goal_met": best_clean >= GOAL_CALLS_PER_CORE,
+        }
 
 
 def print_row(row: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ import math
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +22,7 @@ from bench.call_paths import FLOW, CallPath, direct_path, switch_path
 from bench.call_steps import AGENT_TONE, CALLER_TONE, StepResult, measure_idle, run_step, tone_wavs
 from bench.report import machine, percentile, result_path, table, write_result
 from bench.resources import rss_kib
+from bench.workdir import scratch
 from bench.worker_memory import run_memory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,31 +41,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from telephony.testing.deployment import Deployment
     from telephony.testing.edge import make_settings, running_edge
 
-    root = Path(tempfile.mkdtemp(prefix="bench-calls-"))
-    os.environ.setdefault("PHONE_LOG_DIR", str(root))
-    most = max(args.steps)
-    settings = make_settings(root, heartbeat_seconds=1.0, stale_after_seconds=5.0)
-    results: list[StepResult] = []
-    tones = tone_wavs(root, args.hold + 30.0)
-    with running_edge(root, settings=settings) as edge:
-        deployment = Deployment(root, db_url=settings.database_url)
-        try:
-            switch, workers = switch_path(deployment, edge, most)
-            direct = direct_path(deployment, most)
-            time.sleep(2.0)  # start-up work (prompt rendering, first heartbeats) ends
-            measure_idle(switch, args.idle)
-            measure_idle(direct, args.idle)
-            idle_worker = [rss_kib(w.process.pid) for w in workers]
-            idle_phone = [rss_kib(pid) for pid in direct.phone_pids()]
-            for calls in args.steps:
-                for path in (switch, direct):
-                    step = run_step(path, calls, args.hold, tones)
-                    results.append(step)
-                    print_step(step)
-        finally:
-            deployment.close()
-    memory = run_memory(root / "memory", args.memory_workers, args.settle)
-    return report(args, results, switch, direct, idle_worker, idle_phone, memory)
+    with scratch("bench-calls-", keep=True) as root:
+        most = max(args.steps)
+        settings = make_settings(root, heartbeat_seconds=1.0, stale_after_seconds=5.0)
+        results: list[StepResult] = []
+        tones = tone_wavs(root, args.hold + 30.0)
+        with running_edge(root, settings=settings) as edge:
+            deployment = Deployment(root, db_url=settings.database_url)
+            try:
+                switch, workers = switch_path(deployment, edge, most)
+                direct = direct_path(deployment, most)
+                time.sleep(2.0)  # start-up work (prompt rendering, first heartbeats) ends
+                measure_idle(switch, args.idle)
+                measure_idle(direct, args.idle)
+                idle_worker = [rss_kib(w.process.pid) for w in workers]
+                idle_phone = [rss_kib(pid) for pid in direct.phone_pids()]
+                for calls in args.steps:
+                    for path in (switch, direct):
+                        step = run_step(path, calls, args.hold, tones)
+                        results.append(step)
+                        print_step(step)
+            finally:
+                deployment.close()
+        memory = run_memory(root / "memory", args.memory_workers, args.settle)
+        return report(args, results, switch, direct, idle_worker, idle_phone, memory)
 
 
 def report(

@@ -23,10 +23,7 @@ Run: ``.venv/bin/python -m bench ivr --calls 10``; writes ``bench/results/ivr.js
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +37,7 @@ import numpy as np  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
 from bench.report import machine, result_path, summary_ms, table, write_result  # noqa: E402
+from bench.workdir import scratch  # noqa: E402
 from ivr.prompts import read_wav, render_prompt  # noqa: E402
 from store.models import Account, Agent, AgentState, Customer, SupportNumber  # noqa: E402
 
@@ -73,56 +71,54 @@ def run(calls: int) -> dict[str, Any]:
     from telephony.testing.deployment import SUPPORT, Deployment
     from telephony.testing.speech import SpeechServiceProcess
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-ivr-"))
-    os.environ.setdefault("PHONE_LOG_DIR", str(workdir))
-    setup = Deployment(workdir)
-    speech = SpeechServiceProcess(workdir, token=setup.token)  # the workers' token
-    speech.start()
-    samples: dict[str, list[float]] = {name: [] for name in METRICS}
-    failures: list[str] = []
-    try:
-        with setup.db.session() as session:
-            session.execute(
-                update(SupportNumber).where(SupportNumber.number == SUPPORT).values(locale="ko")
-            )
-            customer = Customer(name="Bench Caller", locale="ko")
-            session.add(customer)
-            session.flush()
-            session.add(Account(number=ACCOUNT, customer_id=customer.id))
-        setup.add_agent("1001")
-        agent = setup.phone("agent1001", auto_answer=True, record=False)
-        config = setup.config(
-            agent_uris={"1001": agent.uri},
-            flow="telephony.callflow.ivr:IvrFlows",
-            speech=("127.0.0.1", speech.port),
-        )
-        worker = setup.worker(1, config)
-        events = worker.events()
-        caller = setup.phone("caller", record=False)
-        answer = render_prompt(ANSWER, "ko", workdir / "speech", 8000)
-        lead_ms, voiced_end_ms = voiced_span(answer)
-        for number in range(calls):
-            try:
-                one_call(caller, worker, events, answer, lead_ms, voiced_end_ms, samples)
-            except AssertionError as error:
-                failures.append(f"call {number + 1}: {error}"[:300])
+    with scratch("bench-ivr-") as workdir:
+        setup = Deployment(workdir)
+        speech = SpeechServiceProcess(workdir, token=setup.token)  # the workers' token
+        speech.start()
+        samples: dict[str, list[float]] = {name: [] for name in METRICS}
+        failures: list[str] = []
+        try:
             with setup.db.session() as session:
                 session.execute(
-                    update(Agent).values(state=AgentState.AVAILABLE, claimed_by_call=None)
+                    update(SupportNumber).where(SupportNumber.number == SUPPORT).values(locale="ko")
                 )
-    finally:
-        setup.close()
-        speech.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return {
-        "benchmark": "ivr",
-        "measured": "real SIP calls through one switch worker, the IVR and the Vosk service",
-        "calls": calls,
-        "failed_calls": failures,
-        "machine": machine(),
-        "at": datetime.now().isoformat(timespec="seconds"),
-        **{name: summary_ms(values) for name, values in samples.items()},
-    }
+                customer = Customer(name="Bench Caller", locale="ko")
+                session.add(customer)
+                session.flush()
+                session.add(Account(number=ACCOUNT, customer_id=customer.id))
+            setup.add_agent("1001")
+            agent = setup.phone("agent1001", auto_answer=True, record=False)
+            config = setup.config(
+                agent_uris={"1001": agent.uri},
+                flow="telephony.callflow.ivr:IvrFlows",
+                speech=("127.0.0.1", speech.port),
+            )
+            worker = setup.worker(1, config)
+            events = worker.events()
+            caller = setup.phone("caller", record=False)
+            answer = render_prompt(ANSWER, "ko", workdir / "speech", 8000)
+            lead_ms, voiced_end_ms = voiced_span(answer)
+            for number in range(calls):
+                try:
+                    one_call(caller, worker, events, answer, lead_ms, voiced_end_ms, samples)
+                except AssertionError as error:
+                    failures.append(f"call {number + 1}: {error}"[:300])
+                with setup.db.session() as session:
+                    session.execute(
+                        update(Agent).values(state=AgentState.AVAILABLE, claimed_by_call=None)
+                    )
+        finally:
+            setup.close()
+            speech.stop()
+        return {
+            "benchmark": "ivr",
+            "measured": "real SIP calls through one switch worker, the IVR and the Vosk service",
+            "calls": calls,
+            "failed_calls": failures,
+            "machine": machine(),
+            "at": datetime.now().isoformat(timespec="seconds"),
+            **{name: summary_ms(values) for name, values in samples.items()},
+        }
 
 
 def one_call(

@@ -27,11 +27,9 @@ import concurrent.futures
 import json
 import os
 import queue
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +42,7 @@ import requests
 
 from bench.report import machine, result_path, table, write_result
 from bench.resources import proc_number, process_tree
+from bench.workdir import scratch
 
 DEFAULT_OUTPUT = result_path("soak")
 ACCOUNT = "12345678"
@@ -349,45 +348,37 @@ def closed_cdrs(deployment: Any, call_ids: list[str], wait: float) -> dict[str, 
 
 
 def run(minutes: float, interval: float, sample_every: float, talk: float) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    # the phones' logs go with the soak's files; put back what was there, since the directory
-    # is removed at the end and a caller in the same process (tests/bench) starts phones later
-    logs_before = os.environ.get("PHONE_LOG_DIR")
-    if logs_before is None:
-        os.environ["PHONE_LOG_DIR"] = str(workdir)
     tally = Tally()
     samples: dict[str, list[dict[str, float]]] = {}
     times: list[float] = []
-    try:
-        with deployment_under_soak(workdir, talk) as (scene, sampled):
-            groups, console_url = sampled["groups"], sampled["console_url"]
-            began = time.monotonic()
-            end = began + minutes * 60
-            next_call, next_sample = began, began
-            console_errors = 0
-            with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                while time.monotonic() < end:
-                    now = time.monotonic()
-                    if now >= next_sample:
-                        times.append(round(now - began, 1))
-                        for name, pids in groups.items():
-                            samples.setdefault(name, []).append(sample(pids()))
-                        if not _answers(console_url):
-                            console_errors += 1
-                        next_sample += sample_every
-                    if now >= next_call:
-                        dialled = scene.dial(tally)
-                        if dialled is not None:
-                            pool.submit(scene.one_call, *dialled, tally)
-                        next_call += interval
-                    wait = min(next_call, next_sample, end) - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)  # the soak's own schedule: the next call or sample
-            cdr = closed_cdrs(scene.deployment, tally.started, 30)
-    finally:
-        if logs_before is None:
-            os.environ.pop("PHONE_LOG_DIR", None)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with scratch("bench-soak-") as workdir, deployment_under_soak(workdir, talk) as (
+        scene,
+        sampled,
+    ):
+        groups, console_url = sampled["groups"], sampled["console_url"]
+        began = time.monotonic()
+        end = began + minutes * 60
+        next_call, next_sample = began, began
+        console_errors = 0
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            while time.monotonic() < end:
+                now = time.monotonic()
+                if now >= next_sample:
+                    times.append(round(now - began, 1))
+                    for name, pids in groups.items():
+                        samples.setdefault(name, []).append(sample(pids()))
+                    if not _answers(console_url):
+                        console_errors += 1
+                    next_sample += sample_every
+                if now >= next_call:
+                    dialled = scene.dial(tally)
+                    if dialled is not None:
+                        pool.submit(scene.one_call, *dialled, tally)
+                    next_call += interval
+                wait = min(next_call, next_sample, end) - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)  # the soak's own schedule: the next call or sample
+        cdr = closed_cdrs(scene.deployment, tally.started, 30)
     processes = {
         name: {metric: growth(times, [s[metric] for s in rows], BOUNDS[metric])
                for metric in BOUNDS}
