@@ -92,3 +92,7 @@ class CallRecord:
 
     def agent_released(self, agent_id: int, reason: str) -> None:
         self._write(lambda db, _cid: agents.release(db, agent_id, reason))
+
+    def agent_not_answered(self, agent_id: int) -> None:
+        """A transfer rang them out: not ready, as after a missed offer from the line."""
+        self._write(lambda db, _cid: agents.no_answer(db, agent_id))

@@ -354,6 +354,8 @@ class Conversation:
                     self.end("agent hung up")
             elif self.offering.line is not None and self.offering.line.state == RINGING:
                 self.offering.missed()
+            elif self.was_bridged and self._customer_on_line():
+                self.transfers.target_missed()  # a transfer target did not answer: in line
             elif self.agent_id is not None:
                 self.end("agent hung up")  # a callback's agent, before the customer answered
             elif self.customer is not None and self.customer.state == "confirmed":
@@ -364,6 +366,9 @@ class Conversation:
                 self.end(f"agent leg failed ({code})")
         if all(other.state == "disconnected" for other in self.legs):
             self.switch.finished(self)
+
+    def _customer_on_line(self) -> bool:
+        return self.customer is not None and self.customer.state == "confirmed"
 
     def end(self, reason: str) -> None:
         """Tear down every leg, release the agent, close the CDR; the first reason wins."""

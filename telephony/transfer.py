@@ -2,7 +2,10 @@
 
 A blind transfer lets the agent leg go and dials the target (or puts the caller back in a
 queue, ``queue:<name>``); an attended one puts the customer aside, dials a consult leg bridged
-to the agent, and on `complete` bridges the customer to it. The caller's dialog, the CDR and
+to the agent, and on `complete` bridges the customer to it. A colleague available at the
+target's extension is claimed first (`telephony.transfer_claim`): their desk pops the caller
+(``agent.ringing`` of kind ``transfer``) and their state follows the call; a blind target that
+rings out goes not ready and the caller goes back in line. The caller's dialog, the CDR and
 the taps stay on this worker. A REFER from the bridged agent's phone to a target we know
 becomes our blind transfer; any other is refused (`telephony.refer`). Every transfer is listed
 in ``call_data["transfers"]``. Runs on the worker's loop, like its `Conversation`.
@@ -11,6 +14,7 @@ in ``call_data["transfers"]``. Runs on the worker's loop, like its `Conversation
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pjsua2 as pj
@@ -19,6 +23,7 @@ from store.models import utcnow
 from telephony.bridge import Bridge
 from telephony.leg import AGENT, CONSULT, Leg
 from telephony.refer import QUEUE_PREFIX, REFUSED, TAKEN_OVER, ReferRefused
+from telephony.transfer_claim import TransferClaim, claim_transfer_target
 
 if TYPE_CHECKING:
     from telephony.conversation import Conversation
@@ -26,12 +31,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 class Transfers:
     """Hold, blind and attended transfers, and REFER, for one call."""
 
     def __init__(self, call: Conversation) -> None:
         self.call = call
+        self.consult_target = ""  # what the attended transfer dialled (an extension or URI)
 
     # -- hold ---------------------------------------------------------------------------------
     def hold(self) -> None:
@@ -70,15 +75,17 @@ class Transfers:
             call.publish("transferred", None, mode="blind", to=to, via=via)
             call.offering.requeue(to.removeprefix(QUEUE_PREFIX) or None)
         elif mode == "blind":
+            from_agent_id = call.agent_id
             self.drop_agent("transferred")
-            call.agent = call.dial(AGENT, to)
-            call.publish("transferred", call.agent, mode="blind", to=call.agent.peer, via=via)
+            call.publish("transferred", None, mode="blind", to=to, via=via)
+            self._claim(to, from_agent_id, lambda claim: self._ring_target(to, claim))
         elif mode == "attended":
             if call.agent is None or call.consult is not None:
                 raise ValueError("attended transfer needs a bridged agent and no other consult")
             if call.bridge is not None:
                 call.bridge.disconnect()
             call.consult = call.dial(CONSULT, to)
+            self.consult_target = to
             call.publish("transferred", call.consult, mode="attended", stage="consulting", to=to)
         else:
             raise ValueError(f"unknown transfer mode {mode!r}; use blind or attended")
@@ -90,17 +97,28 @@ class Transfers:
             call.consult_bridge.connect()
 
     def complete_transfer(self) -> None:
+        """Hand the caller to the consulted colleague (claimed first, for their desk's pop)."""
         call = self.call
         consult = call.consult
         if consult is None or consult.state != "confirmed":
             raise ValueError("no answered consultation to complete")
+        self._claim(self.consult_target, call.agent_id, lambda c: self._hand_over(consult, c))
+
+    def _hand_over(self, consult: Leg, claim: TransferClaim | None) -> None:
+        call = self.call
+        if call.ended or consult is not call.consult or consult.state != "confirmed":
+            if claim is not None:
+                call.record.agent_released(claim.agent_id, "the consultation ended first")
+            return
         self._unbridge_consultation()
         self.drop_agent("transferred")
         call.consult = None
         consult.role = AGENT
         call.agent = consult
-        call.bridge_customer_with(consult)
         call.publish("transferred", consult, mode="attended", stage="completed", to=consult.peer)
+        if claim is not None:
+            self._pop(claim, self.consult_target)
+        call.bridge_customer_with(consult)
 
     def cancel_transfer(self) -> None:
         call = self.call
@@ -112,6 +130,66 @@ class Transfers:
         if call.bridge is not None:
             call.bridge.refresh()
         call.publish("transferred", None, mode="attended", stage="cancelled")
+
+    # -- the colleague on the other end (`telephony.transfer_claim`) -------------------------
+    def _claim(
+        self, to: str, from_agent_id: int | None, then: Callable[[TransferClaim | None], None]
+    ) -> None:
+        """Claim the colleague at extension *to* on the store thread, then *then* on the loop
+        (at once with None for a URI: nobody's desk)."""
+        call = self.call
+        if not to or to.startswith(("sip:", "sips:", "tel:")):
+            then(None)
+            return
+        db, call_id = call.switch.db, call.id
+        call.switch.store(lambda: claim_transfer_target(db, to, call_id, from_agent_id), then)
+
+    def _pop(self, claim: TransferClaim, extension: str) -> None:
+        """The claimed colleague's desk shows the caller (the console follows ``agent.ringing``)."""
+        call = self.call
+        call.agent_id = claim.agent_id
+        call.call_data["agent_reason"] = claim.reason
+        call.publish(
+            "agent.ringing",
+            agent_id=claim.agent_id,
+            customer_id=call.call_data.get("customer_id"),
+            extension=extension,
+            kind="transfer",
+            reason=claim.reason,
+            caller=call.caller,
+            call_data=dict(call.call_data),
+        )
+        call.record.update(agent_id=claim.agent_id)
+
+    def _ring_target(self, to: str, claim: TransferClaim | None) -> None:
+        """The blind transfer's dial, once the claim is known; the ring times out like an
+        offer's. A dial that fails puts the caller back in line."""
+        call = self.call
+        if call.ended or call.customer is None or call.agent is not None:
+            if claim is not None:
+                call.record.agent_released(claim.agent_id, "the call ended before the transfer")
+            return
+        if claim is not None:
+            self._pop(claim, to)
+        intercom = claim is not None and claim.auto_answer
+        try:
+            call.agent = call.dial(AGENT, to, call.switch.intercom.headers(to) if intercom else ())
+        except pj.Error as error:
+            log.warning("call %s: transfer to %s failed: %s", call.id, to, error.info())
+            self.target_missed()
+            return
+        call.offering.time_ring(call.agent)
+
+    def target_missed(self) -> None:
+        """A blind transfer's target did not answer (or could not be dialled): a claimed
+        colleague goes not ready, the caller goes back in line."""
+        call = self.call
+        if call.agent_id is not None:
+            call.publish("agent.missed", None, agent_id=call.agent_id, state="not_ready")
+            call.record.agent_not_answered(call.agent_id)
+        call.agent = None
+        call.agent_id = None
+        call.offering.requeue()
 
     def _unbridge_consultation(self) -> None:
         bridge, self.call.consult_bridge = self.call.consult_bridge, None
@@ -167,9 +245,4 @@ class Transfers:
         if leg is not call.agent or call.ended:
             self._refer_refused(leg, to, "the agent's leg changed before the transfer")
             return
-        try:
-            self.transfer(to, "blind", via="refer")
-        except pj.Error as error:  # the agent is already let go: the caller waits in line
-            log.warning("call %s: transfer to %s failed: %s", call.id, to, error.info())
-            call.agent = None
-            call.offering.requeue()
+        self.transfer(to, "blind", via="refer")
