@@ -84,6 +84,8 @@ class EventRouter:
                     self.hub.publish(topic, "state", {"state": "on_call"})
                 elif kind == "ended":
                     self._agent_after_call(call, event)
+                elif kind == "transferred" and handed_over(event):
+                    self._transferred_away(call)
         self.hub.publish(SUPERVISORS, "call", event)
 
     def _ringing(self, event: dict[str, Any], worker_name: str, worker_url: str) -> None:
@@ -120,6 +122,13 @@ class EventRouter:
         self.hub.publish(topic, "call", event)
         self.hub.publish(topic, "state", {"state": str(event.get("state") or "not_ready")})
 
+    def _transferred_away(self, call: LiveCall) -> None:
+        """The agent handed the caller on (the worker moved them to wrap-up): their desk says
+        so and the call's later events are no longer theirs; a colleague the transfer claimed
+        gets the call with their own ``agent.ringing``."""
+        self.hub.publish(agent_topic(call.agent_id), "state", {"state": "wrap_up"})
+        self.hub.forget(call.call_id)
+
     def _agent_after_call(self, call: LiveCall, event: dict[str, Any]) -> None:
         """Tell the desk where the call left its agent. The worker makes that move itself
         (`store.agents`: wrap-up after a call they had, available otherwise) and says which in
@@ -128,6 +137,12 @@ class EventRouter:
         state = event.get("agent_state", "wrap_up")
         if state is not None:
             self.hub.publish(agent_topic(call.agent_id), "state", {"state": str(state)})
+
+
+def handed_over(event: dict[str, Any]) -> bool:
+    """Whether a ``transferred`` event took the caller from their agent (a blind transfer or
+    a completed attended one; not the consultation's start or its cancel)."""
+    return event.get("mode") == "blind" or event.get("stage") == "completed"
 
 
 class WorkerFeed:

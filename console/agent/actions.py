@@ -72,6 +72,22 @@ def _my_call(call_id: str) -> LiveCall | None:
         return LiveCall(call_id, g.agent.id, worker.name, worker.api_url, row.customer_id)
 
 
+def _call_to_wrap_up(call_id: str) -> LiveCall | None:
+    """The call this agent writes up: theirs now, or the one their desk last showed them (a
+    call they transferred on is the colleague's now, but the notes are still theirs)."""
+    mine = _my_call(call_id)
+    if mine is not None:
+        return mine
+    shown = hub().last_pop(g.agent.id)
+    if shown is None or shown.get("call_id") != call_id:
+        return None
+    with database().session() as session:
+        row = session.get(Call, call_id)
+        if row is None:
+            return None
+        return LiveCall(call_id, g.agent.id, "", "", row.customer_id)
+
+
 @bp.post("/api/state")
 @requires(*AGENT_DESK)
 def set_state() -> ResponseReturnValue:
@@ -170,7 +186,7 @@ def wrap_up() -> ResponseReturnValue:
     outcome = _text(body, "outcome", 64) or "resolved"
     notes = _text(body, "notes", 5000) or None
     follow_up = _text(body, "follow_up", 2000) or None
-    call = _my_call(call_id) if call_id else None
+    call = _call_to_wrap_up(call_id) if call_id else None
     if call_id and call is None:
         return _refuse("that is not your call", 404)
     customer_id = call.customer_id if call else None
@@ -191,8 +207,9 @@ def wrap_up() -> ResponseReturnValue:
             )
     agents.finish_wrap_up(database(), g.agent.id)
     state = str(agents.state_of(database(), g.agent.id))
-    if call_id:
-        hub().forget(call_id)
+    tracked = hub().call(call_id) if call_id else None
+    if tracked is not None and tracked.agent_id == g.agent.id:  # not a colleague's call now
+        hub().forget(tracked.call_id)
     shown = hub().last_pop(g.agent.id)
     if shown is not None and shown.get("call_id") in (call_id, None):
         hub().clear_pop(g.agent.id)

@@ -117,6 +117,8 @@
     for (const [key, value] of Object.entries(ivr.other || {})) fact(list, key, value);
   }
 
+  const RINGING_SAYS = { callback: "callback ringing", transfer: "transfer ringing" };
+
   function renderPop(pop) {
     current = pop;
     delete $("pop").dataset.shownMs;
@@ -124,7 +126,7 @@
     $("pop").dataset.callId = pop.call_id || "";
     $("caller-number").textContent = pop.caller || "";
     $("route-reason").textContent = pop.route_reason ? "Routed to you: " + pop.route_reason : "";
-    $("call-state").textContent = pop.kind === "callback" ? "callback ringing" : "ringing";
+    $("call-state").textContent = RINGING_SAYS[pop.kind] || "ringing";
     $("transcript").replaceChildren();
     $("credits").replaceChildren();
     $("credit-limit").textContent =

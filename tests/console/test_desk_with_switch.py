@@ -1,4 +1,5 @@
-"""The desk against a real switch worker and SIP phones: pop, page controls, hang-up, wrap-up."""
+"""The desk against a real switch worker and SIP phones: pop, page controls, hang-up, wrap-up,
+and an attended transfer from one agent's desk to a colleague's."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from console.testing.browser import become_available, sign_in_agent
-from store.models import Agent, AgentState, Device, DeviceKind, Interaction, Worker
+from store.models import Agent, AgentState, Call, Device, DeviceKind, Interaction, Worker
 from store.passwords import hash_password
 from tests.console.conftest import console_app
 
@@ -31,16 +32,20 @@ def switch(tmp_path: Path) -> Iterator[Any]:
     setup.close()
 
 
-def add_desk_agent(switch: Any) -> int:
+def add_desk_agent(
+    switch: Any, name: str = "Eve Marino", username: str = "eve", extension: str = "1001"
+) -> int:
     with switch.db.session() as session:
         agent = Agent(
-            name="Eve Marino",
-            username="eve",
+            name=name,
+            username=username,
             password_hash=hash_password(PASSWORD),
             skills=["support"],
             credit_limit_cents=10_000,
             state=AgentState.LOGGED_OUT,
-            device=Device(kind=DeviceKind.HEADSET, extension="1001", sip_username="1001", ha1="x"),
+            device=Device(
+                kind=DeviceKind.HEADSET, extension=extension, sip_username=extension, ha1="x"
+            ),
         )
         session.add(agent)
         session.flush()
@@ -114,6 +119,98 @@ def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
             assert note.call_id == call_id  # the worker's CDR row exists, so the note links it
             assert session.get(Agent, agent_id).state is AgentState.AVAILABLE
     finally:
+        app.extensions["centralino.worker_feed"].stop()
+        server.shutdown()
+        server.server_close()
+        app.extensions["centralino.db"].dispose()
+
+
+def test_attended_transfer_from_the_desk_pops_the_colleague_and_wraps_up_the_agent(
+    switch: Any, page: Any, browser: Any
+) -> None:
+    """Eve consults Marco from her desk and completes: her headset is let go and her desk
+    goes to wrap-up (her notes on the call still save); Marco's desk pops the caller with
+    why, shows the call bridged, and the caller hears Marco."""
+    from telephony.testing.audio import recording, tone_share
+
+    eve = add_desk_agent(switch)
+    marco = add_desk_agent(switch, "Marco Gallo", "marco", "1002")
+    eve_headset = switch.phone("eve-headset", auto_answer=True)
+    marco_headset = switch.phone("marco-headset", auto_answer=True)
+    uris = {"1001": eve_headset.uri, "1002": marco_headset.uri}
+    worker = switch.worker(1, switch.config(agent_uris=uris))
+    events = worker.events()
+    wait_for(lambda: worker_registered(switch), 10, "the worker's row in the workers table")
+    app = console_app(switch.db, WORKER_FEED=True, WORKER_TOKEN=switch.token)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    marco_context = browser.new_context(bypass_csp=True)
+    marco_page = marco_context.new_page()
+    marco_page.set_default_timeout(10_000)
+    try:
+        sign_in_agent(page, url, "eve", PASSWORD)
+        become_available(page)
+        caller = switch.phone("caller")
+        call = caller.call(f"sip:800@{worker.sip_uri_host}")
+        caller.wait_for("state", call=call, state="confirmed")
+        call_id = events.wait_for("bridged", timeout=30, agent_id=eve)["call_id"]
+        page.wait_for_function(
+            f"document.getElementById('pop').dataset.callId === '{call_id}'", timeout=10_000
+        )
+        eve_call = eve_headset.wait_for("incoming")["call"]
+        eve_headset.wait_for("state", call=eve_call, state="confirmed")
+        page.fill("#create-form input[name=name]", "Walk-in Caller")
+        page.click("#create-form button[type=submit]")
+        page.wait_for_function(
+            "document.getElementById('caller-name').textContent === 'Walk-in Caller'"
+        )
+        sign_in_agent(marco_page, url, "marco", PASSWORD)  # free only once Eve has the call
+        become_available(marco_page)
+
+        page.select_option("#transfer-form select[name=to]", "1002")
+        page.select_option("#transfer-form select[name=mode]", "attended")
+        page.click("#transfer-form button[type=submit]")
+        events.wait_for("transferred", timeout=10, stage="consulting")
+        marco_call = marco_headset.wait_for("incoming")["call"]
+        marco_headset.wait_for("state", call=marco_call, state="confirmed")
+        page.click("#transfer-form button[data-action=complete-transfer]")
+        events.wait_for("transferred", timeout=10, stage="completed")
+        assert events.wait_for("bridged", timeout=10, agent_id=marco)["call_id"] == call_id
+        eve_headset.wait_for("state", call=eve_call, state="disconnected")
+
+        marco_page.wait_for_function(
+            f"document.getElementById('pop').dataset.callId === '{call_id}'", timeout=10_000
+        )
+        assert marco_page.text_content("#route-reason") == (
+            "Routed to you: transferred to you by Eve Marino"
+        )
+        marco_page.wait_for_function(
+            "document.getElementById('call-state').textContent === 'bridged'", timeout=10_000
+        )
+        marco_page.wait_for_selector("#state[data-state=on_call]")
+        page.wait_for_selector("#state[data-state=wrap_up]")  # without a reload
+        marco_headset.tone(marco_call, 1500)
+        time.sleep(0.8)  # a duration of media, not a wait for an event
+        marco_page.click("#controls button[data-action=hangup]")  # Marco acts on the call now
+        caller.wait_for("state", call=call, state="disconnected")
+        marco_page.wait_for_selector("#state[data-state=wrap_up]")
+        heard = recording(caller.wait_for("recorded", call=call)["path"])
+        assert tone_share(heard, 1500) > 0.5  # the caller heard Marco after the transfer
+
+        page.fill("#wrapup-form textarea[name=notes]", "Handed to Marco for billing.")
+        page.click("#wrapup-form button[type=submit]")
+        page.wait_for_selector("#state[data-state=available]")
+        with switch.db.session() as session:
+            row = session.get(Call, call_id)
+            assert row is not None and row.agent_id == marco and row.outcome == "completed"
+            assert session.get(Agent, eve).state is AgentState.AVAILABLE
+            assert session.get(Agent, marco).state is AgentState.WRAP_UP
+            note = session.scalar(select(Interaction).where(Interaction.agent_id == eve))
+            assert note is not None and note.notes == "Handed to Marco for billing."
+            assert note.call_id == call_id
+    finally:
+        marco_context.close()
         app.extensions["centralino.worker_feed"].stop()
         server.shutdown()
         server.server_close()
