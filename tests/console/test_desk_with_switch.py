@@ -1,11 +1,12 @@
 """The desk against a real switch worker and SIP phones: pop, page controls, hang-up, wrap-up,
-and an attended transfer from one agent's desk to a colleague's."""
+an attended transfer from one agent's desk to a colleague's, and a callback's pop."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,16 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from console.testing.browser import become_available, sign_in_agent
-from store.models import Agent, AgentState, Call, Device, DeviceKind, Interaction, Worker
+from store.models import (
+    Agent,
+    AgentState,
+    Call,
+    Device,
+    DeviceKind,
+    Interaction,
+    QueueEntry,
+    Worker,
+)
 from store.passwords import hash_password
 from tests.console.conftest import console_app
 
@@ -66,16 +76,27 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
     return value
 
 
-def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
-    agent_id = add_desk_agent(switch)
-    headset = switch.phone("headset", auto_answer=True)
-    worker = switch.worker(1, switch.config(agent_uris={"1001": headset.uri}))
+@contextmanager
+def desk_console(switch: Any) -> Iterator[str]:
+    """The console on loopback, following the deployment's live workers; yields its URL."""
     wait_for(lambda: worker_registered(switch), 10, "the worker's row in the workers table")
     app = console_app(switch.db, WORKER_FEED=True, WORKER_TOKEN=switch.token)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
     try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        app.extensions["centralino.worker_feed"].stop()
+        server.shutdown()
+        server.server_close()
+        app.extensions["centralino.db"].dispose()
+
+
+def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
+    agent_id = add_desk_agent(switch)
+    headset = switch.phone("headset", auto_answer=True)
+    worker = switch.worker(1, switch.config(agent_uris={"1001": headset.uri}))
+    with desk_console(switch) as url:
         sign_in_agent(page, url, "eve", PASSWORD)
         become_available(page)
 
@@ -118,11 +139,6 @@ def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
             assert note is not None and note.notes == "First call; profile created."
             assert note.call_id == call_id  # the worker's CDR row exists, so the note links it
             assert session.get(Agent, agent_id).state is AgentState.AVAILABLE
-    finally:
-        app.extensions["centralino.worker_feed"].stop()
-        server.shutdown()
-        server.server_close()
-        app.extensions["centralino.db"].dispose()
 
 
 def test_attended_transfer_from_the_desk_pops_the_colleague_and_wraps_up_the_agent(
@@ -140,15 +156,10 @@ def test_attended_transfer_from_the_desk_pops_the_colleague_and_wraps_up_the_age
     uris = {"1001": eve_headset.uri, "1002": marco_headset.uri}
     worker = switch.worker(1, switch.config(agent_uris=uris))
     events = worker.events()
-    wait_for(lambda: worker_registered(switch), 10, "the worker's row in the workers table")
-    app = console_app(switch.db, WORKER_FEED=True, WORKER_TOKEN=switch.token)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
     marco_context = browser.new_context(bypass_csp=True)
     marco_page = marco_context.new_page()
     marco_page.set_default_timeout(10_000)
-    try:
+    with closing(marco_context), desk_console(switch) as url:
         sign_in_agent(page, url, "eve", PASSWORD)
         become_available(page)
         caller = switch.phone("caller")
@@ -209,9 +220,57 @@ def test_attended_transfer_from_the_desk_pops_the_colleague_and_wraps_up_the_age
             note = session.scalar(select(Interaction).where(Interaction.agent_id == eve))
             assert note is not None and note.notes == "Handed to Marco for billing."
             assert note.call_id == call_id
-    finally:
-        marco_context.close()
-        app.extensions["centralino.worker_feed"].stop()
-        server.shutdown()
-        server.server_close()
-        app.extensions["centralino.db"].dispose()
+
+
+def test_a_callback_pops_on_the_desk_rings_the_agent_then_the_customer(
+    switch: Any, page: Any
+) -> None:
+    """A caller in line presses 1 and hangs up while Eve is paused; when she becomes available
+    from her desk, the callback pops there (marked as a callback, with the number to call),
+    her headset rings first, then the customer's phone; the page shows the call bridged."""
+    eve = add_desk_agent(switch)
+    headset = switch.phone("eve-headset", auto_answer=True)
+    customer = switch.phone("2001")  # the number the callback dials: its URI's user part
+    uris = {"1001": headset.uri, "2001": customer.uri}
+    worker = switch.worker(1, switch.config(agent_uris=uris))
+    events = worker.events()
+    with desk_console(switch) as url:
+        sign_in_agent(page, url, "eve", PASSWORD)
+        page.wait_for_function("document.body.dataset.live === 'yes'")
+        page.fill("#state-form input[name=reason]", "Coaching")
+        page.click("#state-form button[data-state=paused]")
+        page.wait_for_selector("#state[data-state=paused]")
+        call = customer.call(f"sip:800@{worker.sip_uri_host}")
+        customer.wait_for("state", call=call, state="confirmed")
+        queued = events.wait_for("queued", timeout=60)
+        events.wait_for("queue.position", timeout=30)
+        customer.dtmf(call, "1")
+        assert events.wait_for("queue.callback", timeout=10)["number"] == "2001"
+        customer.wait_for("state", call=call, state="disconnected", timeout=20)
+
+        page.click("#state-form button[data-state=available]")
+        ringing = events.wait_for("agent.ringing", timeout=15, agent_id=eve)
+        assert ringing["kind"] == "callback"
+        back_id = ringing["call_id"]
+        page.wait_for_function(
+            f"document.getElementById('pop').dataset.callId === '{back_id}'", timeout=10_000
+        )
+        assert page.text_content("#caller-number") == "2001"
+        assert page.text_content("#call-state") == "callback ringing"  # the customer waits
+        agent_call = headset.wait_for("incoming")["call"]
+        headset.wait_for("state", call=agent_call, state="confirmed")
+        back = customer.wait_for("incoming", timeout=10)["call"]  # only once Eve is there
+        customer.answer(back)
+        events.wait_for("bridged", timeout=10, agent_id=eve)
+        page.wait_for_function(
+            "document.getElementById('call-state').textContent === 'bridged'", timeout=10_000
+        )
+        page.wait_for_selector("#state[data-state=on_call]")
+        page.click("#controls button[data-action=hangup]")
+        customer.wait_for("state", call=back, state="disconnected")
+        page.wait_for_selector("#state[data-state=wrap_up]")
+        with switch.db.session() as session:
+            entry = session.scalar(
+                select(QueueEntry).where(QueueEntry.call_id == queued["call_id"])
+            )
+            assert entry is not None and (entry.kind, entry.state) == ("callback", "connected")
