@@ -7,7 +7,10 @@ overlapping sub-windows 5 ms apart give its phase advance, hence the tone's real
 A window holds a digit when one row and one column tone are loud enough, carry most of the
 window's power, lie within the frequency tolerance and respect the twist limits. A key is
 pressed after three such windows of steady power (about 35 ms of tone), released after two
-windows without it (so a 40 ms pause always separates two presses).
+windows where its tones are gone (so a 40 ms pause always separates two presses). A window
+that still carries the pressed key's two tones at nearly their level but fails the frequency
+test is no evidence either way: a jitter buffer that drops or repeats part of a frame steps the
+tone's phase, and the two windows over that step used to end the press and start it again.
 """
 
 from __future__ import annotations
@@ -119,11 +122,13 @@ def analyse_windows(
     omegas: np.ndarray,
     limits: np.ndarray,
     digit_out: np.ndarray,
+    pair_out: np.ndarray,
     power_out: np.ndarray,
 ) -> int:
     """Classify every complete window of *samples* (float64) taken each *hop* samples.
 
-    For each window writes the digit index 0..15 (or -1) and the two tones' power.
+    For each window writes the digit index 0..15 (or -1), the index of the strongest row and
+    column pair (a digit or not) and the two tones' power.
     limits = [min tone power, min purity, max relative frequency error,
               max normal twist (row over column, power ratio),
               max reverse twist (column over row, power ratio)].
@@ -172,6 +177,7 @@ def analyse_windows(
             if abs(offset[row]) <= limits[2] and abs(offset[column]) <= limits[2]:
                 digit = row * 4 + (column - 4)
         digit_out[count] = digit
+        pair_out[count] = row * 4 + (column - 4)
         power_out[count] = tone_power
         count += 1
         start += hop
@@ -200,6 +206,7 @@ class DtmfSettings:
     windows_to_press: int = 3
     windows_to_release: int = 2
     steady_db: float = 3.0  # power spread allowed over the pressing windows
+    held_drop_db: float = 10.0  # the pressed key's tones this far below their level: gone
 
     def limits(self) -> np.ndarray:
         min_power = (FULL_SCALE * 10 ** (self.min_level_dbfs / 20)) ** 2 / 2
@@ -236,12 +243,14 @@ class DtmfDetector:
         self._pressed_at = 0.0
         self._misses = 0
         self._last_hit_end = 0.0
+        self._held_power = 0.0  # the pressed key's tone power in its last clean window
 
     def process(self, frame: np.ndarray) -> list[DtmfEvent]:
         """Feed consecutive audio; returns the key events completed by it, oldest first."""
         samples = np.concatenate([self._pending, np.asarray(frame, dtype=np.float64)])
         room = max((samples.shape[0] - len(self.window)) // self.hop + 1, 0)
         digits = np.empty(room, dtype=np.int64)
+        pairs = np.empty(room, dtype=np.int64)
         powers = np.empty(room)
         count = analyse_windows(
             samples,
@@ -252,24 +261,30 @@ class DtmfDetector:
             self.omegas,
             self.limits,
             digits,
+            pairs,
             powers,
         )
         events: list[DtmfEvent] = []
         for i in range(count):
             start = (self._consumed + i * self.hop) / self.clock_rate
-            self._decide(int(digits[i]), float(powers[i]), start, events)
+            self._decide(int(digits[i]), int(pairs[i]), float(powers[i]), start, events)
         self._pending = samples[count * self.hop :]
         self._consumed += count * self.hop
         return events
 
-    def _decide(self, digit: int, power: float, start: float, events: list[DtmfEvent]) -> None:
+    def _decide(
+        self, digit: int, pair: int, power: float, start: float, events: list[DtmfEvent]
+    ) -> None:
         quarter = len(self.window) / 4 / self.clock_rate
         window_end = start + len(self.window) / self.clock_rate
         if self._pressed is not None:
             if digit >= 0 and DIGITS[digit] == self._pressed:
                 self._misses = 0
                 self._last_hit_end = window_end
+                self._held_power = power
                 return
+            if digit < 0 and DIGITS[pair] == self._pressed and power >= self._held_floor():
+                return  # the key's tones are still there, only their phase stepped
             self._misses += 1
             if self._misses < self.settings.windows_to_release:
                 return
@@ -293,10 +308,14 @@ class DtmfDetector:
         if strongest > weakest * 10 ** (self.settings.steady_db / 10):
             return
         self._pressed = DIGITS[digit]
+        self._held_power = power
         self._pressed_at = start - (needed - 1) * self.hop / self.clock_rate + quarter
         self._misses = 0
         self._last_hit_end = window_end
         events.append(DtmfEvent(self._pressed, "start", self._pressed_at))
+
+    def _held_floor(self) -> float:
+        return self._held_power * 10 ** (-self.settings.held_drop_db / 10)
 
     def digits(self, frames: list[np.ndarray] | np.ndarray) -> str:
         """Convenience: the digits pressed in a whole signal (or list of frames)."""

@@ -80,6 +80,22 @@ def test_a_short_drop_out_does_not_split_a_key_press() -> None:
     assert detect(signal) == "7"
 
 
+@pytest.mark.parametrize("digit", "0123456789*#")
+def test_a_jitter_buffer_dropping_or_repeating_part_of_a_tone_does_not_split_the_key(
+    digit: str,
+) -> None:
+    """An adaptive jitter buffer drops or repeats samples mid-tone: the tone's phase steps and
+    the two windows over the step fail the frequency test; once (5 % loss, 30 ms jitter, seed
+    17) that ended the press and began it again, and a 9-key account number came out as 10."""
+    tone = dtmf_signal(digit, tone_ms=200, pause_ms=0)
+    tail = np.zeros(800, np.int16)
+    for at in range(400, 800, 9):
+        for step in (13, 37, 61, 80, 111, 160):
+            dropped = np.concatenate([tone[:at], tone[at + step :], tail])
+            repeated = np.concatenate([tone[:at], tone[at - step :], tail])
+            assert (detect(dropped), detect(repeated)) == (digit, digit), (at, step)
+
+
 def test_events_carry_press_and_release_times() -> None:
     signal = dtmf_signal("42", tone_ms=100, pause_ms=200, lead_ms=300)
     detector = DtmfDetector()
