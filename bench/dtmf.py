@@ -70,6 +70,17 @@ def spandsp(signal: np.ndarray) -> str:
     return SpandspReceiver().digits(signal)
 
 
+def phase_stepped(digits: str, at: int, step: int, repeat: bool) -> np.ndarray:
+    """*digits* as 200 ms tones (80 ms pauses), each with *step* samples dropped (or repeated)
+    *at* samples in, as an adaptive jitter buffer does when it shrinks (or stretches) a call."""
+    pieces = []
+    for digit in digits:
+        tone = dtmf_signal(digit, tone_ms=200, pause_ms=0)
+        rest = tone[at - step :] if repeat else tone[at + step :]
+        pieces += [tone[:at], rest, np.zeros(640, np.int16)]
+    return np.concatenate(pieces)
+
+
 def conformance_cases() -> list[tuple[str, str, list[np.ndarray]]]:
     """(case, expected digits per signal, signals)."""
     cases: list[tuple[str, str, list[np.ndarray]]] = [
@@ -106,6 +117,18 @@ def conformance_cases() -> list[tuple[str, str, list[np.ndarray]]]:
             for lead in range(10)
         ]
         cases.append((f"{tone_ms} ms tones, 40 ms pauses, 10 alignments", expected, signals))
+    cases.append(
+        (
+            "phase step mid-tone: 37 or 80 samples dropped or repeated, 8 places",
+            DIGITS,
+            [
+                phase_stepped(DIGITS, at, step, repeat)
+                for at in range(400, 800, 50)
+                for step in (37, 80)
+                for repeat in (False, True)
+            ],
+        )
+    )
     for level, expected in ((-25.0, "159#"), (-33.0, "159#"), (-45.0, "")):
         signal = dtmf_signal("159#", level_dbfs=level)
         cases.append((f"level {level:.0f} dBFS per tone", expected, [signal]))
