@@ -22,7 +22,7 @@ from telephony.testing.audio import correlation_peak, recording
 from tests.harness.baresip import Baresip, silence_wav
 from tests.harness.impair import ImpairedLine, Impairment
 from tests.harness.parts import require
-from tests.telephony.test_ivr_calls import ACCOUNT, Scene, ivr_scene
+from tests.telephony.test_ivr_calls import ACCOUNT, Scene, end_calls, ivr_scene
 from tests.telephony.test_switch_behind_edge import support_uri
 
 pytestmark = pytest.mark.e2e
@@ -150,10 +150,12 @@ def test_through_a_bad_network_in_band_keys_reach_the_agents_pop(scene: Scene, s
     bad = BAD_NETWORKS["5 % loss, 30 ms jitter"]
     with ImpairedLine(scene.edge.address, to_switch=bad, to_phone=bad, seed=seed) as line:
         phone, call, call_id = scene.dial_via(line.uri_host, f"20{20 + seed}")
-        scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished", timeout=30)
-        phone.play(call, scene.keys_wav(ACCOUNT + "#"))
-        ringing = scene.at_agent(call_id)
-        scene.hang_up(phone, call, call_id)
+        try:
+            scene.wait("ivr.prompt", call_id, prompt="greeting", state="finished", timeout=30)
+            phone.play(call, scene.keys_wav(ACCOUNT + "#"))
+            ringing = scene.at_agent(call_id)
+        finally:  # through the line while it still relays; the next seed gets a free agent
+            end_calls(scene)
     keys = [e for e in scene.seen("dtmf", call_id) if e.get("role") == "customer"]
     assert "".join(e["digit"] for e in keys) == ACCOUNT + "#", keys
     assert {e["method"] for e in keys} == {"inband"}
