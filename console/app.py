@@ -64,14 +64,14 @@ def _register_errors(app: Flask) -> None:
             return jsonify(error=error.description), code
         return render_template_string(_ERROR_PAGE, code=code, message=error.description), code
 
-
     @app.errorhandler(OSError)
     @app.errorhandler(OperationalError)
     def disk_full(error: Exception) -> ResponseReturnValue:
         if not disk_full_error(error):
             raise error
-        log.error("event=console.disk_full %s %s: %s", request.method, request.path,
-                  DISK_FULL_ADVICE)
+        log.error(
+            "event=console.disk_full %s %s: %s", request.method, request.path, DISK_FULL_ADVICE
+        )
         message = f"Not saved: {DISK_FULL_ADVICE}. Try again once space is freed."
         if wants_json():
             return jsonify(error=message), 507
@@ -119,11 +119,13 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["centralino.login_throttle"] = LoginThrottle(
         int(app.config["LOGIN_MAX_FAILURES"]), float(app.config["LOGIN_WINDOW_SECONDS"])
     )
+    router = EventRouter(db, hub)
     feed = WorkerFeed(
         db,
-        EventRouter(db, hub).handle,
+        router.handle,
         float(app.config["WORKER_REFRESH_SECONDS"]),
         token=app.config["WORKER_TOKEN"],
+        on_calls=router.relearn,
     )
     app.extensions["centralino.worker_feed"] = feed
     if app.config["WORKER_FEED"]:
@@ -132,7 +134,13 @@ def create_app(source: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.before_request(load_signed_in)
     app.after_request(_secure_headers)
     for blueprint in (
-        auth_bp, agent_bp, supervisor_bp, admin_bp, admin_api_bp, provisioning_bp, inventory_bp,
+        auth_bp,
+        agent_bp,
+        supervisor_bp,
+        admin_bp,
+        admin_api_bp,
+        provisioning_bp,
+        inventory_bp,
         reports_bp,
         devices_api_bp,
     ):

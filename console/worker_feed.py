@@ -2,10 +2,13 @@
 
 One daemon thread re-reads the ``workers`` table; each live worker gets a thread that holds
 its event stream open (sending the deployment token) and reconnects with back-off when it drops.
+Each time a stream opens, the worker's live calls are read once, so a console that restarted
+mid-call takes back the calls its agents are on.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import logging
@@ -20,13 +23,14 @@ from console.hub import SUPERVISORS, EventHub, LiveCall, agent_topic
 from console.presence import MONITOR_EVENTS, desk_notice, presence
 from console.profile_access import grant
 from console.screenpop import build_screenpop
-from console.worker_control import TOKEN_REFUSED, auth_headers
+from console.worker_control import TOKEN_REFUSED, WorkerUnreachable, auth_headers, live_calls
 from store.db import Database
 from store.models import Worker
 
 log = logging.getLogger(__name__)
 
 CALL_EVENTS = {"answered", "bridged", "hold", "unhold", "transferred", "ended", "mood", "dtmf"}
+CALL_STATES = CALL_EVENTS - {"mood", "dtmf"}  # the events that say where the call is
 TRANSCRIPT_EVENTS = {"transcript.partial", "transcript.final", "transcript.gap"}
 _QUIET_STREAM_SECONDS = 300.0
 
@@ -79,6 +83,8 @@ class EventRouter:
                 self.hub.publish(topic, "supervisor", notice)
             elif kind in CALL_EVENTS:
                 call.state = str(kind)
+                if kind in CALL_STATES:
+                    self._remember_state(call, str(kind))
                 self.hub.publish(topic, "call", event)
                 if kind in {"answered", "bridged"}:
                     self.hub.publish(topic, "state", {"state": "on_call"})
@@ -88,7 +94,39 @@ class EventRouter:
                     self._transferred_away(call)
         self.hub.publish(SUPERVISORS, "call", event)
 
-    def _ringing(self, event: dict[str, Any], worker_name: str, worker_url: str) -> None:
+    def relearn(self, calls: list[dict[str, Any]], worker_name: str, worker_url: str) -> None:
+        """Take back a worker's live calls (its ``GET /calls``, read each time its event stream
+        opens): a console restarted mid-call gives every agent their call again (the pop, the
+        call's later events) instead of leaving their desk deaf until the next one."""
+        for live in calls:
+            agent_id, call_id = live.get("agent_id"), str(live.get("id") or "")
+            state = str(live.get("state") or "")
+            if not isinstance(agent_id, int) or not call_id or state == "ended":
+                continue  # no agent has this call (IVR, queue) or it is over
+            known = self.hub.call(call_id)
+            if known is not None and known.agent_id == agent_id:
+                continue  # only the stream dropped: this console still follows the call
+            given = live.get("call_data")
+            call_data: dict[str, Any] = given if isinstance(given, dict) else {}
+            offer = {
+                "type": "agent.ringing",
+                "call_id": call_id,
+                "agent_id": agent_id,
+                "worker": worker_name,
+                "caller": live.get("caller"),
+                "reason": call_data.get("agent_reason"),
+                "call_data": call_data,
+            }
+            self._ringing(offer, worker_name, worker_url, call_state=state)
+            log.info("re-learnt call %s of agent %s from %s", call_id, agent_id, worker_name)
+
+    def _ringing(
+        self,
+        event: dict[str, Any],
+        worker_name: str,
+        worker_url: str,
+        call_state: str = "ringing",
+    ) -> None:
         agent_id = int(event["agent_id"])
         with self.db.session() as session:
             pop = build_screenpop(session, event)
@@ -102,11 +140,21 @@ class EventRouter:
                 worker=str(event.get("worker") or worker_name),
                 worker_url=worker_url,
                 customer_id=customer["id"] if customer else None,
+                state=call_state,
             )
         )
+        pop["call_state"] = call_state
         self.hub.remember_pop(agent_id, pop)
         self.hub.publish(agent_topic(agent_id), "screenpop", pop)
-        self.hub.publish(agent_topic(agent_id), "state", {"state": "ringing"})
+        talking = call_state in CALL_STATES  # answered, bridged, on hold...: not ringing
+        state = "on_call" if talking else "ringing"
+        self.hub.publish(agent_topic(agent_id), "state", {"state": state})
+
+    def _remember_state(self, call: LiveCall, kind: str) -> None:
+        """The pop a reloaded desk gets says where the call is now, not that it rang."""
+        shown = self.hub.last_pop(call.agent_id)
+        if shown is not None and shown.get("call_id") == call.call_id:
+            self.hub.remember_pop(call.agent_id, {**shown, "call_state": kind})
 
     def _missed(self, event: dict[str, Any]) -> None:
         """The agent did not answer in time: the call rings someone else, the agent is not
@@ -155,9 +203,11 @@ class WorkerFeed:
         refresh_seconds: float = 2.0,
         *,
         token: str,
+        on_calls: Callable[[list[dict[str, Any]], str, str], None] | None = None,
     ) -> None:
         self.db = db
         self.on_event = on_event
+        self.on_calls = on_calls
         self.refresh_seconds = refresh_seconds
         self.token = token
         self._following: dict[str, threading.Event] = {}
@@ -204,7 +254,8 @@ class WorkerFeed:
         backoff = 0.2
         while not stopped.is_set():
             try:
-                for event in self._stream(url, stopped, self.token):
+                opened = functools.partial(self._read_calls, name, url)
+                for event in self._stream(url, stopped, self.token, opened):
                     backoff = 0.2
                     try:
                         self.on_event(event, name, url)
@@ -215,8 +266,24 @@ class WorkerFeed:
             stopped.wait(backoff)
             backoff = min(backoff * 2, 5.0)
 
+    def _read_calls(self, name: str, url: str) -> None:
+        """The stream is open (so no later event is missed): read what is already live."""
+        if self.on_calls is None:
+            return
+        try:
+            calls = live_calls(url, 5.0, self.token)
+        except WorkerUnreachable as error:
+            log.warning("cannot read the live calls of %s: %s", name, error)
+            return
+        try:
+            self.on_calls(calls, name, url)
+        except Exception:
+            log.exception("live calls of %s not taken back", name)
+
     @staticmethod
-    def _stream(url: str, stopped: threading.Event, token: str) -> Iterator[dict[str, Any]]:
+    def _stream(
+        url: str, stopped: threading.Event, token: str, opened: Callable[[], None]
+    ) -> Iterator[dict[str, Any]]:
         parts = urlsplit(url)
         connection_class = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
@@ -232,6 +299,7 @@ class WorkerFeed:
                 log.error(TOKEN_REFUSED, url)
             if response.status != 200:
                 raise http.client.HTTPException(f"/events answered {response.status}")
+            opened()
             for event in read_events(iter(response.readline, b"")):
                 yield event
                 if stopped.is_set():

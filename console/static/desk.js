@@ -126,7 +126,9 @@
     $("pop").dataset.callId = pop.call_id || "";
     $("caller-number").textContent = pop.caller || "";
     $("route-reason").textContent = pop.route_reason ? "Routed to you: " + pop.route_reason : "";
-    $("call-state").textContent = RINGING_SAYS[pop.kind] || "ringing";
+    // a desk (re)loaded mid-call shows where the call is now, not that it rang
+    const since = pop.call_state && pop.call_state !== "ringing" ? pop.call_state : null;
+    $("call-state").textContent = since || RINGING_SAYS[pop.kind] || "ringing";
     $("transcript").replaceChildren();
     $("credits").replaceChildren();
     $("credit-limit").textContent =

@@ -100,6 +100,40 @@ def test_an_agent_who_misses_the_ring_is_told_and_loses_the_pop(  # type: ignore
         db.dispose()
 
 
+def test_a_restarted_console_takes_back_the_calls_its_agents_are_on(  # type: ignore[no-untyped-def]
+    tmp_path: Path, seeded_template
+) -> None:
+    """What a worker's ``GET /calls`` lists when the console's stream to it opens: a call an
+    agent is on gives them their pop again (saying where the call is) and its later events;
+    calls no agent has, and calls this console already follows, change nothing."""
+    db, _ = copy_of(seeded_template, tmp_path / "relearn.sqlite")
+    hub = EventHub()
+    router = EventRouter(db, hub)
+    inbox = hub.subscribe(agent_topic(1))
+    talking, waiting = str(uuid.uuid4()), str(uuid.uuid4())
+    calls = [
+        {"id": talking, "state": "bridged", "agent_id": 1, "caller": "+390212345",
+         "call_data": {"customer_id": 1, "mood": "calm", "agent_reason": "returning caller"}},
+        {"id": waiting, "state": "queued", "agent_id": None, "call_data": {}},
+    ]  # fmt: skip
+    try:
+        router.relearn(calls, "w1", "http://127.0.0.1:9")
+        (name, pop), state = inbox.get(timeout=1), inbox.get(timeout=1)
+        assert name == "screenpop" and pop["call_id"] == talking
+        assert pop["customer"]["name"] == "Giulia Ferri" and pop["call_state"] == "bridged"
+        assert state == ("state", {"state": "on_call"})
+        assert hub.call(talking) is not None and hub.call(waiting) is None
+        assert hub.last_pop(1) == pop
+
+        router.relearn(calls, "w1", "http://127.0.0.1:9")  # the stream only dropped
+        assert inbox.empty()
+        router.handle({"type": "hold", "call_id": talking}, "w1", "http://127.0.0.1:9")
+        assert inbox.get(timeout=1)[0] == "call"
+        assert (hub.last_pop(1) or {})["call_state"] == "hold"  # a reloaded desk says so
+    finally:
+        db.dispose()
+
+
 def test_feed_sends_the_deployment_token_and_a_wrong_one_is_refused(  # type: ignore[no-untyped-def]
     tmp_path: Path, seeded_template
 ) -> None:
