@@ -43,7 +43,8 @@ class ConsoleProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> ConsoleProcess:
-        self.port = free_tcp_port()
+        """Start it (again: on the same port, as a restarted console is found by the pages)."""
+        self.port = self.port or free_tcp_port()
         settings = {
             "var_dir": str(self.workdir),
             "database_url": self.database_url,
@@ -63,7 +64,7 @@ class ConsoleProcess:
             lines.append(f"{key} = {shown}")
         config = self.workdir / "console.toml"
         config.write_text("\n".join(lines) + "\n")
-        log = (self.workdir / "console.log").open("wb")
+        log = (self.workdir / "console.log").open("ab")
         self.process = subprocess.Popen(
             [str(CENTRALINO), "console", "--config", str(config)],
             stdout=log,
@@ -91,6 +92,12 @@ class ConsoleProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown, every open stream cut."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
 
     def get(
         self, path: str, cookie: str | None = None, timeout: float = 10.0

@@ -1,5 +1,6 @@
 """The desk against a real switch worker and SIP phones: pop, page controls, hang-up, wrap-up,
-an attended transfer from one agent's desk to a colleague's, and a callback's pop."""
+an attended transfer from one agent's desk to a colleague's, a callback's pop, and a console
+killed and started again mid-call."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from console.testing.browser import become_available, sign_in_agent
+from console.testing.console_process import ConsoleProcess
 from store.models import (
     Agent,
     AgentState,
@@ -274,3 +276,49 @@ def test_a_callback_pops_on_the_desk_rings_the_agent_then_the_customer(
                 select(QueueEntry).where(QueueEntry.call_id == queued["call_id"])
             )
             assert entry is not None and (entry.kind, entry.state) == ("callback", "connected")
+
+
+def test_a_console_killed_mid_call_gives_the_agent_their_call_back(switch: Any, page: Any) -> None:
+    """``kill -9`` of the console while its agent talks: the call goes on; the console started
+    again on the same address reads the worker's live calls, so the agent's desk (reconnected
+    by itself, then reloaded) still shows the call where it is, and hears how it ends."""
+    add_desk_agent(switch)
+    headset = switch.phone("headset", auto_answer=True)
+    worker = switch.worker(1, switch.config(agent_uris={"1001": headset.uri}))
+    wait_for(lambda: worker_registered(switch), 10, "the worker's row in the workers table")
+    console = ConsoleProcess(
+        switch.root, switch.db_url, console={"worker_feed": True, "worker_refresh_seconds": 0.2}
+    ).start()
+    try:
+        url = f"http://127.0.0.1:{console.port}"
+        sign_in_agent(page, url, "eve", PASSWORD)
+        become_available(page)
+        caller = switch.phone("caller")
+        call = caller.call(f"sip:800@{worker.sip_uri_host}")
+        caller.wait_for("state", call=call, state="confirmed")
+        page.wait_for_selector("#pop:not([hidden])", timeout=30_000)
+        call_id = page.get_attribute("#pop", "data-call-id")
+        page.wait_for_function(
+            "document.getElementById('call-state').textContent === 'bridged'", timeout=15_000
+        )
+
+        page.evaluate("document.body.dataset.live = 'killed'")
+        console.kill()
+        console.start()
+        page.wait_for_function("document.body.dataset.live === 'yes'", timeout=30_000)
+        assert page.get_attribute("#pop", "data-call-id") == call_id
+        assert caller.seen("state", call=call, state="disconnected") == []  # the call went on
+
+        page.reload()  # a fresh desk: its pop comes from what the new console re-learnt
+        page.wait_for_function("document.body.dataset.live === 'yes'", timeout=15_000)
+        page.wait_for_selector("#pop:not([hidden])", timeout=10_000)
+        assert page.get_attribute("#pop", "data-call-id") == call_id
+        assert page.text_content("#call-state") == "bridged"
+
+        caller.hangup(call)  # the call's end reaches the desk through the new console
+        page.wait_for_function(
+            "document.getElementById('call-state').textContent === 'ended'", timeout=15_000
+        )
+        page.wait_for_selector("#state[data-state=wrap_up]", timeout=10_000)
+    finally:
+        console.stop()
