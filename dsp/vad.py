@@ -5,15 +5,20 @@ Each frame is high-passed, Hann-windowed and transformed; eight bands between 20
 give their power. Each band's noise floor is the minimum of its smoothed level over the last
 two seconds, so the floor follows line noise up and down but never climbs onto speech that
 pauses now and then. A frame is speech-like when the bands stand clearly above their floors
-(mean SNR) and the spectrum is not flat like hiss. While the switch plays audio to the caller,
-the worker may pass that frame's level: the detector learns how loud the echo canceller's
-residual is relative to it and ignores input that is not louder than that residual. Given also
-the frame's level before the canceller, it learns the echo path's own coupling alike, and a
-frame the canceller barely cleaned must beat that too (an unconverged canceller's error).
+(mean SNR) and the spectrum is not flat like hiss. "Clearly" is each band's own margin: how
+far its background alone wanders over the floor (learnt while nothing plays and nobody
+talks; it starts from what random noise does in a band that wide, `background_spread`).
+Digital-silence gaps and concealment dips (a lost packet's fade) teach the floors nothing.
+While the switch plays audio to the caller, the worker may pass that frame's level: the
+detector learns how loud the echo canceller's residual is relative to it and ignores input
+that is not louder than that residual. Given also the frame's level before the canceller, it
+learns the echo path's own coupling alike, and a frame the canceller barely cleaned must beat
+that too (an unconverged canceller's error).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -26,15 +31,26 @@ from dsp.levels import frame_levels
 
 BAND_EDGES_HZ = (200.0, 400.0, 600.0, 850.0, 1150.0, 1500.0, 2000.0, 2600.0, 3400.0)
 FLOOR_MEMORY_FRAMES = 100  # two seconds of 20 ms frames
+FLOOR_SMOOTHING = 0.5  # each band's level is smoothed over two frames
+#: a lost packet's concealment fades a frame or three, and such a dip must not drag the
+#: two-second minimum under the room's noise (it did: the noise then read as speech once the
+#: greeting ended): a frame this far under the line's recent level teaches the floors nothing
+FLOOR_DIP_DB = 4.0
+RECENT_RATE = 0.05  # that recent level's memory: about 20 frames
+WARM_UP_FRAMES = 4  # no speech before the floors have heard this much of the line
 
 # layout of the per-stream state vector
 _HP_IN, _HP_OUT, _FRAMES, _RUN, _HANG, _SPEAKING, _SILENT, _SLOT, _COUPLING = range(9)
 _QUIET, _OPEN = 9, 10  # frames since the last speech-like frame; an utterance is open
 _RAW_COUPLING = 11  # the echo path's own coupling: input before the canceller over the far end
 _NEAR_HP_IN, _NEAR_HP_OUT = 12, 13  # the high-pass of the input before the canceller
-#: then each band's smoothed level, each band's floor (the minimum), and each band's smoothed
-#: level before the canceller (the floor learns from it when given)
-_BANDS_AT = 14
+_RECENT_DBFS = 14  # the line's recent level (before the canceller when given), for dips
+#: then each band's smoothed level, each band's floor (the minimum), each band's smoothed
+#: level before the canceller (the floor learns from it when given), and the mean and the
+#: mean square of each band's level over its floor in frames of background alone (its spread)
+_BANDS_AT = 15
+_BAND_VECTORS = 5
+SPREAD_RATE = 0.02  # the spread's memory: about a second of background frames
 FLATNESS_GROUP = 8  # bins whose powers are multiplied before one logarithm
 GAP_DBFS = -90.0  # this quiet before the canceller: a gap in the stream, not a room
 
@@ -50,7 +66,8 @@ GAP_DBFS = -90.0  # this quiet before the canceller: a gap in the stream, not a 
     P_FLOOR_BIAS_DB,
     P_END_FRAMES,
     P_ECHO_REMOVED_DB,
-) = range(10)
+    P_SPREAD_DEVIATIONS,
+) = range(11)
 
 # layout of the features vector the kernel fills
 F_LEVEL, F_SNR, F_FLATNESS, F_RAW, F_SCORE, F_SPEECH, F_STARTED, F_ENDED = range(8)
@@ -99,6 +116,11 @@ def _raw_dbfs(frame: np.ndarray) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _smooth(previous: float, level: float) -> float:
+    return FLOOR_SMOOTHING * previous + (1.0 - FLOOR_SMOOTHING) * level
+
+
+@njit(cache=True, nogil=True)
 def _learn_floor(
     b: int,
     band_db: float,
@@ -112,10 +134,10 @@ def _learn_floor(
 ) -> None:
     """Band *b*'s smoothed level and its floor, the minimum of the smoothed levels over the
     memory (from the frame before the canceller when *near_levels* has it)."""
-    smoothed = band_db if first else 0.5 * state[_BANDS_AT + b] + 0.5 * band_db
+    smoothed = band_db if first else _smooth(state[_BANDS_AT + b], band_db)
     state[_BANDS_AT + b] = smoothed
     if near_levels.shape[0] > 0:  # the floor is the background before the canceller's attenuation
-        smoothed = near_levels[b] if first else 0.5 * state[nears + b] + 0.5 * near_levels[b]
+        smoothed = near_levels[b] if first else _smooth(state[nears + b], near_levels[b])
         state[nears + b] = smoothed
     if first:
         for s in range(floors.shape[0]):
@@ -132,6 +154,19 @@ def _learn_floor(
             if floors[s, b] < lowest:
                 lowest = floors[s, b]
         state[minima + b] = lowest
+
+
+@njit(cache=True, nogil=True)
+def _background_margin(state: np.ndarray, mean: int, square: int, params: np.ndarray) -> float:
+    """How far above its floor a band must be to count: its background's mean excursion over
+    the floor plus `VadSettings.spread_deviations` standard deviations, never less than the
+    floor bias nor more than 9 dB over it. Steady room noise with a tilted spectrum is not
+    flat, so only this margin keeps its chance peaks (the floor is a two-second minimum,
+    several dB under the noise's mean) from reading as speech."""
+    deviation = math.sqrt(max(state[square] - state[mean] * state[mean], 0.0))
+    spread = state[mean] + params[P_SPREAD_DEVIATIONS] * deviation
+    margin: float = max(params[P_FLOOR_BIAS_DB], min(spread, params[P_FLOOR_BIAS_DB] + 9.0))
+    return margin
 
 
 @njit(cache=True, nogil=True)
@@ -191,12 +226,20 @@ def analyse_frame(
     # a lost frame concealment gave up on) is not the caller's background: one such frame in
     # the floors' memory made a room's steady noise read as strong speech for two seconds
     given = near.shape[0] == n
-    gap = _raw_dbfs(near if given else frame) < GAP_DBFS
+    raw_dbfs = _raw_dbfs(near if given else frame)
+    gap = raw_dbfs < GAP_DBFS
     first = state[_FRAMES] == 0.0 and not gap
+    dip = not first and raw_dbfs < state[_RECENT_DBFS] - FLOOR_DIP_DB
+    if not gap and state[_SPEAKING] == 0.0:  # the background's level, not the caller's
+        recent = state[_RECENT_DBFS]
+        state[_RECENT_DBFS] = raw_dbfs if first else recent + RECENT_RATE * (raw_dbfs - recent)
+    learn = not gap and not dip  # gaps and concealment dips are not the caller's background
     nears = minima + bands
     near_levels = power[:0]
     if given:
         near_levels = _near_bands_db(near, state, window, band_low, band_high, nfft)
+    spreads = nears + bands
+    above = np.empty(bands)  # each band's level over its floor in this frame
     snr_sum = 0.0
     log_sum = 0.0
     linear_sum = 0.0
@@ -218,19 +261,21 @@ def analyse_frame(
         bins += band_high[b] - band_low[b]
         band_power /= band_high[b] - band_low[b]
         band_db = 10.0 * math.log10(band_power + 1e-3)
-        if not gap:
+        if learn:
             _learn_floor(b, band_db, near_levels, first, slot, state, floors, minima, nears)
-        snr = band_db - state[minima + b] - params[P_FLOOR_BIAS_DB]
+        above[b] = band_db - state[minima + b]
+        snr = above[b] - _background_margin(state, spreads + b, spreads + bands + b, params)
         if snr > 0.0:
             snr_sum += snr
-    if not gap:
+    if learn:
         state[_SLOT] = (slot + 1) % floors.shape[0]
         state[_FRAMES] += 1.0
     mean_snr = snr_sum / bands
     flatness = math.exp(log_sum / bins) / (linear_sum / bins + 1e-3)
 
     speech_like = (
-        level >= params[P_MIN_LEVEL_DBFS]
+        state[_FRAMES] > WARM_UP_FRAMES
+        and level >= params[P_MIN_LEVEL_DBFS]
         and mean_snr >= params[P_SNR_DB]
         and (flatness <= params[P_MAX_FLATNESS] or mean_snr >= params[P_STRONG_SNR_DB])
     )
@@ -262,6 +307,12 @@ def analyse_frame(
         if echo_like:
             speech_like = False
     score = mean_snr if speech_like else min(mean_snr, params[P_SNR_DB] - 1e-3)
+    nothing_plays = math.isnan(far_end_dbfs) or far_end_dbfs <= -90.0
+    if not speech_like and learn and nothing_plays and state[_SPEAKING] == 0.0:
+        for b in range(bands):  # the background alone: how far above its floor it wanders
+            mean, square = spreads + b, spreads + bands + b
+            state[mean] += SPREAD_RATE * (above[b] - state[mean])
+            state[square] += SPREAD_RATE * (above[b] * above[b] - state[square])
 
     was_speaking = state[_SPEAKING] == 1.0
     if speech_like:
@@ -321,6 +372,9 @@ class VadSettings:
     echo_removed_db: float = 10.0
     initial_coupling_db: float = -25.0  # residual echo level expected below the far end
     floor_bias_db: float = 3.0  # the two-second minimum lies below the noise's mean level
+    #: a band counts above its background's mean excursion over the floor plus this many of
+    #: its standard deviations (the margin is never below floor_bias_db)
+    spread_deviations: float = 0.3
     end_of_utterance_ms: int = 700
 
     def vector(self) -> np.ndarray:
@@ -336,6 +390,7 @@ class VadSettings:
                 self.floor_bias_db,
                 self.end_of_utterance_ms / 20.0,
                 self.echo_removed_db,
+                self.spread_deviations,
             ],
             dtype=np.float64,
         )
@@ -361,6 +416,7 @@ class VoiceActivityDetector:
 
     clock_rate: int = CLOCK_RATE
     settings: VadSettings = field(default_factory=VadSettings)
+    _calibrating: bool = field(default=False, repr=False)  # `background_spread` runs one
 
     def __post_init__(self) -> None:
         if self.clock_rate not in (8000, 16000):
@@ -373,7 +429,13 @@ class VoiceActivityDetector:
         self._band_high = np.array(edges[1:], dtype=np.int64)
         self._window = np.hanning(self.frame_size + 2)[1:-1]
         self._params = self.settings.vector()
-        self._state = np.zeros(_BANDS_AT + 3 * len(self._band_low))
+        bands = len(self._band_low)
+        self._state = np.zeros(_BANDS_AT + _BAND_VECTORS * bands)
+        spreads = _BANDS_AT + 3 * bands
+        if self._calibrating:  # the floor bias alone: mean 0, deviation the bias
+            self._state[spreads + bands : spreads + 2 * bands] = self.settings.floor_bias_db**2
+        else:
+            self._state[spreads : spreads + 2 * bands] = background_spread(self.clock_rate)
         self._no_near = np.zeros(0, dtype=np.int16)
         self._state[_COUPLING] = self.settings.initial_coupling_db
         self._state[_RAW_COUPLING] = self.settings.initial_coupling_db
@@ -420,6 +482,24 @@ class VoiceActivityDetector:
             ],
             dtype=bool,
         )
+
+
+@functools.cache
+def background_spread(clock_rate: int) -> np.ndarray:
+    """Where a detector's spread starts, before it has heard the caller's background alone
+    (an IVR plays its greeting at once): each band's mean and mean square over its floor for
+    random noise, read once from 20 s of white noise. How far a band wanders over its
+    two-second minimum depends on how many bins it holds, not on the noise's level or colour,
+    so a narrow low band starts with a wider margin than a wide high one."""
+    rng = np.random.default_rng(20261204)
+    detector = VoiceActivityDetector(clock_rate, _calibrating=True)
+    noise = np.rint(rng.normal(0.0, 300.0, 20 * clock_rate)).astype(np.int16)
+    for i in range(0, len(noise) - detector.frame_size + 1, detector.frame_size):
+        detector.process(noise[i : i + detector.frame_size])
+    bands = len(detector._band_low)
+    spreads = _BANDS_AT + 3 * bands
+    spread: np.ndarray = detector._state[spreads : spreads + 2 * bands].copy()
+    return spread
 
 
 def far_end_level(frame: np.ndarray) -> float:

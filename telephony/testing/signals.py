@@ -142,14 +142,15 @@ def utterances(count: int, clock_rate: int = CLOCK_RATE) -> list[np.ndarray]:
 
 
 def noise(kind: str, length: int, clock_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS noise: "white", "pink" (1/f), "hum" (50 Hz mains harmonics plus hiss) or
+    """Unit-RMS noise: "white", "pink" (1/f), "brown" (1/f², a fan or traffic in the room),
+    "hum" (50 Hz mains harmonics plus hiss) or
     "babble-residual" (quiet echo-canceller-like residual: speech-shaped, low level)."""
     if kind == "white":
         x = rng.standard_normal(length)
-    elif kind == "pink":
+    elif kind in ("pink", "brown"):
         spectrum = np.fft.rfft(rng.standard_normal(length))
         f = np.maximum(np.fft.rfftfreq(length, 1 / clock_rate), 20.0)
-        x = np.fft.irfft(spectrum / np.sqrt(f), length)
+        x = np.fft.irfft(spectrum / (np.sqrt(f) if kind == "pink" else f), length)
     elif kind == "hum":
         t = np.arange(length) / clock_rate
         x = np.zeros(length)
