@@ -341,8 +341,11 @@ class Interpreter(Answering):
         if text and self._asks_for_person(text):
             self._route("operator")
             return
-        if self.phase is Phase.PROMPTING or (self.phase is Phase.WAITING and self.keys):
-            return  # no voice heard over the prompt (likely its echo), or keys being typed win
+        if self.phase in (Phase.PROMPTING, Phase.WAITING):
+            # no voice heard since the prompt began: the recogniser heard the prompt's echo
+            # (its final often comes after the prompt ended, through a line the canceller
+            # cannot follow), noise, or a turn already answered; keys being typed win anyway
+            return
         text = f"{self.heard} {text}".strip()
         if self.phase is Phase.SPEAKING:  # a pause, not the end of the turn: keep listening
             self.heard = text

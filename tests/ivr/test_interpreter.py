@@ -224,6 +224,20 @@ def test_transcript_during_a_prompt_without_voice_is_ignored() -> None:
     assert caller.ivr.phase is Phase.PROMPTING
 
 
+def test_a_transcript_after_the_prompt_without_voice_is_no_answer() -> None:
+    """The recogniser's final for the greeting's echo arrives after the greeting ended (the
+    voice detector heard no one): it is not the caller's answer, and silence still gets a
+    person. Through a lossy, jittery line with a -8 dB handset echo it used to be taken for
+    one ("A [9] 백 [10]") and the call went on to identify."""
+    caller = Caller()
+    caller.finish_prompt()
+    assert caller.send(SpeechRecognised("thank you for calling")) == []
+    assert caller.ivr.phase is Phase.WAITING
+    caller.timeout()
+    route = caller.route()
+    assert route.reason == "no_input" and route.call_data["greeting_transcript"] == ""
+
+
 def test_keys_during_the_greeting_are_kept_for_identify() -> None:
     caller = Caller()
     caller.keys("1234")
