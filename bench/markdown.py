@@ -116,9 +116,18 @@ def vad() -> str:
         for n in names
     ]  # fmt: skip
     sources = [f"balanced acc., {s}" for s in sorted(report["mean"])]
+    room = report.get("room_noise_starts_per_minute", {})
+    room_rows = [
+        [
+            kind,
+            *(f"{per[n]['starts_per_minute']:.1f} / {per[n]['speech_share']:.1%}" for n in names),
+        ]
+        for kind, per in room.items()
+    ]
     return "\n\n".join([
         markdown(("speech", "dBFS", "noise", "SNR dB", *names), rows),
         markdown(("detector", "balanced acc.", "ROC-AUC", *sources, "µs per frame"), overall),
+        markdown(("room noise alone: starts per minute / time called speech", *names), room_rows),
         markdown(("goal", "met"), verdicts(report["goals"])),
     ])  # fmt: skip
 
