@@ -15,7 +15,8 @@ back: the echo of *far* plus the caller's own speech and line noise. Each channe
   means the echo path changed: both filters and both leakage regressions start again from
   zero. One that suddenly removes little although what comes back is no louder against the
   far end than the echo alone was (a caller would make it louder) restarts the fast warm-up
-  step. The background's step never falls below MU_MIN;
+  step. The background's step never falls below MU_MIN, nor below MU_MIN_ALONE once the far
+  end has talked alone for ALONE_STEP_FRAMES (no caller to leak into the filter then);
 - an optional residual-echo suppressor: a per-bin gain from the residual echo estimated by the
   same regression on the output.
 

@@ -27,6 +27,7 @@ from dsp.aec_state import (
     LEAK_RATE,
     MU_MAX,
     MU_MIN,
+    MU_MIN_ALONE,
     MU_WARMUP,
     POWER_FLOOR_RMS,
     PRE_EMPHASIS,
@@ -186,8 +187,12 @@ def _adapt_background(
     far_power: np.ndarray,
     leak: float,
     warming_up: bool,
+    alone: bool,
 ) -> None:
-    """One normalised gradient step, each bin's step from its residual echo to error ratio."""
+    """One normalised gradient step, each bin's step from its residual echo to error ratio.
+    While the far end talks alone the step never falls below MU_MIN_ALONE: there is no caller
+    to leak into the filter then, and a larger floor keeps converging deep under the echo."""
+    mu_floor = MU_MIN_ALONE if alone else MU_MIN
     partitions, nbins = spectra.shape[1], spectra.shape[2]
     gradient = np.empty(nbins, dtype=np.complex64)
     floor = 2.0 * (nbins - 1) * POWER_FLOOR_RMS * POWER_FLOOR_RMS * partitions
@@ -196,7 +201,7 @@ def _adapt_background(
         mu = STEP_GAIN * leak * far_power[b] / (err_power[b] + 1e-3)
         if warming_up:
             mu = max(mu, MU_WARMUP)
-        mu = min(max(mu, MU_MIN), MU_MAX)
+        mu = min(max(mu, mu_floor), MU_MAX)
         gradient[b] = err_spec[b] * np.float32(mu / (far_power[b] + floor))
     for m in range(partitions):
         far = spectra[FAR_HISTORY, (head - m) % partitions]

@@ -13,6 +13,8 @@ from dsp.aec_state import (
     ACTIVE_FRAMES,
     ALONE,
     ALONE_CANCELS,
+    ALONE_RUN,
+    ALONE_STEP_FRAMES,
     BACKGROUND,
     BG_ERROR,
     CLEAR_CANCELS,
@@ -177,7 +179,11 @@ def _adapt(
             warming_up = scalars[c, ACTIVE_FRAMES] < WARMUP_FRAMES
             scalars[c, ACTIVE_FRAMES] += 1
             head = int(scalars[c, HEAD])
-            _adapt_background(spectra[c], head, err_spec, err_power, far_power[c], leak, warming_up)
+            scalars[c, ALONE_RUN] = scalars[c, ALONE_RUN] + 1.0 if alone else 0.0
+            long_alone = scalars[c, ALONE_RUN] >= ALONE_STEP_FRAMES
+            _adapt_background(
+                spectra[c], head, err_spec, err_power, far_power[c], leak, warming_up, long_alone
+            )
     _constrain(spectra, active, frame_index)
     for c in range(channels):
         if active[c]:

@@ -27,7 +27,8 @@ LAST_FAR, LAST_NEAR, LAST_OUT = 13, 14, 15  # pre-emphasis and de-emphasis memor
 MIC_ENERGY, HARMFUL_RUN, ESTABLISHED = 16, 17, 18
 ALONE = 19  # frames left in which the far end talks alone (the background removes 20 dB)
 ECHO_RATIO, DROP_RUN = 20, 21  # what comes back over the far end's tail power, echo alone
-SCALAR_SLOTS = 22
+ALONE_RUN = 22  # frames in a row in which the background removed 20 dB (the far end alone)
+SCALAR_SLOTS = 23
 
 # --- tuning ---------------------------------------------------------------------------------
 PRE_EMPHASIS = 0.9  # both signals are tilted towards high frequencies, speech is flatter
@@ -35,6 +36,8 @@ CONSTRAINT_STRIDE = 3  # each partition is made causal again every this many fra
 MU_MAX = 1.5  # largest normalised step of the background filter
 STEP_GAIN = 1.5  # the optimal step (residual echo / error) scaled for our block gradient
 MU_MIN = 0.3  # smallest step: keeps converging below the line noise
+MU_MIN_ALONE = 1.2  # smallest step while the far end talks alone (no caller to leak in)
+ALONE_STEP_FRAMES = 10  # ... for this many frames in a row (a caller's quiet syllable is not)
 MU_WARMUP = 1.5  # fixed step until the filter has seen enough far-end speech
 WARMUP_FRAMES = 150  # frames with far-end activity before the adaptive step takes over
 LEAK_MIN, LEAK_MAX, LEAK_INITIAL = 1e-9, 1.0, 0.25
