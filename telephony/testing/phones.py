@@ -132,6 +132,23 @@ class Phone:
                     )
                 self._changed.wait(left)
 
+    def incoming_after(self, rings: int, timeout: float = 10.0) -> int:
+        """The call of the first incoming call after the *rings* already seen (count them
+        before the call is placed): the worker can report the call bridged before this phone's
+        own report of the ring has been read, so the newest ring seen then is the previous one."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                seen = [e for e in self.events if e.get("event") == "incoming"]
+                if len(seen) > rings:
+                    return int(seen[rings]["call"])
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PhoneError(
+                        f"{self.name}: no incoming call after {rings} within {timeout} s"
+                    )
+                self._changed.wait(left)
+
     def seen(self, event: str, **fields: Any) -> list[dict[str, Any]]:
         with self._changed:
             return [

@@ -83,11 +83,12 @@ def test_a_real_calls_analytics_follow_the_script(scene: Scene) -> None:
     expected_caller = sum(s.seconds for s in truth["caller"])
     # the script as written: the agent's second line starts inside the caller's first line
     assert truth["caller"][1].start < truth["agent"][1].start < truth["caller"][1].end
+    rings = len(scene.agent.seen("incoming"))
     phone, call, call_id = scene.dial()
     scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing")
     phone.dtmf(call, "0")
     scene.at_agent(call_id)
-    agent_call = scene.agent.seen("incoming")[-1]["call"]
+    agent_call = scene.agent.incoming_after(rings)
     scene.agent.wait_for("state", call=agent_call, state="confirmed")
     scene.agent.play(agent_call, paths["agent"])
     phone.play(call, paths["caller"])

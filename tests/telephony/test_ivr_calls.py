@@ -258,11 +258,12 @@ def test_caller_answers_the_greeting_keys_the_account_and_reaches_the_agent(
 
 
 def test_after_the_bridge_both_sides_are_transcribed_live_and_stored(scene: Scene) -> None:
+    rings = len(scene.agent.seen("incoming"))
     phone, call, call_id = scene.dial()
     scene.wait("ivr.prompt", call_id, prompt="greeting", state="playing")
     phone.dtmf(call, "0")
     scene.at_agent(call_id)
-    agent_call = scene.agent.seen("incoming")[-1]["call"]
+    agent_call = scene.agent.incoming_after(rings)
     scene.agent.wait_for("state", call=agent_call, state="confirmed")
     phone.play(call, scene.answer_wav)
     scene.wait("transcript.final", call_id, speaker="caller", timeout=30)

@@ -63,11 +63,12 @@ class Floor:
 
     def call(self) -> tuple[Phone, int, int, str]:
         """A caller reaches the agent; both play their tones: (caller, call, agent call, id)."""
+        rings = len(self.agent.seen("incoming"))
         caller = self.deployment.phone(f"caller{len(self.deployment.phones)}")
         call = caller.call(support_uri(self.edge))
         caller.wait_for("state", call=call, state="confirmed")
         call_id = self.events.wait_for("bridged", timeout=15)["call_id"]
-        agent_call = self.agent.seen("incoming")[-1]["call"]
+        agent_call = self.agent.incoming_after(rings)
         self.agent.wait_for("state", call=agent_call, state="confirmed")
         self.agent.tone(agent_call, AGENT_HZ)
         caller.tone(call, CALLER_HZ)
@@ -81,10 +82,7 @@ class Floor:
         rings = len(self.supervisor.seen("incoming"))  # counted before: the ring is quick
         answer = self.monitor(call_id, mode)
         assert answer.status_code == 200, answer.text
-        wait_until(  # a new ring, not the previous session's
-            lambda: len(self.supervisor.seen("incoming")) > rings, 10, "the supervisor rings"
-        )
-        sup_call = self.supervisor.seen("incoming")[-1]["call"]
+        sup_call = self.supervisor.incoming_after(rings)  # a new ring, not the previous one
         self.supervisor.wait_for("state", call=sup_call, state="confirmed")
         self.supervisor.tone(sup_call, SUPERVISOR_HZ)
         return sup_call
