@@ -249,3 +249,17 @@ def wait_until(condition: Any, timeout: float, what: str, interval: float = 0.1)
         if time.monotonic() > deadline:
             raise WorkerError(f"{what}: not within {timeout} s (last {value!r})")
         time.sleep(interval)
+
+
+def request_a_callback(
+    customer: Any, call: int, events: EventStream, number: str, queued_within: float = 20.0
+) -> dict[str, Any]:
+    """The customer's call (a `telephony.testing.phones.Phone`'s) reaches the queue, hears its
+    position, presses 1 for a callback to *number* and is let go; returns the ``queued`` event."""
+    customer.wait_for("state", call=call, state="confirmed")
+    queued = events.wait_for("queued", timeout=queued_within)
+    events.wait_for("queue.position", timeout=30)
+    customer.dtmf(call, "1")
+    assert events.wait_for("queue.callback", timeout=10)["number"] == number
+    customer.wait_for("state", call=call, state="disconnected", timeout=20)
+    return queued

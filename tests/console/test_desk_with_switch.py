@@ -28,6 +28,7 @@ from store.models import (
     Worker,
 )
 from store.passwords import hash_password
+from telephony.testing.workers import request_a_callback
 from tests.console.conftest import console_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -94,6 +95,16 @@ def desk_console(switch: Any) -> Iterator[str]:
         app.extensions["centralino.db"].dispose()
 
 
+def call_the_desk(switch: Any, worker: Any, page: Any) -> tuple[Any, int, str | None]:
+    """A new caller phone calls the support number on *worker*; once the desk pops:
+    (phone, call, the pop's call id)."""
+    caller = switch.phone("caller")
+    call = caller.call(f"sip:800@{worker.sip_uri_host}")
+    caller.wait_for("state", call=call, state="confirmed")
+    page.wait_for_selector("#pop:not([hidden])", timeout=30_000)
+    return caller, call, page.get_attribute("#pop", "data-call-id")
+
+
 def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
     agent_id = add_desk_agent(switch)
     headset = switch.phone("headset", auto_answer=True)
@@ -102,12 +113,9 @@ def test_new_caller_through_a_real_worker(switch: Any, page: Any) -> None:
         sign_in_agent(page, url, "eve", PASSWORD)
         become_available(page)
 
-        caller = switch.phone("caller")
-        call = caller.call(f"sip:800@{worker.sip_uri_host}")
-        caller.wait_for("state", call=call, state="confirmed")
-        page.wait_for_selector("#new-caller:not([hidden])", timeout=30_000)
+        caller, call, call_id = call_the_desk(switch, worker, page)
+        page.wait_for_selector("#new-caller:not([hidden])")
         assert page.text_content("#caller-name") == "New caller"
-        call_id = page.get_attribute("#pop", "data-call-id")
         assert call_id
         page.wait_for_function(
             "['bridged', 'answered'].includes(document.getElementById('call-state').textContent)",
@@ -243,12 +251,7 @@ def test_a_callback_pops_on_the_desk_rings_the_agent_then_the_customer(
         page.click("#state-form button[data-state=paused]")
         page.wait_for_selector("#state[data-state=paused]")
         call = customer.call(f"sip:800@{worker.sip_uri_host}")
-        customer.wait_for("state", call=call, state="confirmed")
-        queued = events.wait_for("queued", timeout=60)
-        events.wait_for("queue.position", timeout=30)
-        customer.dtmf(call, "1")
-        assert events.wait_for("queue.callback", timeout=10)["number"] == "2001"
-        customer.wait_for("state", call=call, state="disconnected", timeout=20)
+        queued = request_a_callback(customer, call, events, "2001", queued_within=60)
 
         page.click("#state-form button[data-state=available]")
         ringing = events.wait_for("agent.ringing", timeout=15, agent_id=eve)
@@ -293,11 +296,7 @@ def test_a_console_killed_mid_call_gives_the_agent_their_call_back(switch: Any, 
         url = f"http://127.0.0.1:{console.port}"
         sign_in_agent(page, url, "eve", PASSWORD)
         become_available(page)
-        caller = switch.phone("caller")
-        call = caller.call(f"sip:800@{worker.sip_uri_host}")
-        caller.wait_for("state", call=call, state="confirmed")
-        page.wait_for_selector("#pop:not([hidden])", timeout=30_000)
-        call_id = page.get_attribute("#pop", "data-call-id")
+        caller, call, call_id = call_the_desk(switch, worker, page)
         page.wait_for_function(
             "document.getElementById('call-state').textContent === 'bridged'", timeout=15_000
         )

@@ -31,7 +31,7 @@ from telephony.testing.audio import correlation_peak, recording, tone_share
 from telephony.testing.deployment import Deployment
 from telephony.testing.edge import EdgeUnderTest
 from telephony.testing.phones import Phone
-from telephony.testing.workers import EventStream, wait_until
+from telephony.testing.workers import EventStream, request_a_callback, wait_until
 from tests.telephony.test_switch_behind_edge import kamailio_has, support_uri
 
 pytestmark = pytest.mark.e2e
@@ -219,12 +219,7 @@ def test_press_1_for_a_callback_rings_the_agent_then_the_customer(
     customer = phone_on_edge(deployment, edge, "2001", auto_answer=False)
     events = start_worker(deployment, edge)
     call = customer.call(support_uri(edge))
-    customer.wait_for("state", call=call, state="confirmed")
-    queued = events.wait_for("queued", timeout=20)
-    events.wait_for("queue.position", timeout=20)
-    customer.dtmf(call, "1")
-    assert events.wait_for("queue.callback", timeout=10)["number"] == "2001"
-    customer.wait_for("state", call=call, state="disconnected", timeout=20)
+    queued = request_a_callback(customer, call, events, "2001")
     assert deployment.ended_call(queued["call_id"]).outcome == "callback requested"
 
     set_state(deployment, agent_id, AgentState.AVAILABLE)
